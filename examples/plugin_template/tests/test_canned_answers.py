@@ -1,0 +1,41 @@
+"""Loads the plugin through its entry point without pip: a dist-info folder on sys.path is
+exactly what an install leaves behind."""
+
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lifelong.cli import build_app
+from lifelong.core.plugins import DEFAULT_PLUGINS, PluginHost
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+
+
+def install_free(tmp_path, monkeypatch):
+    dist = tmp_path / "lifelong_canned_answers-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: lifelong-canned-answers\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[lifelong]\ncanned_answers = lifelong_canned_answers\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(TEMPLATE))
+    monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, "canned_answers"]))
+
+
+def test_loads_through_entry_point(tmp_path, monkeypatch):
+    install_free(tmp_path, monkeypatch)
+    host = PluginHost()
+    info = host.info["canned_answers"]
+    assert info.source == "entry point (lifelong-canned-answers 0.1.0)"
+    assert "before_ask" in info.hooks
+    answer = host.hook.before_ask(agent=None, task="chat", text="What are your opening hours?")
+    assert answer.startswith("We are open")
+    assert host.hook.before_ask(agent=None, task="chat", text="Something else") is None
+
+
+def test_adds_cli_command(tmp_path, monkeypatch):
+    install_free(tmp_path, monkeypatch)
+    result = CliRunner().invoke(build_app(), ["-w", str(tmp_path / "ws"), "canned"])
+    assert result.exit_code == 0, result.output
+    assert "opening hours" in result.output
+    sys.modules.pop("lifelong_canned_answers", None)

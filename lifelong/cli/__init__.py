@@ -1,0 +1,61 @@
+"""The ``lifelong`` command line. One Typer app per command group, joined here."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typer.core import TyperGroup
+
+from ..core.errors import LifelongError
+from ..core.plugins import PluginHost
+from . import core_commands
+
+
+class _Group(TyperGroup):
+    """Shows a LifelongError raised by any command as one line and exits with code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except LifelongError as exc:
+            if os.environ.get("LIFELONG_RAISE_ERRORS"):
+                raise
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(code=1) from None
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        cls=_Group,
+        help="lifelong: agents that keep learning after they ship.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        workspace: Optional[Path] = typer.Option(
+            None,
+            "--workspace",
+            "-w",
+            help="Workspace directory (default: $LIFELONG_WORKSPACE, else ~/.local/share/lifelong).",
+        ),
+    ):
+        ctx.obj = core_commands.State(workspace)
+
+    core_commands.add_to(app)
+    try:
+        PluginHost().add_commands(app)
+    except LifelongError:
+        # A broken plugin must not take the CLI down: commands that need plugins report it.
+        pass
+    return app
+
+
+def main():
+    build_app()(prog_name="lifelong")

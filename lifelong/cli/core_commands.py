@@ -1,0 +1,131 @@
+"""init, config, plugins and logs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..core.agent import Agent
+from ..core.config import config_to_dict, describe
+from ..core.plugins import PluginHost
+from ..core.workspace import Workspace
+from .output import console, print_json, print_table, shorten
+
+
+class State:
+    """Per-invocation state: the workspace option, and the agent opened on first need."""
+
+    def __init__(self, workspace: Optional[Path]):
+        self.workspace = workspace
+        self._agent = None
+
+    @property
+    def agent(self) -> Agent:
+        if self._agent is None:
+            self._agent = Agent.open(self.workspace)
+        return self._agent
+
+
+def add_to(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("config")(show_config)
+    app.command("plugins")(plugins)
+    logs_app = typer.Typer(help="List and show logged interactions.", invoke_without_command=True)
+    logs_app.callback()(logs)
+    logs_app.command("show")(logs_show)
+    app.add_typer(logs_app, name="logs")
+
+
+def init(ctx: typer.Context):
+    """Create the workspace (lifelong.toml, database, folders). Other commands do this too."""
+    agent = ctx.obj.agent
+    typer.echo(f"Workspace ready at {agent.workspace.path}")
+
+
+def show_config(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the effective configuration as JSON."),
+):
+    """Show the effective configuration, with each setting's help text."""
+    ws = Workspace.resolve(ctx.obj.workspace)
+    config = ws.load_config()
+    if as_json:
+        print_json(config_to_dict(config))
+        return
+    flat = {}
+    for key, _, help_text in describe():
+        value = config
+        for part in key.split("."):
+            value = getattr(value, part)
+        flat[key] = (value, help_text)
+    rows = [{"key": k, "value": repr(v), "help": h} for k, (v, h) in flat.items()]
+    print_table(rows, ["key", "value", "help"], title=str(ws.config_path))
+    if config.tasks:
+        print_table([{"task": n, **o} for n, o in config.tasks.items()], ["task", "plugin"], title="tasks")
+
+
+def plugins(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """List loaded plugins, where each came from, its hooks and what it registers."""
+    ws = Workspace.resolve(ctx.obj.workspace)
+    host = PluginHost(ws.load_config().plugins, base_dir=ws.path)
+    host.add_commands(typer.Typer())
+    infos = [dataclasses.asdict(info) for info in host.info.values()]
+    if as_json:
+        print_json(infos)
+        return
+    rows = [
+        {
+            "name": i["name"],
+            "source": i["source"],
+            "registers": "; ".join(f"{k}: {', '.join(v)}" for k, v in i["registers"].items()),
+            "hooks": ", ".join(h for h in i["hooks"] if not h.startswith("register_")),
+        }
+        for i in infos
+    ]
+    print_table(rows, ["name", "source", "registers", "hooks"])
+
+
+def logs(
+    ctx: typer.Context,
+    n: int = typer.Option(20, "-n", "--count", min=1, help="How many recent interactions."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """List the most recent interactions (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = ctx.obj.agent.log.recent(n, task=task)
+    if as_json:
+        print_json(rows)
+        return
+    view = [
+        {**r, "input": shorten(r["input"], 40), "output": shorten(r["output"], 50), "ms": _ms(r)}
+        for r in rows
+    ]
+    print_table(view, ["id", "created_at", "task", "input", "output", "status", "ms"])
+
+
+def logs_show(
+    ctx: typer.Context,
+    interaction_id: int = typer.Argument(..., help="Interaction id (see 'lifelong logs')."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """Show one interaction in full, with its feedback."""
+    agent = ctx.obj.agent
+    row = agent.log.get(interaction_id)
+    row["feedback"] = agent.log.feedback_for(interaction_id)
+    if as_json:
+        print_json(row)
+        return
+    for key, value in row.items():
+        console.print(f"[bold]{key}[/bold]: {value}")
+
+
+def _ms(row):
+    return None if row["latency_ms"] is None else f"{row['latency_ms']:.0f}"

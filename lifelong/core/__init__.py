@@ -1,0 +1,1 @@
+"""The core: hookspecs, plugin loading, registry, configuration, workspace and the Agent."""

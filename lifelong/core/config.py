@@ -1,0 +1,228 @@
+"""lifelong.toml: typed sections validated on load, so a bad value fails before anything runs.
+
+Each section is a dataclass whose fields carry their help text; ``__post_init__`` checks values
+and names the key at fault. ``load_config`` rejects unknown keys and wrong types the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import tomli_w
+
+from .errors import ConfigError
+
+
+def _help(text, default):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+def _check(ok: bool, key: str, message: str, value) -> None:
+    if not ok:
+        raise ConfigError(f"{key} {message}, got {value!r}")
+
+
+@dataclass
+class ModelsConfig:
+    generator: str = _help("Causal LM: 'smollm2' (bundled), an HF model id or a local path", "smollm2")
+    embedder: str = _help(
+        "Sentence encoder: 'all-minilm-l6-v2' (bundled), an HF id or a local path", "all-minilm-l6-v2"
+    )
+    threads: int = _help("CPU threads for torch (0: torch's default)", 0)
+
+    def __post_init__(self):
+        _check(self.threads >= 0, "models.threads", "must be >= 0", self.threads)
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = _help("Most tokens generated per answer", 128)
+    temperature: float = _help("0 decodes greedily; above 0 samples", 0.0)
+    top_p: float = _help("Nucleus sampling mass when sampling", 1.0)
+    system_prompt: str = _help(
+        "System message of the chat task",
+        "You are a helpful assistant. Answer briefly. When context is given, use it and cite "
+        "the sources as [n].",
+    )
+
+    def __post_init__(self):
+        _check(self.max_new_tokens > 0, "generation.max_new_tokens", "must be > 0", self.max_new_tokens)
+        _check(self.temperature >= 0, "generation.temperature", "must be >= 0", self.temperature)
+        _check(0 < self.top_p <= 1, "generation.top_p", "must be in (0, 1]", self.top_p)
+
+
+@dataclass
+class RetrievalConfig:
+    retriever: str = _help("Registered retriever plugin", "faiss")
+    chunk_size: int = _help("Chunk size in tokens of the embedder's tokenizer", 200)
+    chunk_overlap: int = _help("Tokens shared by consecutive chunks", 30)
+    top_k: int = _help("Chunks put into the prompt", 3)
+    mode: str = _help("Default search mode: dense, keyword or hybrid", "hybrid")
+    approximate_above: int = _help("Use an HNSW index above this many vectors (exact below)", 200_000)
+    json_text_field: str = _help("Field holding the text in .json/.jsonl files", "text")
+    csv_column: str = _help("Column holding the text in .csv files", "text")
+    max_file_mb: float = _help("Files larger than this are skipped", 50.0)
+
+    def __post_init__(self):
+        _check(self.chunk_size >= 16, "retrieval.chunk_size", "must be >= 16", self.chunk_size)
+        _check(
+            0 <= self.chunk_overlap < self.chunk_size,
+            "retrieval.chunk_overlap",
+            "must be >= 0 and below chunk_size",
+            self.chunk_overlap,
+        )
+        _check(self.top_k > 0, "retrieval.top_k", "must be > 0", self.top_k)
+        _check(self.mode in ("dense", "keyword", "hybrid"), "retrieval.mode", "must be dense, keyword or hybrid", self.mode)
+        _check(self.approximate_above > 0, "retrieval.approximate_above", "must be > 0", self.approximate_above)
+        _check(self.max_file_mb > 0, "retrieval.max_file_mb", "must be > 0", self.max_file_mb)
+
+
+@dataclass
+class PrivacyConfig:
+    redact_pii: bool = _help("Mask e-mail addresses, phone and card numbers before logging", True)
+
+
+@dataclass
+class LearningConfig:
+    strategy: str = _help("Continual-learning strategy: replay, naive, joint or ewc", "replay")
+    buffer: str = _help("Replay-buffer policy: reservoir, balanced or recency", "reservoir")
+    buffer_size: int = _help("Most examples the replay buffer keeps per task", 500)
+    replay_ratio: float = _help("Replayed examples per new example in a run", 1.0)
+    peft: str = _help("PEFT method for generators: lora, adalora or prefix", "lora")
+    lora_r: int = _help("LoRA rank", 16)
+    epochs: int = _help("Passes over a run's examples", 8)
+    learning_rate: float = _help("Optimizer step size", 1e-3)
+    batch_size: int = _help("Examples per optimizer step", 8)
+    seed: int = _help("Seed for sampling and training; the same seed repeats a run", 0)
+    holdout_fraction: float = _help("Share of new examples kept out of training for the gate", 0.2)
+    tolerance: float = _help("Largest drop on earlier data or the probe that still promotes", 0.05)
+    min_new: int = _help("New examples needed before a scheduled run starts", 10)
+
+    def __post_init__(self):
+        for key in ("buffer_size", "lora_r", "epochs", "batch_size", "min_new"):
+            value = getattr(self, key)
+            _check(value > 0, f"learning.{key}", "must be > 0", value)
+        _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
+        _check(self.learning_rate > 0, "learning.learning_rate", "must be > 0", self.learning_rate)
+        _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
+        _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)
+        _check(self.peft in ("lora", "adalora", "prefix"), "learning.peft", "must be lora, adalora or prefix", self.peft)
+
+
+@dataclass
+class Config:
+    plugins: list = _help("Extra plugin modules to load: dotted names or .py paths", [])
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    learning: LearningConfig = field(default_factory=LearningConfig)
+    # Task instances: name -> {"plugin": ..., plugin options}; validated by the task plugin.
+    tasks: dict = _help("Task instances, e.g. [tasks.intent] plugin = 'classify'", {})
+
+    def __post_init__(self):
+        for item in self.plugins:
+            _check(isinstance(item, str) and item, "plugins", "must be a list of module names", self.plugins)
+        for name, options in self.tasks.items():
+            _check(isinstance(options, dict), f"tasks.{name}", "must be a table", options)
+            plugin = options.get("plugin")
+            _check(isinstance(plugin, str) and plugin, f"tasks.{name}.plugin", "must name a task plugin", plugin)
+
+    def task_options(self, name: str) -> dict:
+        """Options of task instance ``name``; ``chat`` exists even when not configured."""
+        if name in self.tasks:
+            return dict(self.tasks[name])
+        if name == "chat":
+            return {"plugin": "chat"}
+        return {}
+
+
+def _type_ok(value, annotation) -> bool:
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, annotation)
+
+
+def _build(cls, data: dict, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    for key in data:
+        if key not in known:
+            raise ConfigError(
+                f"unknown key {prefix}{key!s}; known keys: {', '.join(sorted(known))}"
+            )
+    kwargs = {}
+    for key, value in data.items():
+        annotation = hints[key]
+        if dataclasses.is_dataclass(annotation):
+            kwargs[key] = _build(annotation, value, f"{prefix}{key}.")
+            continue
+        if isinstance(annotation, types.GenericAlias):
+            annotation = annotation.__origin__
+        if not _type_ok(value, annotation):
+            raise ConfigError(
+                f"{prefix}{key} must be of type {annotation.__name__}, got {value!r}"
+            )
+        kwargs[key] = float(value) if annotation is float else value
+    return cls(**kwargs)
+
+
+def config_from_dict(data: dict) -> Config:
+    return _build(Config, data, "")
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate ``path``; a missing file means the defaults."""
+    if not path.exists():
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or delete it for the defaults") from exc
+    try:
+        return config_from_dict(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def config_to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    text = tomli_w.dumps(config_to_dict(config))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lifelong.toml.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def describe(cls=Config, prefix="") -> list[tuple[str, object, str]]:
+    """(key, default, help) for every setting, for ``lifelong config``."""
+    rows = []
+    instance = cls()
+    for f in dataclasses.fields(cls):
+        value = getattr(instance, f.name)
+        if dataclasses.is_dataclass(value):
+            rows.extend(describe(type(value), f"{prefix}{f.name}."))
+        else:
+            rows.append((f"{prefix}{f.name}", value, f.metadata.get("help", "")))
+    return rows

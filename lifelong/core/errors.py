@@ -1,0 +1,21 @@
+"""Errors a user can cause. The CLI shows them as one line; LIFELONG_RAISE_ERRORS=1 re-raises."""
+
+
+class LifelongError(Exception):
+    """Base class: a problem with input, configuration or a plugin that the user can fix."""
+
+
+class ConfigError(LifelongError):
+    """lifelong.toml (or a value passed in code) is invalid."""
+
+
+class PluginError(LifelongError):
+    """A plugin failed to import, or registered something badly."""
+
+
+class NotFoundError(LifelongError):
+    """An id or name the user gave does not exist."""
+
+
+class InputError(LifelongError):
+    """Text, a file or rows given to lifelong cannot be used."""

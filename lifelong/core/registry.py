@@ -1,0 +1,50 @@
+"""What each plugin registered, by kind, so a duplicate name is refused with both plugins named."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import NotFoundError, PluginError
+
+KINDS = ("tasks", "retrievers", "learners", "buffers", "models")
+
+
+@dataclass(frozen=True)
+class Registration:
+    kind: str
+    name: str
+    obj: object
+    plugin: str
+
+
+class Registry:
+    def __init__(self):
+        self._items: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
+
+    def add(self, kind: str, name: str, obj: object, plugin: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"plugin {plugin!r} registered a {kind[:-1]} without a name; pass register(name, obj)")
+        existing = self._items[kind].get(name)
+        if existing is not None:
+            raise PluginError(
+                f"plugin {plugin!r} registers {kind[:-1]} {name!r}, already registered by plugin "
+                f"{existing.plugin!r}; rename one, or leave one out with LIFELONG_LOAD_PLUGINS"
+            )
+        self._items[kind][name] = Registration(kind, name, obj, plugin)
+
+    def get(self, kind: str, name: str):
+        try:
+            return self._items[kind][name].obj
+        except KeyError:
+            known = ", ".join(sorted(self._items[kind])) or "none"
+            raise NotFoundError(f"unknown {kind[:-1]} {name!r}; registered: {known}") from None
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._items[kind])
+
+    def by_plugin(self, plugin: str) -> dict[str, list[str]]:
+        return {
+            kind: sorted(r.name for r in items.values() if r.plugin == plugin)
+            for kind, items in self._items.items()
+            if any(r.plugin == plugin for r in items.values())
+        }

@@ -1,0 +1,98 @@
+"""InteractionLog: every question, answer and piece of feedback, one transaction per write."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import sqlite_utils
+
+from ..core.errors import InputError, NotFoundError
+from .db import utcnow, write_transaction
+
+
+class InteractionLog:
+    def __init__(self, db: sqlite_utils.Database, before_log: Callable[[dict], None] | None = None):
+        self.db = db
+        # Hook that may rewrite text fields (PII masking) before anything reaches the disk.
+        self._before_log = before_log or (lambda record: None)
+
+    def log_interaction(
+        self,
+        *,
+        task: str,
+        input: str,
+        output: str | None = None,
+        sources: list[dict] | None = None,
+        model_version: str | None = None,
+        latency_ms: float | None = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        status: str = "ok",
+        error: str | None = None,
+    ) -> int:
+        record = {
+            "created_at": utcnow(),
+            "task": task,
+            "input": input,
+            "output": output,
+            "sources": json.dumps(sources or []),
+            "model_version": model_version,
+            "latency_ms": latency_ms,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "status": status,
+            "error": error,
+        }
+        self._before_log(record)
+        with write_transaction(self.db):
+            return self.db["interactions"].insert(record).last_pk
+
+    def get(self, interaction_id: int) -> dict:
+        rows = list(self.db["interactions"].rows_where("id = ?", [interaction_id]))
+        if not rows:
+            raise NotFoundError(
+                f"no interaction with id {interaction_id}; list them with 'lifelong logs'"
+            )
+        return self._decode(rows[0])
+
+    def recent(self, n: int = 20, task: str | None = None) -> list[dict]:
+        where, args = ("task = ?", [task]) if task else (None, [])
+        rows = self.db["interactions"].rows_where(where, args, order_by="id desc", limit=n)
+        return [self._decode(row) for row in rows]
+
+    def count(self) -> int:
+        return self.db["interactions"].count
+
+    def add_feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
+        """Store feedback; ``rating`` is +1 or -1. Use ``record_feedback`` inside a larger
+        transaction."""
+        with write_transaction(self.db):
+            return self.record_feedback(interaction_id, rating, correction)
+
+    def record_feedback(self, interaction_id: int, rating: int | None, correction: str | None) -> dict:
+        if rating not in (None, 1, -1):
+            raise InputError(f"rating must be +1 or -1, got {rating!r}")
+        if correction is not None and not correction.strip():
+            raise InputError("the correction is empty; give the right answer as text")
+        if rating is None and correction is None:
+            raise InputError("feedback needs a rating (+1/-1) or a correction")
+        self.get(interaction_id)
+        record = {
+            "interaction_id": interaction_id,
+            "created_at": utcnow(),
+            "rating": rating,
+            "correction": correction.strip() if correction else None,
+        }
+        self._before_log(record)
+        record["id"] = self.db["feedback"].insert(record).last_pk
+        return record
+
+    def feedback_for(self, interaction_id: int) -> list[dict]:
+        return list(self.db["feedback"].rows_where("interaction_id = ?", [interaction_id], order_by="id"))
+
+    @staticmethod
+    def _decode(row: dict) -> dict:
+        row = dict(row)
+        row["sources"] = json.loads(row["sources"] or "[]")
+        return row

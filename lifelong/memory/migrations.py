@@ -1,0 +1,129 @@
+"""Named, append-only schema migrations, applied on every open. Never edit one that shipped:
+add a new function below it."""
+
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("lifelong")
+
+
+@migrations()
+def m001_interactions(db):
+    db["interactions"].create(
+        {
+            "id": int,
+            "created_at": str,  # ISO 8601, UTC
+            "task": str,
+            "input": str,
+            "output": str,
+            "sources": str,  # JSON list of {chunk_id, document, score}
+            "model_version": str,
+            "latency_ms": float,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "status": str,  # ok | error
+            "error": str,
+        },
+        pk="id",
+        not_null={"created_at", "task", "input", "status"},
+    )
+    db["interactions"].create_index(["task", "created_at"])
+
+
+@migrations()
+def m002_feedback(db):
+    db["feedback"].create(
+        {"id": int, "interaction_id": int, "created_at": str, "rating": int, "correction": str},
+        pk="id",
+        foreign_keys=[("interaction_id", "interactions", "id")],
+        not_null={"interaction_id", "created_at"},
+    )
+    db["feedback"].create_index(["interaction_id"])
+
+
+@migrations()
+def m003_documents_and_chunks(db):
+    db["documents"].create(
+        {"id": int, "path": str, "sha256": str, "size": int, "ingested_at": str, "origin": str},
+        pk="id",
+        not_null={"path", "sha256"},
+    )
+    db["documents"].create_index(["path"], unique=True)
+    db["chunks"].create(
+        {"id": int, "document_id": int, "position": int, "text": str, "sha256": str},
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+        not_null={"document_id", "text", "sha256"},
+    )
+    db["chunks"].create_index(["document_id", "position"])
+    db["chunks"].create_index(["sha256"])
+    db["chunks"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+
+
+@migrations()
+def m004_examples(db):
+    db["examples"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "task": str,
+            "input": str,
+            "target": str,  # the answer text, or the label
+            "split": str,  # train | heldout
+            "origin": str,  # correction | rating | import
+            "interaction_id": int,
+            "cycle": int,  # the learning cycle the example first joined; NULL until then
+        },
+        pk="id",
+        foreign_keys=[("interaction_id", "interactions", "id")],
+        not_null={"created_at", "task", "input", "target", "split", "origin"},
+    )
+    db["examples"].create_index(["task", "cycle"])
+
+
+@migrations()
+def m005_replay_buffer(db):
+    db["replay_buffer"].create(
+        {"task": str, "example_id": int, "added_at": str, "weight": float},
+        pk=("task", "example_id"),
+        foreign_keys=[("example_id", "examples", "id")],
+    )
+    db["buffer_state"].create({"task": str, "seen": int}, pk="task")
+
+
+@migrations()
+def m006_learning(db):
+    db["model_versions"].create(
+        {
+            "id": int,
+            "task": str,
+            "created_at": str,
+            "adapter_path": str,
+            "parent_id": int,
+            "status": str,  # candidate | active | rejected | retired
+            "reason": str,
+        },
+        pk="id",
+        foreign_keys=[("parent_id", "model_versions", "id")],
+        not_null={"task", "created_at", "status"},
+    )
+    db["model_versions"].create_index(["task", "status"])
+    db["learning_runs"].create(
+        {
+            "id": int,
+            "task": str,
+            "cycle": int,
+            "strategy": str,
+            "started_at": str,
+            "finished_at": str,
+            "status": str,  # running | promoted | rejected | failed
+            "version_id": int,
+            "new_examples": int,
+            "replayed_examples": int,
+            "metrics": str,  # JSON: accuracy matrix row, probe, ACC/BWT/forgetting
+            "reason": str,
+            "seconds": float,
+        },
+        pk="id",
+        foreign_keys=[("version_id", "model_versions", "id")],
+        not_null={"task", "strategy", "started_at", "status"},
+    )

@@ -1,0 +1,1 @@
+"""Built-in plugins. Each module is written exactly as a third-party plugin would be."""

@@ -1,0 +1,55 @@
+import multiprocessing
+import sqlite3
+
+from lifelong.memory import InteractionLog, open_database
+from lifelong.memory.migrations import migrations
+
+TABLES = {
+    "interactions", "feedback", "documents", "chunks", "examples",
+    "replay_buffer", "learning_runs", "model_versions",
+}
+
+
+def test_migrates_blank_database(tmp_path):
+    path = tmp_path / "blank.db"
+    sqlite3.connect(path).close()
+    db = open_database(path)
+    assert TABLES <= set(db.table_names())
+    assert migrations.pending(db) == []
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    db.conn.close()
+    # Re-opening applies nothing twice.
+    again = open_database(path)
+    assert len(migrations.applied(again)) == len(migrations._migrations)
+
+
+def test_log_get_feedback(tmp_path):
+    log = InteractionLog(open_database(tmp_path / "db"))
+    first = log.log_interaction(task="chat", input="q", output="a", sources=[{"chunk_id": 1}], latency_ms=5)
+    row = log.get(first)
+    assert row["sources"] == [{"chunk_id": 1}] and row["status"] == "ok"
+    fb = log.add_feedback(first, rating=-1, correction="better")
+    assert log.feedback_for(first)[0]["correction"] == "better" == fb["correction"]
+    assert [r["id"] for r in log.recent(5)] == [first]
+
+
+def _writer(path, n, worker):
+    log = InteractionLog(open_database(path))
+    for i in range(n):
+        log.log_interaction(task="chat", input=f"{worker}-{i}", output="x")
+
+
+def test_four_processes_log_concurrently(tmp_path):
+    path = tmp_path / "shared.db"  # fresh: the processes also race on the migrations
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, 150, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    db = open_database(path)
+    assert db["interactions"].count == 600
+    inputs = {r["input"] for r in db["interactions"].rows}
+    assert len(inputs) == 600
