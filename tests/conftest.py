@@ -1,16 +1,38 @@
 import pytest
 
+from lifelong import Agent
 from lifelong.core.plugins import DEFAULT_PLUGINS
+
+TINY_CONFIG = """plugins = ["fakes"]
+
+[models]
+generator = "tiny-llm"
+embedder = "tiny-embedder"
+"""
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """No test sees the user's workspace or whatever plugins happen to be installed."""
     monkeypatch.setenv("LIFELONG_WORKSPACE", str(tmp_path / "workspace"))
-    monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join(DEFAULT_PLUGINS))
+    monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, "fakes"]))
     monkeypatch.delenv("LIFELONG_RAISE_ERRORS", raising=False)
 
 
 @pytest.fixture
 def workspace(tmp_path):
     return tmp_path / "workspace"
+
+
+@pytest.fixture
+def tiny_workspace(workspace):
+    """A workspace using the tiny in-process models (tests/fakes.py)."""
+    workspace.mkdir(parents=True, exist_ok=True)
+    (workspace / "lifelong.toml").write_text(TINY_CONFIG)
+    return workspace
+
+
+@pytest.fixture
+def agent(tiny_workspace):
+    with Agent.open(tiny_workspace) as agent:
+        yield agent

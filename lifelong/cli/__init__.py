@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from ..core.errors import LifelongError
 from ..core.plugins import PluginHost
-from . import core_commands
+from . import core_commands, knowledge_commands
 
 
 class _Group(TyperGroup):
@@ -49,6 +49,7 @@ def build_app() -> typer.Typer:
         ctx.obj = core_commands.State(workspace)
 
     core_commands.add_to(app)
+    knowledge_commands.add_to(app)
     try:
         PluginHost().add_commands(app)
     except LifelongError:

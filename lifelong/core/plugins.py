@@ -21,6 +21,8 @@ ENTRY_POINT_GROUP = "lifelong"
 
 # Built-ins, loaded exactly as a third-party plugin would be: name -> module.
 DEFAULT_PLUGINS = {
+    "hf_models": "lifelong.plugins.hf_models",
+    "retrieval": "lifelong.plugins.retrieval",
     "pii": "lifelong.plugins.pii",
 }
 

@@ -49,7 +49,8 @@ def m003_documents_and_chunks(db):
     )
     db["documents"].create_index(["path"], unique=True)
     db["chunks"].create(
-        {"id": int, "document_id": int, "position": int, "text": str, "sha256": str},
+        # embedding: float32 little-endian bytes, so the vector index can be rebuilt from SQLite
+        {"id": int, "document_id": int, "position": int, "text": str, "sha256": str, "embedding": bytes},
         pk="id",
         foreign_keys=[("document_id", "documents", "id")],
         not_null={"document_id", "text", "sha256"},

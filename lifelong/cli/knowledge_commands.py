@@ -1,0 +1,80 @@
+"""ingest, search, documents and forget."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .output import console, print_json, print_table, shorten
+
+
+def add_to(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+    app.command("search")(search)
+    app.command("documents")(documents)
+    app.command("forget")(forget)
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: List[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+):
+    """Add .txt .md .html .json .jsonl .csv .pdf files to the knowledge base. Unchanged files
+    are skipped, changed ones replaced. Exits 1 if any file was left out."""
+    agent = ctx.obj.agent
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True, disable=as_json) as progress:
+        report = agent.ingest(paths, progress=progress)
+    if as_json:
+        print_json({**report.__dict__, "skipped": [{"path": p, "reason": r} for p, r in report.skipped]})
+    else:
+        console.print(
+            f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+            f"{len(report.skipped)} skipped; {report.chunks} new chunks"
+        )
+        for path, reason in report.skipped:
+            typer.echo(f"skipped {path}: {reason}", err=True)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="What to look for."),
+    k: Optional[int] = typer.Option(None, "-k", min=1, help="How many chunks (default: retrieval.top_k)."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="dense, keyword or hybrid (default: retrieval.mode)."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """Search the knowledge base."""
+    hits = ctx.obj.agent.search(query, k=k, mode=mode)
+    if as_json:
+        print_json([hit.__dict__ for hit in hits])
+        return
+    rows = [{"score": f"{h.score:.3f}", "document": h.document, "text": shorten(h.text, 70)} for h in hits]
+    print_table(rows, ["score", "document", "text"])
+
+
+def documents(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """List the documents in the knowledge base."""
+    docs = ctx.obj.agent.retriever.documents()
+    if as_json:
+        print_json(docs)
+        return
+    print_table(docs, ["id", "path", "origin", "chunks", "ingested_at"])
+
+
+def forget(
+    ctx: typer.Context,
+    document: str = typer.Argument(..., help="A document's path, as listed by 'lifelong documents'."),
+):
+    """Remove a document and its vectors from the knowledge base."""
+    removed = ctx.obj.agent.forget(document)
+    typer.echo(f"forgot {document} ({removed} chunks)")

@@ -1,0 +1,136 @@
+"""Causal-LM generation with Hugging Face transformers: chat templates, greedy or sampled
+decoding, streaming, and a GGUF file de-quantised once and cached as safetensors."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from ..core.errors import ConfigError
+from ._quiet import quiet_loading
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Generator:
+    def __init__(self, model, tokenizer, name: str):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    @classmethod
+    def load(cls, name_or_path: str | Path, config, cache_dir: Path) -> "Generator":
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        quiet_loading()
+        path = Path(name_or_path)
+        try:
+            if path.suffix == ".gguf":
+                source = _dequantised_copy(path, cache_dir)
+            else:
+                source = str(name_or_path)
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot load generator {str(name_or_path)!r}: {exc}. Give a local path or an HF "
+                "id that is in the local cache (there is no network at run time)"
+            ) from exc
+        return cls(model, tokenizer, path.stem if path.suffix == ".gguf" else str(name_or_path))
+
+    @property
+    def context_length(self) -> int:
+        return int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    def encode_chat(self, messages: list[dict]) -> dict:
+        return self.tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        )
+
+    def count_tokens(self, messages: list[dict]) -> int:
+        return int(self.encode_chat(messages)["input_ids"].shape[1])
+
+    def _generate_kwargs(self, inputs, max_new_tokens, temperature, top_p) -> dict:
+        kwargs = dict(**inputs, max_new_tokens=max_new_tokens, pad_token_id=self.tokenizer.pad_token_id)
+        if temperature > 0:
+            kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+    @torch.inference_mode()
+    def generate(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, model=None) -> Generation:
+        """``model``: an adapter-wrapped model to use instead of the base model."""
+        inputs = self.encode_chat(messages)
+        prompt_len = inputs["input_ids"].shape[1]
+        output = (model or self.model).generate(**self._generate_kwargs(inputs, max_new_tokens, temperature, top_p))
+        new_tokens = output[0][prompt_len:]
+        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        return Generation(text, prompt_len, int(new_tokens.shape[0]))
+
+    def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, model=None) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        inputs = self.encode_chat(messages)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = self._generate_kwargs(inputs, max_new_tokens, temperature, top_p)
+        errors = []
+
+        def run():
+            try:
+                with torch.inference_mode():
+                    (model or self.model).generate(**kwargs, streamer=streamer)
+            except Exception as exc:  # surfaced in the caller's thread below
+                errors.append(exc)
+                streamer.end()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        yield from streamer
+        thread.join()
+        if errors:
+            raise errors[0]
+
+
+def _dequantised_copy(gguf: Path, cache_dir: Path) -> str:
+    """De-quantising a GGUF takes ~20 s; do it once and keep safetensors next to the workspace.
+    Written to a temporary folder and renamed, so a crash never leaves half a cache."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    stat = gguf.stat()
+    key = hashlib.sha256(f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    target = cache_dir / f"{gguf.stem}-{key}"
+    if (target / "config.json").exists():
+        return str(target)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # The weights are plain float32 now; drop the GGUF marker so transformers will save them.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".tmp-"))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (target / "config.json").exists():  # another process may have won the race
+            raise
+    return str(target)

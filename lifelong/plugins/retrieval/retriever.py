@@ -1,0 +1,237 @@
+"""The built-in retriever: chunks in SQLite, dense search with FAISS, keyword search with FTS5,
+and hybrid search fusing both by reciprocal rank."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lifelong.core.errors import InputError
+from lifelong.memory.documents import DocumentStore
+from lifelong.memory.vector_index import VectorIndex
+
+from .readers import SUPPORTED, UnreadableFile, read_text
+
+log = logging.getLogger("lifelong")
+RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very top ranks
+ENCODE_SLICE = 512
+
+
+@dataclass
+class Hit:
+    chunk_id: int
+    document: str
+    position: int
+    score: float
+    text: str
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.skipped
+
+
+@dataclass
+class _Pending:
+    path: str
+    sha256: str
+    size: int
+    chunks: list[str]
+    origin: str
+    updated: bool
+
+
+class FaissRetriever:
+    def __init__(self, agent):
+        self.agent = agent
+        self.config = agent.config.retrieval
+        self.store = DocumentStore(agent.db)
+        self.index_path = agent.workspace.index_dir / "chunks.faiss"
+        self._index: VectorIndex | None = None
+        self._fingerprint = None
+        self._splitter = None
+
+    # --- the vector index, kept in step with SQLite -------------------------------------------
+
+    @property
+    def index(self) -> VectorIndex:
+        fingerprint = self.store.fingerprint()
+        if self._index is not None and self._fingerprint == fingerprint:
+            return self._index
+        dim = self.agent.embedder.dim
+        index = VectorIndex.load(self.index_path, dim, fingerprint, self.config.approximate_above)
+        if index is None:
+            index = VectorIndex(dim, self.config.approximate_above)
+            ids, vectors = self.store.all_vectors(dim)
+            if len(ids):
+                reason = "stale or unreadable" if self.index_path.exists() else "missing"
+                log.warning("vector index %s is %s: rebuilding it from %d chunks in SQLite", self.index_path, reason, len(ids))
+            index.build(ids, vectors)
+            index.save(self.index_path, fingerprint)
+        self._index, self._fingerprint = index, fingerprint
+        return index
+
+    def _apply(self, removed: list[int], added_ids: list[int], added_vectors: np.ndarray) -> None:
+        # The in-memory index matches SQLite as it was before this change (callers touch
+        # self.index first); apply the change to it instead of reloading.
+        index = self._index
+        index.remove(removed)
+        if len(added_ids):
+            index.add(added_ids, added_vectors)
+        self._fingerprint = self.store.fingerprint()
+        grew_past_exact = not index.approximate and len(index) > self.config.approximate_above
+        # A count that disagrees means another process changed the chunks meanwhile.
+        if grew_past_exact or len(index) != self._fingerprint[0]:
+            index.build(*self.store.all_vectors(index.dim))
+        index.save(self.index_path, self._fingerprint)
+
+    # --- ingest --------------------------------------------------------------------------------
+
+    @property
+    def splitter(self):
+        if self._splitter is None:
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            self._splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
+                self.agent.embedder.tokenizer,
+                chunk_size=self.config.chunk_size,
+                chunk_overlap=self.config.chunk_overlap,
+            )
+        return self._splitter
+
+    def ingest(self, paths, progress=None) -> IngestReport:
+        """Ingest files and folders (recursively). ``progress``: a rich Progress to report to."""
+        report = IngestReport()
+        pending = [p for p in (self._prepare(path, report) for path in _expand(paths, report)) if p]
+        texts = [chunk for p in pending for chunk in p.chunks]
+        self.index  # bring the index in step before changing SQLite, so _apply starts from it
+        vectors = self._encode(texts, progress)
+        offset = 0
+        for p in pending:
+            doc_vectors = vectors[offset : offset + len(p.chunks)]
+            offset += len(p.chunks)
+            removed, added = self.store.replace_document(p.path, p.sha256, p.size, p.origin, p.chunks, doc_vectors)
+            self._apply(removed, [i for i, _ in added], doc_vectors[[pos for _, pos in added]])
+            report.chunks += len(added)
+            (report.updated if p.updated else report.added).append(p.path)
+        return report
+
+    def add_text(self, text: str, source: str, origin: str = "agent") -> int:
+        """Store text written by the agent itself (a correction) under the name ``source``."""
+        if not text.strip():
+            raise InputError(f"no text to add for {source!r}")
+        chunks = self.splitter.split_text(text)
+        vectors = self.agent.embedder.encode(chunks)
+        self.index
+        removed, added = self.store.replace_document(
+            source, hashlib.sha256(text.encode()).hexdigest(), len(text.encode()), origin, chunks, vectors
+        )
+        self._apply(removed, [i for i, _ in added], vectors[[pos for _, pos in added]])
+        return len(added)
+
+    def forget(self, document: str) -> int:
+        """Remove a document (its path as ingested, or as given) and its vectors."""
+        key = document if self.store.document(document) else str(Path(document).expanduser().resolve())
+        self.index
+        removed = self.store.delete_document(key)
+        if removed is None:
+            raise InputError(f"no document {document!r} in the knowledge base; list them with 'lifelong documents'")
+        self._apply(removed, [], np.zeros((0, self.agent.embedder.dim), np.float32))
+        return len(removed)
+
+    def documents(self) -> list[dict]:
+        return self.store.documents()
+
+    def _prepare(self, path: Path, report: IngestReport) -> _Pending | None:
+        name = str(path)
+        try:
+            size = path.stat().st_size
+            if size > self.config.max_file_mb * 1024 * 1024:
+                raise UnreadableFile(
+                    f"{size / 1024 / 1024:.0f} MB is over the {self.config.max_file_mb:g} MB limit "
+                    "(retrieval.max_file_mb); split the file or raise the limit"
+                )
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            existing = self.store.document(name)
+            if existing and existing["sha256"] == digest:
+                report.unchanged.append(name)
+                return None
+            text = read_text(path, data, self.config.json_text_field, self.config.csv_column)
+            if not text.strip():
+                raise UnreadableFile("empty: no text to index")
+            return _Pending(name, digest, size, self.splitter.split_text(text), "file", existing is not None)
+        except UnreadableFile as exc:
+            report.skipped.append((name, str(exc)))
+        except OSError as exc:
+            report.skipped.append((name, exc.strerror or str(exc)))
+        return None
+
+    def _encode(self, texts: list[str], progress) -> np.ndarray:
+        embedder = self.agent.embedder
+        if not texts:
+            return np.zeros((0, embedder.dim), np.float32)
+        task = progress.add_task("embedding chunks", total=len(texts)) if progress else None
+        parts = []
+        for start in range(0, len(texts), ENCODE_SLICE):
+            parts.append(embedder.encode(texts[start : start + ENCODE_SLICE]))
+            if progress:
+                progress.advance(task, len(parts[-1]))
+        return np.concatenate(parts)
+
+    # --- search --------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
+        if not query or not query.strip():
+            raise InputError("the search query is empty")
+        k = k or self.config.top_k
+        mode = mode or self.config.mode
+        if mode not in ("dense", "keyword", "hybrid"):
+            raise InputError(f"unknown search mode {mode!r}; use dense, keyword or hybrid")
+        depth = k if mode != "hybrid" else max(4 * k, 20)
+        dense = self._dense(query, depth) if mode != "keyword" else []
+        keyword = self.store.keyword_search(query, depth) if mode != "dense" else []
+        if mode == "hybrid":
+            fused: dict[int, float] = {}
+            for ranking in (dense, keyword):
+                for rank, (chunk_id, _) in enumerate(ranking):
+                    fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            ranked = sorted(fused.items(), key=lambda item: -item[1])[:k]
+        else:
+            ranked = (dense or keyword)[:k]
+        rows = self.store.chunks_by_id([chunk_id for chunk_id, _ in ranked])
+        return [
+            Hit(chunk_id, rows[chunk_id]["document"], rows[chunk_id]["position"], float(score), rows[chunk_id]["text"])
+            for chunk_id, score in ranked
+            if chunk_id in rows
+        ]
+
+    def _dense(self, query: str, k: int) -> list[tuple[int, float]]:
+        scores, ids = self.index.search(self.agent.embedder.encode([query]), k)
+        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+
+def _expand(paths, report: IngestReport):
+    for raw in paths:
+        path = Path(raw).expanduser().resolve()
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
+        elif path.is_file():
+            if path.suffix.lower() in SUPPORTED:
+                yield path
+            else:
+                report.skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}; supported: {' '.join(SUPPORTED)}"))
+        else:
+            report.skipped.append((str(raw), "no such file or directory"))
