@@ -6,8 +6,15 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from ..memory import InteractionLog, open_database
+import time
+from typing import Iterator
+
+from ..memory import InteractionLog, open_database, write_transaction
+from ..memory.examples import ExampleStore, heldout
+from ..memory.versions import ModelVersions
+from .errors import InputError, NotFoundError
 from .plugins import PluginHost
+from .task import Answer, Reply, Task
 from .workspace import Workspace
 
 
@@ -20,6 +27,9 @@ class Agent:
         self.plugins = PluginHost(self.config.plugins, base_dir=workspace.path)
         self.db = open_database(workspace.db_path)
         self.log = InteractionLog(self.db, before_log=self._before_log)
+        self.examples = ExampleStore(self.db)
+        self.versions = ModelVersions(self.db)
+        self._tasks: dict[str, Task] = {}
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> "Agent":
@@ -43,6 +53,23 @@ class Agent:
         return self._model(self.config.models.embedder, load_embedder)
 
     @cached_property
+    def generator(self):
+        from ..models import load_generator
+
+        if self.config.models.threads:
+            import torch
+
+            torch.set_num_threads(self.config.models.threads)
+        return self._model(self.config.models.generator, lambda spec: load_generator(spec, self.config, self.model_cache))
+
+    def adapter_for(self, task: str) -> tuple[tuple[str, str] | None, str]:
+        """((adapter name, path) or None, version label) of the task's active model."""
+        active = self.versions.active(task)
+        if active is None:
+            return None, "base"
+        return (f"v{active['id']}", active["adapter_path"]), f"v{active['id']}"
+
+    @cached_property
     def retriever(self):
         cls = self.plugins.registry.get("retrievers", self.config.retrieval.retriever)
         return cls(self)
@@ -63,6 +90,108 @@ class Agent:
     def forget(self, document: str) -> int:
         """Remove a document and its vectors; returns how many chunks went."""
         return self.retriever.forget(document)
+
+    # --- tasks, asking and feedback ---------------------------------------------------------------
+
+    def task(self, name: str) -> Task:
+        """The task instance ``name`` from lifelong.toml (``chat`` always exists)."""
+        if name not in self._tasks:
+            options = self.config.task_options(name)
+            if not options:
+                known = ", ".join(sorted({"chat", *self.config.tasks})) or "none"
+                raise NotFoundError(f"unknown task {name!r}; configured tasks: {known} (add one with 'lifelong tasks add')")
+            cls = self.plugins.registry.get("tasks", options["plugin"])
+            self._tasks[name] = cls(name, {k: v for k, v in options.items() if k != "plugin"}, self)
+        return self._tasks[name]
+
+    def ask(self, text: str, task: str = "chat", retrieval: bool = True) -> Reply:
+        """Answer ``text`` with task ``task``; logged before it returns, failures included."""
+        started = time.perf_counter()
+        try:
+            task_obj, hits, hooked = self._prepare(text, task, retrieval)
+            answer = hooked or task_obj.answer(text, hits)
+        except Exception as exc:
+            self._log_failure(task, text, exc, started)
+            raise
+        return self._finish(task, text, answer, started)
+
+    def stream(self, text: str, task: str = "chat", retrieval: bool = True) -> Iterator[str]:
+        """Yield the answer in pieces; the interaction is logged when the stream ends.
+        After the stream, ``agent.last_reply`` holds the logged Reply."""
+        started = time.perf_counter()
+        pieces = []
+        try:
+            task_obj, hits, hooked = self._prepare(text, task, retrieval)
+            if hooked:
+                pieces.append(hooked.text)
+                yield hooked.text
+                answer = hooked
+            else:
+                for piece in task_obj.stream(text, hits):
+                    pieces.append(piece)
+                    yield piece
+                version = self.adapter_for(task)[1]
+                answer = Answer("".join(pieces).strip(), version, sources=[
+                    {"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 4)} for h in hits
+                ])
+        except Exception as exc:
+            self._log_failure(task, text, exc, started, output="".join(pieces) or None)
+            raise
+        self.last_reply = self._finish(task, text, answer, started)
+
+    def _prepare(self, text, task, retrieval):
+        if not isinstance(text, str) or not text.strip():
+            raise InputError("the question is empty; give some text")
+        task_obj = self.task(task)
+        hooked = self.plugins.hook.before_ask(agent=self, task=task, text=text)
+        if hooked is not None:
+            if isinstance(hooked, str):
+                hooked = {"answer": hooked}
+            hooked = Answer(hooked["answer"], hooked.get("model_version", "before_ask"), sources=hooked.get("sources", []))
+            return task_obj, [], hooked
+        hits = []
+        if retrieval and task_obj.uses_retrieval and self.db["chunks"].count:
+            hits = self.search(text, k=self.config.retrieval.top_k)
+        return task_obj, hits, None
+
+    def _finish(self, task, text, answer: Answer, started) -> Reply:
+        latency = (time.perf_counter() - started) * 1000
+        interaction_id = self.log.log_interaction(
+            task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
+            latency_ms=latency, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
+        )
+        reply = Reply(interaction_id, answer.text, answer.sources, answer.model_version, latency, answer.confidence)
+        self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
+        return reply
+
+    def _log_failure(self, task, text, exc, started, output=None):
+        self.log.log_interaction(
+            task=str(task), input=text if isinstance(text, str) else repr(text), output=output, status="error",
+            error=f"{type(exc).__name__}: {exc}", latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
+        """Rate (+1/-1) and/or correct an answer. A correction (or a good rating) becomes a
+        training example of the task; for chat, the correction is also knowledge at once."""
+        interaction = self.log.get(interaction_id)
+        task = self.task(interaction["task"])
+        with write_transaction(self.db):
+            record = self.log.record_feedback(interaction_id, rating, correction)
+            target = task.example_target(interaction, rating, record["correction"])
+            example_id = None
+            if target is not None and interaction["status"] == "ok":
+                fraction = self.config.learning.holdout_fraction if task.holds_out_examples else 0.0
+                split = "heldout" if heldout(interaction["input"], fraction) else "train"
+                origin = "correction" if record["correction"] else "rating"
+                example_id = self.examples.add(task.name, interaction["input"], target, origin, split, interaction_id)
+        record["example_id"] = example_id
+        if record["correction"] and task.corrections_are_knowledge:
+            self.retriever.add_text(
+                f"Question: {interaction['input']}\nAnswer: {record['correction']}",
+                source=f"correction:{interaction_id}", origin="feedback",
+            )
+        self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
+        return record
 
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)

@@ -71,6 +71,9 @@ class RetrievalConfig:
     json_text_field: str = _help("Field holding the text in .json/.jsonl files", "text")
     csv_column: str = _help("Column holding the text in .csv files", "text")
     max_file_mb: float = _help("Files larger than this are skipped", 50.0)
+    correction_match: float = _help(
+        "Cosine similarity from which a stored correction answers a question directly (> 1: off)", 0.8
+    )
 
     def __post_init__(self):
         _check(self.chunk_size >= 16, "retrieval.chunk_size", "must be >= 16", self.chunk_size)

@@ -57,9 +57,10 @@ def register_commands(cli):
 
 @hookspec(firstresult=True)
 def before_ask(agent, task, text):
-    """Called before the model answers ``text`` for ``task``. Return a string to answer without
-    the model (a cache, a guardrail, a stored correction); the first non-None answer wins and
-    later implementations are not called. Return None to let the model answer."""
+    """Called before the model answers ``text`` for ``task``. Return a string (or a dict with
+    ``answer`` and optional ``sources`` and ``model_version``) to answer without the model: a
+    cache, a guardrail, a stored correction. The first non-None answer wins and later
+    implementations are not called. Return None to let the model answer."""
 
 
 @hookspec

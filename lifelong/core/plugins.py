@@ -23,6 +23,8 @@ ENTRY_POINT_GROUP = "lifelong"
 DEFAULT_PLUGINS = {
     "hf_models": "lifelong.plugins.hf_models",
     "retrieval": "lifelong.plugins.retrieval",
+    "chat": "lifelong.plugins.chat",
+    "corrections": "lifelong.plugins.corrections",
     "pii": "lifelong.plugins.pii",
 }
 

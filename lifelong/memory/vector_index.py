@@ -35,12 +35,14 @@ class VectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(ids) > self.approximate_above:
-            nlist = int(4 * math.sqrt(len(ids)))
+            # sqrt(n) lists keep k-means training affordable on 2 cores at 1M vectors; probing
+            # 1/16 of them holds recall@10 near 0.97 on clustered data (benchmarks/retrieval.py).
+            nlist = int(math.sqrt(len(ids)))
             quantizer = faiss.IndexFlatIP(self.dim)
             index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
             sample = vectors[np.random.default_rng(0).permutation(len(vectors))[: nlist * 40]]
             index.train(sample)
-            index.nprobe = self.nprobe or max(1, nlist // 32)
+            index.nprobe = self.nprobe or max(16, nlist // 16)
             self.index = index
         else:
             self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))

@@ -3,6 +3,7 @@ decoding, streaming, and a GGUF file de-quantised once and cached as safetensors
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -32,6 +33,9 @@ class Generator:
         self.name = name
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.peft_model = None  # wraps self.model once the first adapter is loaded
+        # Adapter switching mutates the model: one generation at a time.
+        self.lock = threading.RLock()
 
     @classmethod
     def load(cls, name_or_path: str | Path, config, cache_dir: Path) -> "Generator":
@@ -73,17 +77,38 @@ class Generator:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         return kwargs
 
-    @torch.inference_mode()
-    def generate(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, model=None) -> Generation:
-        """``model``: an adapter-wrapped model to use instead of the base model."""
+    @contextlib.contextmanager
+    def using(self, adapter: tuple[str, str] | None):
+        """Hold the model with ``adapter`` ((name, path), loaded on first use) switched on, or
+        with every adapter off for None."""
+        with self.lock:
+            if adapter is None:
+                if self.peft_model is None:
+                    yield self.model
+                else:
+                    with self.peft_model.disable_adapter():
+                        yield self.peft_model
+                return
+            name, path = adapter
+            if self.peft_model is None:
+                from peft import PeftModel
+
+                self.peft_model = PeftModel.from_pretrained(self.model, path, adapter_name=name).eval()
+            elif name not in self.peft_model.peft_config:
+                self.peft_model.load_adapter(path, adapter_name=name)
+            self.peft_model.set_adapter(name)
+            yield self.peft_model
+
+    def generate(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None) -> Generation:
         inputs = self.encode_chat(messages)
         prompt_len = inputs["input_ids"].shape[1]
-        output = (model or self.model).generate(**self._generate_kwargs(inputs, max_new_tokens, temperature, top_p))
+        with self.using(adapter) as model, torch.inference_mode():
+            output = model.generate(**self._generate_kwargs(inputs, max_new_tokens, temperature, top_p))
         new_tokens = output[0][prompt_len:]
         text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
         return Generation(text, prompt_len, int(new_tokens.shape[0]))
 
-    def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, model=None) -> Iterator[str]:
+    def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         inputs = self.encode_chat(messages)
@@ -93,8 +118,8 @@ class Generator:
 
         def run():
             try:
-                with torch.inference_mode():
-                    (model or self.model).generate(**kwargs, streamer=streamer)
+                with self.using(adapter) as model, torch.inference_mode():
+                    model.generate(**kwargs, streamer=streamer)
             except Exception as exc:  # surfaced in the caller's thread below
                 errors.append(exc)
                 streamer.end()

@@ -83,7 +83,7 @@ class FaissRetriever:
         self._index, self._fingerprint = index, fingerprint
         return index
 
-    def _apply(self, removed: list[int], added_ids: list[int], added_vectors: np.ndarray) -> None:
+    def _apply(self, removed: list[int], added_ids: list[int], added_vectors: np.ndarray, save: bool = True) -> None:
         # The in-memory index matches SQLite as it was before this change (callers touch
         # self.index first); apply the change to it instead of reloading.
         index = self._index
@@ -95,7 +95,8 @@ class FaissRetriever:
         # A count that disagrees means another process changed the chunks meanwhile.
         if grew_past_exact or len(index) != self._fingerprint[0]:
             index.build(*self.store.all_vectors(index.dim))
-        index.save(self.index_path, self._fingerprint)
+        if save:
+            index.save(self.index_path, self._fingerprint)
 
     # --- ingest --------------------------------------------------------------------------------
 
@@ -123,9 +124,12 @@ class FaissRetriever:
             doc_vectors = vectors[offset : offset + len(p.chunks)]
             offset += len(p.chunks)
             removed, added = self.store.replace_document(p.path, p.sha256, p.size, p.origin, p.chunks, doc_vectors)
-            self._apply(removed, [i for i, _ in added], doc_vectors[[pos for _, pos in added]])
+            self._apply(removed, [i for i, _ in added], doc_vectors[[pos for _, pos in added]], save=False)
             report.chunks += len(added)
             (report.updated if p.updated else report.added).append(p.path)
+        if pending:
+            # Once per ingest: a crash before this leaves a stale file, rebuilt on next use.
+            self._index.save(self.index_path, self._fingerprint)
         return report
 
     def add_text(self, text: str, source: str, origin: str = "agent") -> int:

@@ -1,0 +1,110 @@
+"""ask, chat and feedback."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..core.errors import LifelongError
+from .output import console, print_json
+
+
+def add_to(app: typer.Typer) -> None:
+    app.command("ask")(ask)
+    app.command("chat")(chat)
+    app.command("feedback")(feedback)
+
+
+def _reply_dict(reply) -> dict:
+    return {
+        "id": reply.id, "answer": reply.answer, "sources": reply.sources,
+        "model_version": reply.model_version, "latency_ms": round(reply.latency_ms, 1),
+        **({"confidence": reply.confidence} if reply.confidence is not None else {}),
+    }
+
+
+def _print_sources(sources) -> None:
+    for i, source in enumerate(sources, 1):
+        console.print(f"  [dim][{i}] {source['document']} ({source.get('score', '')})[/dim]")
+
+
+def ask(
+    ctx: typer.Context,
+    text: str = typer.Argument(..., help="The question or input."),
+    task: str = typer.Option("chat", "--task", "-t", help="Task to answer with (see 'lifelong tasks')."),
+    no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
+    as_json: bool = typer.Option(False, "--json", help="Print id, answer, sources, model_version, latency_ms."),
+):
+    """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'."""
+    reply = ctx.obj.agent.ask(text, task=task, retrieval=not no_retrieval)
+    if as_json:
+        print_json(_reply_dict(reply))
+        return
+    typer.echo(reply.answer)
+    _print_sources(reply.sources)
+    console.print(f"[dim]#{reply.id} · {reply.model_version} · {reply.latency_ms:.0f} ms · "
+                  f"lifelong feedback {reply.id} --good | --bad | --correct TEXT[/dim]")
+
+
+def chat(
+    ctx: typer.Context,
+    task: str = typer.Option("chat", "--task", "-t", help="Task to chat with."),
+    no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
+):
+    """Interactive chat with streamed answers. Commands: /good, /bad, /correct TEXT, /quit."""
+    agent = ctx.obj.agent
+    console.print("[dim]/good and /bad rate the last answer, /correct TEXT corrects it, /quit ends.[/dim]")
+    last = None
+    while True:
+        try:
+            line = input("> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        try:
+            if line.startswith("/"):
+                command, _, argument = line.partition(" ")
+                if last is None:
+                    raise LifelongError("nothing to rate yet: ask something first")
+                if command == "/good":
+                    agent.feedback(last.id, rating=1)
+                elif command == "/bad":
+                    agent.feedback(last.id, rating=-1)
+                elif command == "/correct":
+                    agent.feedback(last.id, rating=-1, correction=argument)
+                else:
+                    raise LifelongError(f"unknown command {command}; use /good, /bad, /correct TEXT or /quit")
+                console.print("[dim]thanks, noted[/dim]")
+                continue
+            for piece in agent.stream(line, task=task, retrieval=not no_retrieval):
+                typer.echo(piece, nl=False)
+            typer.echo()
+            last = agent.last_reply
+            _print_sources(last.sources)
+        except LifelongError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+
+
+def feedback(
+    ctx: typer.Context,
+    interaction_id: int = typer.Argument(..., help="Interaction id (shown by ask, listed by 'lifelong logs')."),
+    good: bool = typer.Option(False, "--good", help="The answer was right."),
+    bad: bool = typer.Option(False, "--bad", help="The answer was wrong."),
+    correct: Optional[str] = typer.Option(None, "--correct", help="The right answer; the agent learns it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stored feedback as JSON."),
+):
+    """Rate or correct an answer."""
+    if good and (bad or correct):
+        raise LifelongError("--good cannot be combined with --bad or --correct")
+    if not (good or bad or correct is not None):
+        raise LifelongError("say --good, --bad or --correct TEXT")
+    rating = 1 if good else (-1 if bad or correct is not None else None)
+    record = ctx.obj.agent.feedback(interaction_id, rating=rating, correction=correct)
+    if as_json:
+        print_json(record)
+    else:
+        typer.echo(f"feedback stored for #{interaction_id}" + (" (a training example now)" if record["example_id"] else ""))

@@ -1,0 +1,67 @@
+"""What a task plugin provides. Subclass ``Task`` and register it with ``register_tasks``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+
+@dataclass
+class Reply:
+    """One answered interaction, as returned by ``Agent.ask``."""
+
+    id: int
+    answer: str
+    sources: list[dict] = field(default_factory=list)  # {chunk_id, document, score}
+    model_version: str = ""
+    latency_ms: float = 0.0
+    confidence: float | None = None  # classification tasks
+
+
+@dataclass
+class Answer:
+    """A task's answer before it is logged."""
+
+    text: str
+    model_version: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    confidence: float | None = None
+    sources: list[dict] = field(default_factory=list)
+
+
+class Task:
+    """Base class of task plugins: one instance per task configured in lifelong.toml."""
+
+    #: Whether retrieved chunks go into the model input.
+    uses_retrieval = False
+    #: Whether a correction is also stored as knowledge (searchable at once).
+    corrections_are_knowledge = False
+    #: Whether some of the examples are held out of training for the evaluation gate.
+    holds_out_examples = True
+
+    def __init__(self, name: str, options: dict, agent):
+        self.name = name
+        self.options = options
+        self.agent = agent
+
+    def answer(self, text: str, hits: list) -> Answer:
+        """Answer ``text`` given the retrieved ``hits`` (empty when retrieval is off)."""
+        raise NotImplementedError
+
+    def stream(self, text: str, hits: list) -> Iterator[str]:
+        """Yield the answer in pieces; by default, all at once."""
+        yield self.answer(text, hits).text
+
+    def example_target(self, interaction: dict, rating: int | None, correction: str | None) -> str | None:
+        """The training target that feedback on ``interaction`` teaches, or None for nothing:
+        by default the correction, or the answer when it was rated good."""
+        if correction:
+            return correction
+        if rating == 1 and interaction.get("output"):
+            return interaction["output"]
+        return None
+
+    def score(self, prediction: str, target: str) -> float:
+        """1.0 when ``prediction`` is right for ``target``, else 0.0 (or anything in between)."""
+        raise NotImplementedError

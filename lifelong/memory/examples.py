@@ -1,0 +1,52 @@
+"""ExampleStore: training examples from feedback and imports, with their split and cycle."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlite_utils
+
+from .db import utcnow
+
+
+def heldout(text: str, fraction: float) -> bool:
+    """A stable split: the same input always lands on the same side."""
+    bucket = int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return bucket < fraction
+
+
+class ExampleStore:
+    def __init__(self, db: sqlite_utils.Database):
+        self.db = db
+
+    def add(self, task: str, input: str, target: str, origin: str, split: str, interaction_id: int | None = None) -> int:
+        """Insert one example; call inside a write transaction."""
+        row = {
+            "created_at": utcnow(), "task": task, "input": input, "target": target, "split": split,
+            "origin": origin, "interaction_id": interaction_id, "cycle": None,
+        }
+        return self.db["examples"].insert(row).last_pk
+
+    def pending(self, task: str) -> list[dict]:
+        """Examples that no learning cycle has used yet."""
+        return list(self.db["examples"].rows_where("task = ? and cycle is null", [task], order_by="id"))
+
+    def of_cycle(self, task: str, cycle: int, split: str | None = None) -> list[dict]:
+        where, args = "task = ? and cycle = ?", [task, cycle]
+        if split:
+            where, args = where + " and split = ?", args + [split]
+        return list(self.db["examples"].rows_where(where, args, order_by="id"))
+
+    def up_to_cycle(self, task: str, cycle: int) -> list[dict]:
+        return list(self.db["examples"].rows_where("task = ? and cycle <= ?", [task, cycle], order_by="id"))
+
+    def mark_cycle(self, ids: list[int], cycle: int) -> None:
+        marks = ",".join("?" * len(ids))
+        self.db.execute(f"update examples set cycle = ? where id in ({marks})", [cycle, *ids])
+
+    def corrections(self, task: str) -> list[dict]:
+        """The latest correction for each distinct input of ``task``."""
+        sql = """select * from examples where id in (
+                   select max(id) from examples where task = ? and origin = 'correction' group by input)
+                 order by id"""
+        return [dict(r) for r in self.db.query(sql, [task])]

@@ -1,0 +1,87 @@
+"""The ``chat`` task: generative question answering over retrieved context, citing sources."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from lifelong import hookimpl
+from lifelong.core.errors import InputError
+from lifelong.core.task import Answer, Task
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)*")
+_FILLER = frozenset("a an the is are was of to and or in on at for it its our we you your".split())
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _FILLER}
+
+
+class ChatTask(Task):
+    uses_retrieval = True
+    corrections_are_knowledge = True
+    # Facts taught by correction are meant to be learned, all of them: the gate checks recall
+    # on them and on earlier cycles' facts instead of on held-out questions.
+    holds_out_examples = False
+
+    def messages(self, text: str, hits: list) -> list[dict]:
+        system = self.agent.config.generation.system_prompt
+        if not hits:
+            return [{"role": "system", "content": system}, {"role": "user", "content": text}]
+        context = "\n\n".join(f"[{i}] ({_source_name(h.document)}) {h.text}" for i, h in enumerate(hits, 1))
+        user = f"Context:\n{context}\n\nQuestion: {text}"
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def fit(self, text: str, hits: list) -> tuple[list[dict], list]:
+        """Drop retrieved chunks, last first, until the prompt leaves room for the answer;
+        refuse a question that is too long on its own."""
+        generator = self.agent.generator
+        budget = generator.context_length - self.agent.config.generation.max_new_tokens
+        hits = list(hits)
+        while True:
+            messages = self.messages(text, hits)
+            used = generator.count_tokens(messages)
+            if used <= budget:
+                return messages, hits
+            if not hits:
+                raise InputError(
+                    f"the question is {used} tokens; the model takes at most {budget} with room for the "
+                    "answer. Shorten it"
+                )
+            hits.pop()
+
+    def answer(self, text: str, hits: list) -> Answer:
+        messages, hits = self.fit(text, hits)
+        gen = self.agent.config.generation
+        adapter, version = self.agent.adapter_for(self.name)
+        out = self.agent.generator.generate(
+            messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter
+        )
+        return Answer(out.text, version, out.prompt_tokens, out.completion_tokens, sources=_sources(hits))
+
+    def stream(self, text: str, hits: list):
+        messages, hits = self.fit(text, hits)
+        gen = self.agent.config.generation
+        adapter, _ = self.agent.adapter_for(self.name)
+        yield from self.agent.generator.stream(messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter)
+
+    def score(self, prediction: str, target: str) -> float:
+        """1.0 when the answer carries the target's facts: at least 3/4 of its content words
+        (numbers included) appear in the prediction."""
+        wanted = content_words(target)
+        if not wanted:
+            return float(target.strip().lower() in prediction.lower())
+        return float(len(wanted & content_words(prediction)) / len(wanted) >= 0.75)
+
+
+def _source_name(document: str) -> str:
+    return Path(document).name if "/" in document else document
+
+
+def _sources(hits) -> list[dict]:
+    return [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 4)} for h in hits]
+
+
+@hookimpl
+def register_tasks(register):
+    register("chat", ChatTask)

@@ -1,0 +1,156 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from lifelong import Agent, InputError, NotFoundError
+from lifelong.cli import build_app
+
+from conftest import TINY_CONFIG
+
+
+def rows(agent):
+    return list(agent.db["interactions"].rows_where(order_by="id"))
+
+
+def test_ask_logs_before_returning(agent, tmp_path):
+    (tmp_path / "kb.txt").write_text("Parking is free for customers.")
+    agent.ingest([tmp_path / "kb.txt"])
+    reply = agent.ask("Is parking free?")
+    logged = agent.log.get(reply.id)
+    assert logged["status"] == "ok" and logged["output"] == reply.answer
+    assert reply.sources and reply.sources[0]["document"].endswith("kb.txt")
+    assert logged["sources"] == reply.sources
+    assert logged["model_version"] == reply.model_version == "base"
+    assert logged["prompt_tokens"] > 0 and logged["completion_tokens"] > 0 and reply.latency_ms > 0
+    assert agent.ask("Is parking free?", retrieval=False).sources == []
+
+
+@pytest.mark.parametrize("text", ["", "   \n"])
+def test_empty_text_refused_and_logged_once(agent, text):
+    with pytest.raises(InputError, match="empty"):
+        agent.ask(text)
+    assert [r["status"] for r in rows(agent)] == ["error"]
+
+
+def test_unknown_task(agent):
+    with pytest.raises(NotFoundError, match="unknown task 'nope'"):
+        agent.ask("hello", task="nope")
+    assert [(r["task"], r["status"]) for r in rows(agent)] == [("nope", "error")]
+
+
+def test_too_long_context_dropped_then_question_refused(agent, tmp_path):
+    # The tiny model reads bytes and takes 1024 positions, 128 of them kept for the answer.
+    for i in range(3):
+        (tmp_path / f"d{i}.txt").write_text(f"topic{i} " + "filler words here " * 14)
+    agent.ingest([tmp_path])
+    question = "topic0 topic1 topic2 " + "x" * 300
+    reply = agent.ask(question)
+    assert 0 < len(reply.sources) < 3
+    with pytest.raises(InputError, match="Shorten it"):
+        agent.ask("y" * 2000)
+    assert [r["status"] for r in rows(agent)] == ["ok", "error"]
+
+
+def test_model_failure_is_logged(agent, monkeypatch):
+    task = agent.task("chat")
+    monkeypatch.setattr(task, "answer", lambda text, hits: (_ for _ in ()).throw(RuntimeError("out of memory")))
+    with pytest.raises(RuntimeError):
+        agent.ask("hello")
+    assert rows(agent)[0]["error"] == "RuntimeError: out of memory"
+
+
+def test_correction_is_example_and_knowledge_at_once(agent):
+    reply = agent.ask("Who is the CEO of Larkspur?", retrieval=False)
+    record = agent.feedback(reply.id, rating=-1, correction="Mira Okafor is the CEO of Larkspur.")
+    example = agent.db["examples"].get(record["example_id"])
+    assert (example["input"], example["target"], example["origin"], example["split"]) == (
+        "Who is the CEO of Larkspur?", "Mira Okafor is the CEO of Larkspur.", "correction", "train")
+    again = agent.ask("Who is the CEO of Larkspur?")
+    assert again.answer == "Mira Okafor is the CEO of Larkspur."
+    assert again.model_version == f"correction:{example['id']}"
+    assert agent.search("Okafor CEO", k=1, mode="keyword")[0].document == f"correction:{reply.id}"
+
+
+def test_good_rating_becomes_example(agent):
+    answered = agent.log.log_interaction(task="chat", input="hello", output="Hi there!")
+    record = agent.feedback(answered, rating=1)
+    example = agent.db["examples"].get(record["example_id"])
+    assert (example["origin"], example["target"]) == ("rating", "Hi there!")
+    assert agent.feedback(agent.ask("hi", retrieval=False).id, rating=-1)["example_id"] is None
+
+
+def test_bad_feedback_stores_nothing(agent):
+    with pytest.raises(NotFoundError, match="no interaction with id 42"):
+        agent.feedback(42, rating=1)
+    reply = agent.ask("hello", retrieval=False)
+    with pytest.raises(InputError):
+        agent.feedback(reply.id, rating=5)
+    with pytest.raises(InputError):
+        agent.feedback(reply.id, correction="  ")
+    assert agent.db["feedback"].count == 0 and agent.db["examples"].count == 0
+
+
+def test_pii_masked_in_question_and_correction(agent):
+    reply = agent.ask("My email is ann@example.com, card 4111 1111 1111 1111", retrieval=False)
+    agent.feedback(reply.id, correction="Write to help@larkspur.example instead")
+    dump = json.dumps([rows(agent), list(agent.db["feedback"].rows), list(agent.db["examples"].rows)])
+    assert "ann@example.com" not in dump and "4111" not in dump and "help@larkspur.example" not in dump
+    assert "[EMAIL]" in dump and "[CARD]" in dump
+
+
+def test_stream_yields_and_logs(agent):
+    pieces = list(agent.stream("hello", retrieval=False))
+    assert agent.last_reply.answer == "".join(pieces).strip()
+    assert agent.log.get(agent.last_reply.id)["status"] == "ok"
+
+
+def test_hooks_fire(tiny_workspace, tmp_path, monkeypatch):
+    plugin = tmp_path / "spy.py"
+    plugin.write_text(
+        "from lifelong import hookimpl\nseen = []\n"
+        "@hookimpl\ndef before_ask(text):\n    return 'canned' if text == 'ping' else None\n"
+        "@hookimpl\ndef after_ask(task, reply):\n    seen.append(('after', task, reply.answer))\n"
+        "@hookimpl\ndef on_feedback(interaction, feedback):\n    seen.append(('feedback', interaction['id'], feedback['rating']))\n"
+    )
+    (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG.replace('["fakes"]', f'["fakes", "{plugin}"]'))
+    monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", "hf_models,retrieval,chat,fakes,spy")
+    agent = Agent.open(tiny_workspace)
+    reply = agent.ask("ping")
+    assert reply.answer == "canned" and reply.model_version == "before_ask"
+    agent.feedback(reply.id, rating=1)
+    spy = agent.plugins.pm.get_plugin("spy")
+    assert spy.seen == [("after", "chat", "canned"), ("feedback", reply.id, 1)]
+
+
+def test_cli_ask_feedback(tiny_workspace):
+    runner, app = CliRunner(), build_app()
+    w = ["-w", str(tiny_workspace)]
+    asked = runner.invoke(app, [*w, "ask", "What is the CEO's name?", "--json"])
+    assert asked.exit_code == 0, asked.output
+    data = json.loads(asked.output)
+    assert set(data) == {"id", "answer", "sources", "model_version", "latency_ms"}
+    fixed = runner.invoke(app, [*w, "feedback", str(data["id"]), "--correct", "Mira Okafor."])
+    assert fixed.exit_code == 0 and "training example" in fixed.output
+    again = json.loads(runner.invoke(app, [*w, "ask", "What is the CEO's name?", "--json"]).output)
+    assert again["answer"] == "Mira Okafor."
+    assert runner.invoke(app, [*w, "ask", "  "]).exit_code == 1
+    missing = runner.invoke(app, [*w, "feedback", "999", "--good"])
+    assert missing.exit_code == 1 and "no interaction with id 999" in missing.output
+    neither = runner.invoke(app, [*w, "feedback", str(data["id"])])
+    assert neither.exit_code == 1 and "--good" in neither.output
+    unknown = runner.invoke(app, [*w, "ask", "hi", "--task", "nope"])
+    assert unknown.exit_code == 1 and "unknown task" in unknown.output
+
+
+def test_cli_chat_session(tiny_workspace):
+    result = CliRunner().invoke(
+        build_app(), ["-w", str(tiny_workspace), "chat", "--no-retrieval"],
+        input="/good\nWhat is the CEO's name?\n/correct Mira Okafor.\nWhat is the CEO's name?\n/quit\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "nothing to rate yet" in result.output
+    assert result.output.count("Mira Okafor.") >= 1
+    agent = Agent.open(tiny_workspace)
+    assert agent.db["feedback"].count == 1
+    assert agent.log.recent(1)[0]["output"] == "Mira Okafor."
