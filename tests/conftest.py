@@ -32,6 +32,22 @@ def tiny_workspace(workspace):
     return workspace
 
 
+# Settings under which the tiny model memorises a few short facts in about a second.
+TINY_LEARNING = """
+[learning]
+epochs = 300
+learning_rate = 0.003
+lora_r = 16
+replay_ratio = 1.5
+"""
+
+
+@pytest.fixture
+def learning_workspace(tiny_workspace):
+    (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + TINY_LEARNING)
+    return tiny_workspace
+
+
 @pytest.fixture
 def agent(tiny_workspace):
     with Agent.open(tiny_workspace) as agent:

@@ -193,6 +193,38 @@ class Agent:
         self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
         return record
 
+    # --- learning ---------------------------------------------------------------------------------
+
+    def import_examples(self, task: str, rows, origin: str = "import") -> int:
+        """Add training examples to ``task`` from dicts with ``text`` (or ``input``/``question``)
+        and ``label`` (or ``target``/``answer``); all or nothing, in one transaction."""
+        task_obj = self.task(task)
+        parsed = [_example_row(i, row) for i, row in enumerate(rows, 1)]
+        if not parsed:
+            raise InputError("no rows to import")
+        fraction = self.config.learning.holdout_fraction if task_obj.holds_out_examples else 0.0
+        with write_transaction(self.db):
+            for text, label in parsed:
+                split = "heldout" if heldout(text, fraction) else "train"
+                self.examples.add(task, text, label, origin, split)
+        return len(parsed)
+
+    def learn(self, task: str | None = None, strategy: str | None = None, progress=None):
+        """Run one learning cycle of ``task`` (default ``chat``) on its new examples plus replay;
+        returns a LearningReport (promoted or not, with its metrics)."""
+        from .learner import Learner
+
+        return Learner(self).run(task or "chat", strategy, progress=progress)
+
+    def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None):
+        """Re-fine-tune ``task`` whenever ``min_new`` (default learning.min_new) new examples
+        have arrived, checking every ``every`` seconds, without blocking ``ask``. Returns a
+        handle with ``stop()`` and the ``reports`` so far."""
+        from .scheduler import BackgroundLearning
+
+        self.task(task)
+        return BackgroundLearning(self.workspace, task, every, min_new or self.config.learning.min_new)
+
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)
 
@@ -204,3 +236,24 @@ class Agent:
 
     def __exit__(self, *exc):
         self.close()
+
+
+_TEXT_KEYS = ("text", "input", "question")
+_LABEL_KEYS = ("label", "target", "answer")
+
+
+def _example_row(number: int, row) -> tuple[str, str]:
+    if not isinstance(row, dict):
+        raise InputError(f"row {number}: expected an object with 'text' and 'label', got {type(row).__name__}")
+    text_key = next((k for k in _TEXT_KEYS if k in row), None)
+    label_key = next((k for k in _LABEL_KEYS if k in row), None)
+    if text_key is None or label_key is None:
+        missing = "text" if text_key is None else "label"
+        raise InputError(f"row {number}: missing column {missing!r} (columns: {', '.join(map(str, row))})")
+    text, label = row[text_key], row[label_key]
+    for name, value in ((text_key, text), (label_key, label)):
+        if not isinstance(value, str):
+            raise InputError(f"row {number}: {name!r} must be a string, got {value!r}")
+        if not value.strip():
+            raise InputError(f"row {number}: {name!r} is empty")
+    return text.strip(), label.strip()

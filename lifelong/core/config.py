@@ -104,11 +104,13 @@ class LearningConfig:
     lora_r: int = _help("LoRA rank", 16)
     epochs: int = _help("Passes over a run's examples", 8)
     learning_rate: float = _help("Optimizer step size", 1e-3)
-    batch_size: int = _help("Examples per optimizer step", 8)
+    batch_size: int = _help("Examples per optimizer step", 4)
     seed: int = _help("Seed for sampling and training; the same seed repeats a run", 0)
     holdout_fraction: float = _help("Share of new examples kept out of training for the gate", 0.2)
     tolerance: float = _help("Largest drop on earlier data or the probe that still promotes", 0.05)
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
+    gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
+    ewc_lambda: float = _help("Strength of the EWC penalty (strategy 'ewc')", 1000.0)
 
     def __post_init__(self):
         for key in ("buffer_size", "lora_r", "epochs", "batch_size", "min_new"):
@@ -116,6 +118,7 @@ class LearningConfig:
             _check(value > 0, f"learning.{key}", "must be > 0", value)
         _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
         _check(self.learning_rate > 0, "learning.learning_rate", "must be > 0", self.learning_rate)
+        _check(self.ewc_lambda >= 0, "learning.ewc_lambda", "must be >= 0", self.ewc_lambda)
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
         _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)
         _check(self.peft in ("lora", "adalora", "prefix"), "learning.peft", "must be lora, adalora or prefix", self.peft)

@@ -25,6 +25,8 @@ DEFAULT_PLUGINS = {
     "retrieval": "lifelong.plugins.retrieval",
     "chat": "lifelong.plugins.chat",
     "corrections": "lifelong.plugins.corrections",
+    "buffers": "lifelong.plugins.buffers",
+    "strategies": "lifelong.plugins.strategies",
     "pii": "lifelong.plugins.pii",
 }
 

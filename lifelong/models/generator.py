@@ -27,10 +27,11 @@ class Generation:
 
 
 class Generator:
-    def __init__(self, model, tokenizer, name: str):
+    def __init__(self, model, tokenizer, name: str, source: str):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
+        self.source = source  # what from_pretrained loads: a fresh copy for training
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.peft_model = None  # wraps self.model once the first adapter is loaded
@@ -55,7 +56,14 @@ class Generator:
                 f"cannot load generator {str(name_or_path)!r}: {exc}. Give a local path or an HF "
                 "id that is in the local cache (there is no network at run time)"
             ) from exc
-        return cls(model, tokenizer, path.stem if path.suffix == ".gguf" else str(name_or_path))
+        return cls(model, tokenizer, path.stem if path.suffix == ".gguf" else str(name_or_path), source)
+
+    def fresh_base(self):
+        """An untouched copy of the base weights: training and evaluation never disturb the
+        model that is serving."""
+        from transformers import AutoModelForCausalLM
+
+        return AutoModelForCausalLM.from_pretrained(self.source, dtype=torch.float32)
 
     @property
     def context_length(self) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 from lifelong import hookimpl
 from lifelong.core.errors import InputError
 from lifelong.core.task import Answer, Task
+from lifelong.learning import causal_lm
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)*")
 _FILLER = frozenset("a an the is are was of to and or in on at for it its our we you your".split())
@@ -72,6 +73,47 @@ class ChatTask(Task):
         if not wanted:
             return float(target.strip().lower() in prediction.lower())
         return float(len(wanted & content_words(prediction)) / len(wanted) >= 0.75)
+
+
+    # --- learning -------------------------------------------------------------------------------
+
+    @property
+    def system_prompt(self) -> str:
+        return self.agent.config.generation.system_prompt
+
+    def train(self, examples, parent_path, penalty=None, progress=None):
+        gen = self.agent.generator
+        return causal_lm.train(
+            gen.fresh_base(), gen.tokenizer, examples, parent_path, self.agent.config.learning,
+            self.system_prompt, penalty, progress,
+        )
+
+    def save_adapter(self, model, path) -> None:
+        model.save_pretrained(path, safe_serialization=True)
+
+    def assess(self, adapter_path, sets: dict) -> tuple[dict, float]:
+        """Score the model with ``adapter_path`` (None: the base model) on each set of examples,
+        answering without retrieval as the learned model must; plus the probe perplexity."""
+        from peft import PeftModel
+
+        gen = self.agent.generator
+        model = gen.fresh_base()
+        if adapter_path:
+            model = PeftModel.from_pretrained(model, adapter_path)
+        model.eval()
+        scores = {}
+        for key, examples in sets.items():
+            if not examples:
+                continue
+            answers = causal_lm.generate_batch(
+                model, gen.tokenizer, [causal_lm.chat_prompt(self.system_prompt, e["input"]) for e in examples],
+                max_new_tokens=min(self.agent.config.generation.max_new_tokens, 64),
+            )
+            scores[key] = sum(self.score(a, e["target"]) for a, e in zip(answers, examples)) / len(examples)
+        return scores, causal_lm.perplexity(model, gen.tokenizer, causal_lm.probe_text())
+
+    def fisher(self, model, examples) -> dict:
+        return causal_lm.fisher_diagonal(model, self.agent.generator.tokenizer, examples, self.system_prompt)
 
 
 def _source_name(document: str) -> str:

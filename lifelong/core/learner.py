@@ -1,0 +1,191 @@
+"""One learning cycle: new examples + replay -> a candidate adapter -> the evaluation gate ->
+promoted or rejected. Runs of the same task never overlap, and a run killed at any point
+leaves the previous active adapter serving and the next run working."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..learning.metrics import summarize
+from ..memory.db import utcnow, write_transaction
+from .errors import InputError, LifelongError
+
+
+@dataclass
+class LearningReport:
+    run_id: int
+    task: str
+    strategy: str
+    cycle: int
+    new_examples: int
+    replayed_examples: int
+    promoted: bool
+    version: int | None
+    reason: str
+    seconds: float
+    metrics: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Learner:
+    def __init__(self, agent):
+        self.agent = agent
+        self.db = agent.db
+
+    def run(self, task: str = "chat", strategy: str | None = None, progress=None) -> LearningReport:
+        config = self.agent.config.learning
+        strategy = strategy or config.strategy
+        task_obj = self.agent.task(task)
+        if not hasattr(task_obj, "train"):
+            raise InputError(f"task {task!r} ({type(task_obj).__name__}) does not learn")
+        strategy_cls = self.agent.plugins.registry.get("learners", strategy)
+        buffer_cls = self.agent.plugins.registry.get("buffers", config.buffer)
+        with self._lock(task):
+            self._close_dead_runs(task)
+            new = self.agent.examples.pending(task)
+            if not new:
+                raise InputError(
+                    f"no new examples for task {task!r}: correct or rate answers, or import examples, first"
+                )
+            return self._cycle(task_obj, strategy, strategy_cls, buffer_cls, new, progress)
+
+    def _cycle(self, task_obj, strategy, strategy_cls, buffer_cls, new, progress) -> LearningReport:
+        task, config, started = task_obj.name, self.agent.config.learning, time.perf_counter()
+        cycle = 1 + (self.db.execute("select coalesce(max(cycle), 0) from examples where task = ?", [task]).fetchone()[0])
+        group = getattr(task_obj, "replay_group", None)
+        buffer = buffer_cls(self.db, task, config.buffer_size, config.seed, group=group)
+        strat = strategy_cls(self.agent, task_obj, buffer)
+        train_new = [e for e in new if e["split"] == "train"]
+        if not train_new:
+            raise InputError(f"all {len(new)} new examples of task {task!r} are held out; add more")
+        active = self.agent.versions.active(task)
+        parent_path = active["adapter_path"] if active else None
+        plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
+        with write_transaction(self.db):
+            run_id = self.db["learning_runs"].insert({
+                "task": task, "cycle": cycle, "strategy": strategy, "started_at": utcnow(), "status": "running",
+                "new_examples": len(train_new), "replayed_examples": plan.replayed,
+            }).last_pk
+        self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
+        try:
+            model = task_obj.train(plan.examples, parent_path, penalty=plan.penalty, progress=progress)
+            version_id = self.agent.versions.add(task, None, active["id"] if active else None)
+            adapter_path = self._save(task_obj, model, version_id)
+            sets = self._evaluation_sets(task, cycle, new)
+            candidate, candidate_probe = task_obj.assess(str(adapter_path), sets)
+            before, before_probe = task_obj.assess(parent_path, sets)
+        except BaseException as exc:
+            self._finish(run_id, "failed", None, {}, f"{type(exc).__name__}: {exc}", started)
+            raise
+        promoted, reason = self._gate(cycle, candidate, before, candidate_probe, before_probe)
+        metrics = self._metrics(task, run_id, cycle, candidate, before, candidate_probe, before_probe)
+        with write_transaction(self.db):
+            self.db["model_versions"].update(version_id, {"adapter_path": str(adapter_path)})
+            if promoted:
+                self.agent.versions.promote(version_id)
+                self.agent.examples.mark_cycle([e["id"] for e in new], cycle)
+            else:
+                self.agent.versions.reject(version_id, reason)
+            self._finish(run_id, "promoted" if promoted else "rejected", version_id, metrics, reason, started)
+        if promoted:
+            strat.after_cycle(train_new, model, adapter_path)
+        report = LearningReport(
+            run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted, version_id, reason,
+            round(time.perf_counter() - started, 2), metrics,
+        )
+        self.agent.plugins.hook.after_learn(agent=self.agent, task=task, report=report)
+        return report
+
+    def _evaluation_sets(self, task, cycle, new) -> dict:
+        """Per cycle: its held-out examples, or its training examples when none were held out
+        (facts taught by correction are checked for recall)."""
+        def pick(examples):
+            held = [e for e in examples if e["split"] == "heldout"]
+            return held or examples
+
+        sets = {c: pick(self.agent.examples.of_cycle(task, c)) for c in range(1, cycle)}
+        sets[cycle] = pick(new)
+        return sets
+
+    def _gate(self, cycle, candidate, before, candidate_probe, before_probe) -> tuple[bool, str]:
+        config = self.agent.config.learning
+        if not config.gate:
+            return True, "gate off"
+        if candidate.get(cycle, 0.0) <= before.get(cycle, 0.0):
+            return False, f"no gain on the new examples ({candidate.get(cycle, 0):.2f} vs {before.get(cycle, 0):.2f})"
+        for j, score in candidate.items():
+            if j != cycle and score < before[j] - config.tolerance:
+                return False, f"cycle {j} dropped from {before[j]:.2f} to {score:.2f} (tolerance {config.tolerance})"
+        if candidate_probe is not None and before_probe is not None and candidate_probe > before_probe * (1 + config.tolerance):
+            return False, f"probe perplexity rose from {before_probe:.2f} to {candidate_probe:.2f}"
+        return True, "passed the gate"
+
+    def _metrics(self, task, run_id, cycle, candidate, before, candidate_probe, before_probe) -> dict:
+        """This run's row of the accuracy matrix, and ACC/BWT/forgetting over the promoted
+        lineage so far plus this row."""
+        rows = [json.loads(r["metrics"])["row"] for r in self.db["learning_runs"].rows_where(
+            "task = ? and status = 'promoted' and cycle < ?", [task, cycle], order_by="cycle")]
+        row = [candidate.get(j, 0.0) for j in range(1, cycle + 1)]
+        return {
+            "row": row, "before": [before.get(j, 0.0) for j in range(1, cycle + 1)],
+            "probe_perplexity": candidate_probe, "probe_perplexity_before": before_probe,
+            **summarize([*rows, row]),
+        }
+
+    def _save(self, task_obj, model, version_id) -> Path:
+        """Write to a temporary folder, then rename: a crash never leaves half an adapter."""
+        root = self.agent.workspace.adapters_dir / task_obj.name
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+        task_obj.save_adapter(model, tmp)
+        for path in tmp.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        final = root / f"v{version_id}"
+        os.replace(tmp, final)
+        return final
+
+    def _finish(self, run_id, status, version_id, metrics, reason, started) -> None:
+        with write_transaction(self.db):
+            self.db["learning_runs"].update(run_id, {
+                "status": status, "version_id": version_id, "metrics": json.dumps(metrics), "reason": reason,
+                "finished_at": utcnow(), "seconds": round(time.perf_counter() - started, 2),
+            })
+
+    def _close_dead_runs(self, task) -> None:
+        """Runs left 'running' by a killed process (we hold the lock, so none is alive)."""
+        with write_transaction(self.db):
+            self.db.execute(
+                "update learning_runs set status = 'failed', reason = 'interrupted' where task = ? and status = 'running'",
+                [task],
+            )
+            self.db.execute(
+                "update model_versions set status = 'rejected', reason = 'interrupted' where task = ? and status = 'candidate'",
+                [task],
+            )
+        for leftover in (self.agent.workspace.adapters_dir / task).glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _lock(self, task):
+        path = self.agent.workspace.path / f".learn-{task}.lock"
+        with open(path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

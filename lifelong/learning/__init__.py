@@ -1,0 +1,1 @@
+"""Training and evaluation machinery used by task plugins and the learner."""

@@ -1,0 +1,146 @@
+"""Fine-tuning and evaluating a causal LM with a PEFT adapter.
+
+Prompts are built with the same chat template as inference, and the loss covers the answer
+tokens only. Batches group examples of similar length (less padding) and are padded to their
+own longest example."""
+
+from __future__ import annotations
+
+import math
+import random
+from importlib import resources
+
+import torch
+
+from .peft_methods import peft_config
+
+
+def chat_prompt(system_prompt: str, question: str) -> list[dict]:
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
+
+
+def _prompt_ids(tokenizer, messages) -> list[int]:
+    encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)
+    return list(encoded["input_ids"])
+
+
+def features(tokenizer, system_prompt: str, example: dict) -> dict:
+    prompt = _prompt_ids(tokenizer, chat_prompt(system_prompt, example["input"]))
+    answer = tokenizer(example["target"] + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer}
+
+
+def length_grouped_batches(items: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    order = sorted(range(len(items)), key=lambda i: (len(items[i]["input_ids"]), rng.random()))
+    batches = [[items[i] for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch: list[dict], pad_id: int) -> dict:
+    width = max(len(f["input_ids"]) for f in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, f in enumerate(batch):
+        n = len(f["input_ids"])
+        ids[row, :n] = torch.tensor(f["input_ids"])
+        labels[row, :n] = torch.tensor(f["labels"])
+        mask[row, :n] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def trainable_model(base, parent_path: str | None, config, total_steps: int):
+    """A PEFT model over ``base``: continuing from ``parent_path`` when its method matches the
+    configured one, else a fresh adapter."""
+    from peft import PeftConfig, PeftModel, get_peft_model
+
+    wanted = peft_config(config.peft, config, "CAUSAL_LM", total_steps)
+    if parent_path:
+        parent = PeftConfig.from_pretrained(parent_path)
+        if parent.peft_type == wanted.peft_type:
+            return PeftModel.from_pretrained(base, parent_path, is_trainable=True)
+    return get_peft_model(base, wanted)
+
+
+def train(base, tokenizer, examples, parent_path, config, system_prompt, penalty=None, progress=None):
+    """Fine-tune and return the PEFT model. ``penalty(model)``: an extra loss term (EWC)."""
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    items = [features(tokenizer, system_prompt, e) for e in examples]
+    steps_per_epoch = math.ceil(len(items) / config.batch_size)
+    model = trainable_model(base, parent_path, config, steps_per_epoch * config.epochs)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    task = progress.add_task("training", total=steps_per_epoch * config.epochs) if progress else None
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    step = 0
+    for epoch in range(config.epochs):
+        for batch in length_grouped_batches(items, config.batch_size, rng):
+            loss = model(**collate(batch, pad_id)).loss
+            if penalty is not None:
+                loss = loss + penalty(model)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            if config.peft == "adalora":
+                model.base_model.update_and_allocate(step)
+            optimizer.zero_grad()
+            step += 1
+            if progress:
+                progress.update(task, advance=1, description=f"training epoch {epoch + 1}/{config.epochs} loss {loss.item():.3f}")
+    model.eval()
+    return model
+
+
+def fisher_diagonal(model, tokenizer, examples, system_prompt) -> dict[str, torch.Tensor]:
+    """Diagonal Fisher information of the trainable weights: the mean squared gradient of the
+    loss, one example at a time (for EWC)."""
+    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
+    fisher = {n: torch.zeros_like(p) for n, p in params.items()}
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    model.eval()
+    for example in examples:
+        model.zero_grad()
+        model(**collate([features(tokenizer, system_prompt, example)], pad_id)).loss.backward()
+        for n, p in params.items():
+            if p.grad is not None:
+                fisher[n] += p.grad.detach() ** 2 / len(examples)
+    model.zero_grad()
+    return fisher
+
+
+@torch.inference_mode()
+def generate_batch(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, batch_size: int = 16) -> list[str]:
+    """Greedy answers for many chat prompts, left-padded in batches."""
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    answers = []
+    try:
+        for start in range(0, len(prompts), batch_size):
+            texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts[start : start + batch_size]]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            out = model.generate(
+                **enc, max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            answers += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+    finally:
+        tokenizer.padding_side = side
+    return [a.strip() for a in answers]
+
+
+def probe_text() -> str:
+    return resources.files("lifelong").joinpath("data/probe.txt").read_text(encoding="utf-8")
+
+
+@torch.inference_mode()
+def perplexity(model, tokenizer, text: str, max_tokens: int = 512) -> float:
+    """Perplexity on generic text: a cheap check that fine-tuning left general ability intact."""
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"][:, :max_tokens]
+    # The loss is computed here rather than by passing labels: AdaLoRA adds its training-only
+    # regulariser to a model's own loss.
+    logits = model(input_ids=ids).logits[:, :-1]
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+    return float(math.exp(loss.item()))

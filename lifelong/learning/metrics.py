@@ -1,0 +1,19 @@
+"""Continual-learning metrics over the accuracy matrix R, where R[i][j] is the score on cycle
+j's evaluation data after training cycle i (Lopez-Paz & Ranzato 2017; Chaudhry et al. 2018)."""
+
+from __future__ import annotations
+
+
+def summarize(matrix: list[list[float]]) -> dict:
+    """ACC, BWT and forgetting after the last row of a lower-triangular matrix (row i holds
+    scores on cycles 0..i)."""
+    if not matrix:
+        return {"acc": None, "bwt": None, "forgetting": None}
+    last = matrix[-1]
+    t = len(matrix) - 1
+    acc = sum(last) / len(last)
+    if t == 0:
+        return {"acc": acc, "bwt": None, "forgetting": None}
+    bwt = sum(last[j] - matrix[j][j] for j in range(t)) / t
+    forgetting = sum(max(matrix[i][j] for i in range(j, t)) - last[j] for j in range(t)) / t
+    return {"acc": acc, "bwt": bwt, "forgetting": forgetting}

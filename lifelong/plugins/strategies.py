@@ -1,0 +1,109 @@
+"""Built-in continual-learning strategies. A strategy decides *when* the replay buffer is mixed
+in (``plan``, before training) and updated (``after_cycle``, once a candidate is promoted)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from lifelong import hookimpl
+from lifelong.memory.replay import select
+
+EWC_FILE = "ewc.safetensors"
+
+
+@dataclass
+class Plan:
+    examples: list[dict]
+    replayed: int = 0
+    penalty: Callable | None = None
+
+
+class Strategy:
+    def __init__(self, agent, task, buffer):
+        self.agent, self.task, self.buffer = agent, task, buffer
+
+    def plan(self, new: list[dict], parent_path: str | None, rng) -> Plan:
+        return Plan(list(new))
+
+    def after_cycle(self, new: list[dict], model, adapter_path: Path) -> None:
+        self.buffer.update(new)
+
+
+class Naive(Strategy):
+    """New examples only: the lower bound, which forgets."""
+
+
+class Replay(Strategy):
+    """Experience replay: new examples plus ``replay_ratio`` times as many from the buffer."""
+
+    def plan(self, new, parent_path, rng):
+        wanted = round(self.agent.config.learning.replay_ratio * len(new))
+        replayed = select(self.buffer.items(), wanted, rng)
+        return Plan([*new, *replayed], replayed=len(replayed))
+
+
+class Joint(Strategy):
+    """Every training example so far: the upper bound, at a cost that grows with the stream."""
+
+    def plan(self, new, parent_path, rng):
+        earlier = [e for e in self.agent.examples.up_to_cycle(self.task.name, 10**9) if e["split"] == "train"]
+        return Plan([*earlier, *new], replayed=len(earlier))
+
+
+class EWC(Strategy):
+    """Elastic weight consolidation on the adapter weights (Kirkpatrick et al. 2017): new
+    examples only, with a penalty for moving weights that mattered to earlier cycles."""
+
+    def plan(self, new, parent_path, rng):
+        if not parent_path or not (Path(parent_path) / EWC_FILE).exists():
+            return Plan(list(new))
+        from safetensors.torch import load_file
+
+        saved = load_file(str(Path(parent_path) / EWC_FILE))
+        strength = self.agent.config.learning.ewc_lambda
+
+        def penalty(model):
+            total = 0.0
+            for name, param in model.named_parameters():
+                if f"fisher.{name}" in saved:
+                    total = total + (saved[f"fisher.{name}"] * (param - saved[f"anchor.{name}"]) ** 2).sum()
+            return strength / 2 * total
+
+        return Plan(list(new), penalty=penalty)
+
+    def after_cycle(self, new, model, adapter_path):
+        from safetensors.torch import load_file, save_file
+
+        fisher = self.task.fisher(model, new)
+        tensors = {}
+        for name, param in model.named_parameters():
+            if name in fisher:
+                tensors[f"fisher.{name}"] = fisher[name].contiguous()
+                tensors[f"anchor.{name}"] = param.detach().clone().contiguous()
+        previous = self._parent_file(adapter_path)
+        if previous is not None:
+            for key, value in load_file(str(previous)).items():
+                if key.startswith("fisher.") and key in tensors:
+                    tensors[key] = tensors[key] + value  # importance accumulates over cycles
+        tmp = Path(adapter_path) / f".{EWC_FILE}.tmp"
+        save_file(tensors, str(tmp))
+        os.replace(tmp, Path(adapter_path) / EWC_FILE)
+
+    def _parent_file(self, adapter_path):
+        version = self.agent.versions.get(int(Path(adapter_path).name.removeprefix("v")))
+        if version["parent_id"] is None:
+            return None
+        parent = self.agent.versions.get(version["parent_id"])["adapter_path"]
+        path = Path(parent) / EWC_FILE if parent else None
+        return path if path and path.exists() else None
+
+
+@hookimpl
+def register_learners(register):
+    register("naive", Naive)
+    register("replay", Replay)
+    register("joint", Joint)
+    register("ewc", EWC)

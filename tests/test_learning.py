@@ -1,0 +1,215 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lifelong import Agent, InputError, LifelongError
+from lifelong.cli import build_app
+from lifelong.learning.metrics import summarize
+
+FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
+MORE = [("What is the motto?", "Onward."), ("Who is the CTO?", "Juno.")]
+
+
+def teach(agent, facts):
+    return agent.import_examples("chat", [{"text": q, "label": a} for q, a in facts])
+
+
+def recall(agent, facts):
+    return sum(agent.ask(q, retrieval=False).answer == a for q, a in facts)
+
+
+@pytest.fixture
+def learner(learning_workspace):
+    with Agent.open(learning_workspace) as agent:
+        yield agent
+
+
+def test_cycle_teaches_facts_and_promotes(learner):
+    assert recall(learner, FACTS) == 0
+    teach(learner, FACTS)
+    report = learner.learn()
+    assert report.promoted and report.cycle == 1 and report.new_examples == 3
+    assert report.metrics["row"] == [1.0] and report.metrics["before"] == [0.0]
+    assert learner.versions.active("chat")["id"] == report.version
+    assert recall(learner, FACTS) == 3
+    assert learner.ask("Who is the CEO?", retrieval=False).model_version == f"v{report.version}"
+    adapter = Path(learner.versions.active("chat")["adapter_path"])
+    assert (adapter / "adapter_model.safetensors").exists() and not list(adapter.glob("*.bin"))
+    assert learner.examples.pending("chat") == []
+
+
+def test_second_cycle_replays_and_keeps_first(learner):
+    teach(learner, FACTS)
+    learner.learn()
+    teach(learner, MORE)
+    report = learner.learn(strategy="replay")
+    assert report.promoted and report.replayed_examples == 3  # replay_ratio 1.5 x 2 new
+    assert len(report.metrics["row"]) == 2 and report.metrics["bwt"] is not None
+    assert recall(learner, FACTS + MORE) >= 4
+    versions = learner.versions.list("chat")
+    assert [v["status"] for v in versions] == ["retired", "active"] and versions[1]["parent_id"] == versions[0]["id"]
+
+
+def test_gate_rejects_a_candidate_that_learned_nothing(learner):
+    learner.config.learning.epochs = 1
+    teach(learner, FACTS)
+    report = learner.learn()
+    assert not report.promoted and "no gain" in report.reason
+    assert learner.versions.active("chat") is None
+    assert learner.versions.get(report.version)["status"] == "rejected"
+    assert len(learner.examples.pending("chat")) == 3  # kept for the next run
+    assert learner.ask("Who is the CEO?", retrieval=False).model_version == "base"
+
+
+def test_no_new_examples(learner):
+    with pytest.raises(InputError, match="no new examples"):
+        learner.learn()
+
+
+def test_runs_of_a_task_never_overlap(learner):
+    import fcntl
+
+    teach(learner, FACTS)
+    with open(learner.workspace.path / ".learn-chat.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with pytest.raises(LifelongError, match="already going on"):
+            learner.learn()
+
+
+def test_strategies_plan(learner):
+    teach(learner, FACTS)
+    learner.learn(strategy="naive")
+    teach(learner, MORE)
+    joint = learner.learn(strategy="joint")
+    assert joint.replayed_examples == 3 and joint.new_examples == 2
+
+
+def test_ewc_stores_importance_and_penalises(learner):
+    teach(learner, FACTS)
+    first = learner.learn(strategy="ewc")
+    adapter = Path(learner.versions.get(first.version)["adapter_path"])
+    assert (adapter / "ewc.safetensors").exists()
+    from lifelong.plugins.strategies import EWC
+
+    plan = EWC(learner, learner.task("chat"), None).plan([], str(adapter), None)
+    model = learner.task("chat").train([{"input": "x?", "target": "y."}], str(adapter))
+    assert plan.penalty(model).item() > 0
+
+
+@pytest.mark.parametrize("method", ["adalora", "prefix"])
+def test_other_peft_methods_train_and_serve(learner, method):
+    learner.config.learning.peft = method
+    learner.config.learning.gate = False
+    teach(learner, FACTS)
+    report = learner.learn()
+    assert report.promoted
+    assert learner.ask("Who is the CEO?", retrieval=False).model_version == f"v{report.version}"
+
+
+def test_metrics_summary():
+    matrix = [[0.9], [0.7, 0.8], [0.5, 0.6, 1.0]]
+    result = summarize(matrix)
+    assert result["acc"] == pytest.approx(0.7)
+    assert result["bwt"] == pytest.approx(((0.5 - 0.9) + (0.6 - 0.8)) / 2)
+    assert result["forgetting"] == pytest.approx(((0.9 - 0.5) + (0.8 - 0.6)) / 2)
+
+
+def test_import_is_all_or_nothing(learner):
+    with pytest.raises(InputError, match="row 2: missing column 'label'"):
+        learner.import_examples("chat", [{"text": "a", "label": "b"}, {"text": "c"}])
+    with pytest.raises(InputError, match="row 1: 'label' is empty"):
+        learner.import_examples("chat", [{"text": "a", "label": " "}])
+    with pytest.raises(InputError, match="must be a string"):
+        learner.import_examples("chat", [{"text": "a", "label": 3}])
+    with pytest.raises(Exception, match="unknown task"):
+        learner.import_examples("nope", [{"text": "a", "label": "b"}])
+    assert learner.db["examples"].count == 0
+
+
+def test_cli_learning_commands(learning_workspace, tmp_path):
+    runner, app, w = CliRunner(), build_app(), ["-w", str(learning_workspace)]
+    data = tmp_path / "facts.jsonl"
+    data.write_text("".join(json.dumps({"text": q, "label": a}) + "\n" for q, a in FACTS))
+    assert runner.invoke(app, [*w, "examples", "import", str(data), "--task", "chat"]).exit_code == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,other\nhello,1\n")
+    result = runner.invoke(app, [*w, "examples", "import", str(bad), "--task", "chat"])
+    assert result.exit_code == 1 and "missing column 'label'" in result.output
+    listed = json.loads(runner.invoke(app, [*w, "examples", "--json"]).output)
+    assert len(listed) == 3
+    learned = runner.invoke(app, [*w, "learn", "--json"])
+    assert learned.exit_code == 0, learned.output
+    report = json.loads(learned.output)
+    assert set(report) >= {"run_id", "strategy", "new_examples", "replayed_examples", "metrics", "promoted", "version", "seconds"}
+    assert report["promoted"]
+    versions = json.loads(runner.invoke(app, [*w, "versions", "--json"]).output)
+    assert versions[0]["status"] == "active"
+    assert "base model" in runner.invoke(app, [*w, "rollback"]).output
+    assert runner.invoke(app, [*w, "rollback"]).exit_code == 1
+    assert "now active" in runner.invoke(app, [*w, "promote", str(report["version"])]).output
+    assert runner.invoke(app, [*w, "promote", "99"]).exit_code == 1
+    plot = tmp_path / "history.png"
+    shown = runner.invoke(app, [*w, "report", "--json", "--plot", str(plot)])
+    assert shown.exit_code == 0 and json.loads(shown.stdout)[0]["status"] == "promoted"
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    again = runner.invoke(app, [*w, "learn"])
+    assert again.exit_code == 1 and "no new examples" in again.output
+
+
+KILLER = """
+import os, signal, threading
+from lifelong import hookimpl
+
+@hookimpl
+def before_learn():
+    delay = float(os.environ["KILL_AFTER"])
+    threading.Timer(delay, lambda: os.kill(os.getpid(), signal.SIGKILL)).start()
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.5, 1.2, 2.0])
+def test_kill_9_keeps_previous_adapter_serving(learning_workspace, tmp_path, delay):
+    from conftest import TINY_CONFIG, TINY_LEARNING
+
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+        first = agent.learn()
+    (tmp_path / "killer.py").write_text(textwrap.dedent(KILLER))
+    config = TINY_CONFIG.replace('["fakes"]', f'["fakes", "{tmp_path / "killer.py"}"]') + TINY_LEARNING
+    (learning_workspace / "lifelong.toml").write_text(config)
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, MORE)
+    env = {**os.environ, "KILL_AFTER": str(delay), "LIFELONG_LOAD_PLUGINS": os.environ["LIFELONG_LOAD_PLUGINS"] + ",killer",
+           "PYTHONPATH": str(Path(__file__).parent)}
+    proc = subprocess.run([sys.executable, "-m", "lifelong", "-w", str(learning_workspace), "learn"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    (learning_workspace / "lifelong.toml").write_text(TINY_CONFIG + TINY_LEARNING)
+    with Agent.open(learning_workspace) as agent:
+        active = agent.versions.active("chat")
+        if proc.returncode == -9:
+            assert active["id"] == first.version
+            assert recall(agent, FACTS) == 3
+        report = agent.learn() if agent.examples.pending("chat") else None
+        assert report is None or report.promoted
+        assert recall(agent, FACTS) >= 2
+        assert agent.db["learning_runs"].count_where("status = 'running'") == 0
+
+
+def test_background_learning_does_not_block_ask(learner):
+    handle = learner.learn_in_background(every=0.2, min_new=3)
+    try:
+        teach(learner, FACTS)
+        deadline = time.time() + 120
+        while not handle.reports and time.time() < deadline:
+            learner.ask("Who is the CEO?", retrieval=False)  # served while the run goes on
+        assert handle.reports and handle.reports[0].promoted
+        assert learner.ask("Who is the CEO?", retrieval=False).answer == "Mira."
+    finally:
+        handle.stop(timeout=60)
