@@ -54,15 +54,25 @@ def tiny_llm_path() -> str:
 @lru_cache
 def tiny_embedder_path() -> str:
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     pieces = list(string.ascii_lowercase + string.digits + string.punctuation)
     tokens = specials + pieces + ["##" + p for p in pieces]
-    vocab_file = _ROOT / "tiny-embedder-vocab.txt"
-    vocab_file.write_text("\n".join(tokens) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(vocab_file), do_lower_case=True)
+    vocab = {token: i for i, token in enumerate(tokens)}
+    backend = Tokenizer(models.WordPiece(vocab=vocab, unk_token="[UNK]"))
+    backend.normalizer = normalizers.BertNormalizer(lowercase=True)
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    backend.decoder = decoders.WordPiece()
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=backend, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+        sep_token="[SEP]", mask_token="[MASK]",
+    )
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(tokens), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

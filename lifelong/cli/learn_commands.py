@@ -52,9 +52,11 @@ def _print_report(report, as_json: bool) -> None:
         f"version v{report.version} {verdict} ({report.reason})"
     )
     m = report.metrics
-    console.print(f"  scores by cycle {m.get('row')} (before: {m.get('before')}) · ACC {m.get('acc')} · "
-                  f"BWT {m.get('bwt')} · probe perplexity {m.get('probe_perplexity'):.2f} "
-                  f"(before {m.get('probe_perplexity_before'):.2f})")
+    probe = ""
+    if m.get("probe_perplexity") is not None:
+        probe = f" · probe perplexity {_fmt(m['probe_perplexity'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)})"
+    console.print(f"  scores by cycle {m.get('row')} (before: {m.get('before')}) · ACC {_fmt(m.get('acc'))} · "
+                  f"BWT {_fmt(m.get('bwt'))}{probe}")
 
 
 def learn(

@@ -104,6 +104,37 @@ class Agent:
             self._tasks[name] = cls(name, {k: v for k, v in options.items() if k != "plugin"}, self)
         return self._tasks[name]
 
+    def add_task(self, name: str, plugin: str, **options) -> Task:
+        """Configure a task instance (saved to lifelong.toml), e.g.
+        ``agent.add_task("intent", plugin="classify", threshold=0.4)``."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise InputError(f"task name {name!r} must be a word of letters, digits and underscores")
+        if name in self.config.tasks or name == "chat":
+            raise InputError(f"task {name!r} exists already; edit lifelong.toml to change it")
+        cls = self.plugins.registry.get("tasks", plugin)
+        task = cls(name, dict(options), self)  # validates the options before anything is saved
+        config = self.workspace.load_config()
+        config.tasks[name] = {"plugin": plugin, **options}
+        self.workspace.save_config(config)
+        self.config.tasks[name] = {"plugin": plugin, **options}
+        self._tasks[name] = task
+        return task
+
+    def tasks(self) -> dict[str, dict]:
+        """Configured task instances with their options (``chat`` always)."""
+        return {"chat": self.config.task_options("chat"), **self.config.tasks}
+
+    def evaluate(self, task: str, rows) -> dict:
+        """Score the task's active model on rows of ``text`` and ``label``: accuracy, macro_f1,
+        per_label, confusions and out_of_scope_recall (classification tasks)."""
+        task_obj = self.task(task)
+        if not hasattr(task_obj, "evaluate_rows"):
+            raise InputError(f"task {task!r} cannot be evaluated on labelled rows")
+        parsed = [_example_row(i, row) for i, row in enumerate(rows, 1)]
+        if not parsed:
+            raise InputError("no rows to evaluate")
+        return task_obj.evaluate_rows(parsed)
+
     def ask(self, text: str, task: str = "chat", retrieval: bool = True) -> Reply:
         """Answer ``text`` with task ``task``; logged before it returns, failures included."""
         started = time.perf_counter()

@@ -149,9 +149,10 @@ class Learner:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
         task_obj.save_adapter(model, tmp)
-        for path in tmp.iterdir():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+        for path in tmp.rglob("*"):
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    os.fsync(handle.fileno())
         final = root / f"v{version_id}"
         os.replace(tmp, final)
         return final

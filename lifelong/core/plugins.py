@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = {
     "hf_models": "lifelong.plugins.hf_models",
     "retrieval": "lifelong.plugins.retrieval",
     "chat": "lifelong.plugins.chat",
+    "classify": "lifelong.plugins.classify",
     "corrections": "lifelong.plugins.corrections",
     "buffers": "lifelong.plugins.buffers",
     "strategies": "lifelong.plugins.strategies",

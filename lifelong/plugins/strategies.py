@@ -69,7 +69,10 @@ class EWC(Strategy):
             total = 0.0
             for name, param in model.named_parameters():
                 if f"fisher.{name}" in saved:
-                    total = total + (saved[f"fisher.{name}"] * (param - saved[f"anchor.{name}"]) ** 2).sum()
+                    anchor = saved[f"anchor.{name}"]
+                    # A classifier head grows with new labels: only the rows that existed count.
+                    current = param[: anchor.shape[0]] if param.shape != anchor.shape else param
+                    total = total + (saved[f"fisher.{name}"] * (current - anchor) ** 2).sum()
             return strength / 2 * total
 
         return Plan(list(new), penalty=penalty)
@@ -87,7 +90,8 @@ class EWC(Strategy):
         if previous is not None:
             for key, value in load_file(str(previous)).items():
                 if key.startswith("fisher.") and key in tensors:
-                    tensors[key] = tensors[key] + value  # importance accumulates over cycles
+                    rows = value.shape[0]
+                    tensors[key][:rows] += value  # importance accumulates over cycles
         tmp = Path(adapter_path) / f".{EWC_FILE}.tmp"
         save_file(tensors, str(tmp))
         os.replace(tmp, Path(adapter_path) / EWC_FILE)
