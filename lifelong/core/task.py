@@ -62,6 +62,7 @@ class Task:
             return interaction["output"]
         return None
 
-    def score(self, prediction: str, target: str) -> float:
-        """1.0 when ``prediction`` is right for ``target``, else 0.0 (or anything in between)."""
+    def score(self, prediction: str, target: str, input: str = "") -> float:
+        """1.0 when ``prediction`` (the answer to ``input``) is right for ``target``, else 0.0
+        (or anything in between)."""
         raise NotImplementedError

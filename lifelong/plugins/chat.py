@@ -66,10 +66,11 @@ class ChatTask(Task):
         adapter, _ = self.agent.adapter_for(self.name)
         yield from self.agent.generator.stream(messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter)
 
-    def score(self, prediction: str, target: str) -> float:
-        """1.0 when the answer carries the target's facts: at least 3/4 of its content words
-        (numbers included) appear in the prediction."""
-        wanted = content_words(target)
+    def score(self, prediction: str, target: str, input: str = "") -> float:
+        """1.0 when the answer carries the target's facts: at least 3/4 of the target's content
+        words (numbers included) that the question does not already contain appear in the
+        prediction. Echoing the question earns nothing."""
+        wanted = content_words(target) - content_words(input) or content_words(target)
         if not wanted:
             return float(target.strip().lower() in prediction.lower())
         return float(len(wanted & content_words(prediction)) / len(wanted) >= 0.75)
@@ -109,7 +110,7 @@ class ChatTask(Task):
                 model, gen.tokenizer, [causal_lm.chat_prompt(self.system_prompt, e["input"]) for e in examples],
                 max_new_tokens=min(self.agent.config.generation.max_new_tokens, 64),
             )
-            scores[key] = sum(self.score(a, e["target"]) for a, e in zip(answers, examples)) / len(examples)
+            scores[key] = sum(self.score(a, e["target"], e["input"]) for a, e in zip(answers, examples)) / len(examples)
         return scores, causal_lm.perplexity(model, gen.tokenizer, causal_lm.probe_text())
 
     def fisher(self, model, examples) -> dict:

@@ -110,7 +110,7 @@ class ClassifyTask(Task):
             return interaction.get("output")
         return None
 
-    def score(self, prediction: str, target: str) -> float:
+    def score(self, prediction: str, target: str, input: str = "") -> float:
         return float(prediction == target)
 
     def evaluate_rows(self, rows: list[tuple[str, str]]) -> dict:

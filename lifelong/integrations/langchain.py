@@ -1,0 +1,81 @@
+"""LangChain integration: the workspace's hybrid search as a retriever, and the agent as a chat
+model whose interactions are logged (and so learnable), with the interaction id in the
+response metadata for feedback."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from langchain_core.callbacks import CallbackManagerForLLMRun, CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from ..core.errors import InputError
+
+
+class LifelongRetriever(BaseRetriever):
+    """Chunks from the agent's knowledge base, best first."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    agent: Any
+    k: int = 4
+    mode: str = "hybrid"
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
+    ) -> list[Document]:
+        hits = self.agent.search(query, k=k or self.k, mode=self.mode)
+        return [
+            Document(page_content=h.text, metadata={"source": h.document, "chunk_id": h.chunk_id, "position": h.position, "score": h.score})
+            for h in hits
+        ]
+
+
+def _question(messages: list[BaseMessage]) -> str:
+    """The agent answers the latest user message; earlier turns are not replayed to the model."""
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            return message.content if isinstance(message.content, str) else str(message.content)
+    raise InputError("no user message to answer")
+
+
+class LifelongChatModel(BaseChatModel):
+    """Answers through ``Agent.ask``: retrieval, corrections, the task's active adapter, logging."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    agent: Any
+    task: str = "chat"
+    retrieval: bool = True
+
+    @property
+    def _llm_type(self) -> str:
+        return "lifelong"
+
+    @property
+    def _identifying_params(self) -> dict:
+        return {"task": self.task, "retrieval": self.retrieval, "workspace": str(self.agent.workspace.path)}
+
+    def _get_ls_params(self, stop=None, **kwargs):
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_model_name"] = self.agent.config.models.generator
+        return params
+
+    def _generate(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> ChatResult:
+        reply = self.agent.ask(_question(messages), task=self.task, retrieval=self.retrieval)
+        metadata = {"interaction_id": reply.id, "model_version": reply.model_version, "sources": reply.sources,
+                    "latency_ms": reply.latency_ms, "model_name": self.agent.config.models.generator}
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply.answer, response_metadata=metadata))])
+
+    def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
+        for piece in self.agent.stream(_question(messages), task=self.task, retrieval=self.retrieval):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+        reply = self.agent.last_reply
+        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={
+            "interaction_id": reply.id, "model_version": reply.model_version, "sources": reply.sources}))
