@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 
 from ..core.errors import LifelongError
 from ..core.plugins import PluginHost
-from . import agent_commands, core_commands, knowledge_commands, learn_commands, task_commands
+from . import agent_commands, core_commands, knowledge_commands, learn_commands, serve_command, task_commands
 
 
 class _Group(TyperGroup):
@@ -53,6 +53,7 @@ def build_app() -> typer.Typer:
     agent_commands.add_to(app)
     learn_commands.add_to(app)
     task_commands.add_to(app)
+    serve_command.add_to(app)
     try:
         PluginHost().add_commands(app)
     except LifelongError:
