@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) examples/demo.py
+	$(PY) examples/customer_support/run.py
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -1,7 +1,8 @@
-"""The whole loop on the bundled models: ingest, ask with sources, correct, learn, compare.
+"""Customer support, the whole loop on the bundled models: FAQ documents ingested, questions
+answered with cited sources, corrections given, one learning cycle, answers before and after.
 
-Run with `make demo` (or .venv/bin/python examples/demo.py). Takes a few minutes on 2 cores;
-the first run also de-quantises the bundled GGUF once (cached afterwards)."""
+Run with `make demo` (or .venv/bin/python examples/customer_support/run.py [WORKSPACE]). Takes a
+few minutes on 2 cores; the first run also de-quantises the bundled GGUF once (then cached)."""
 
 import shutil
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 from lifelong import Agent
 
 HERE = Path(__file__).resolve().parent
-WORKSPACE = HERE.parent / ".lifelong-demo"
+DEFAULT_WORKSPACE = HERE.parents[1] / ".lifelong-demo"
 FACTS = [
     ("Who is the CEO of Larkspur Outfitters?", "The CEO is Mira Okafor."),
     ("What is the Wi-Fi password in the Larkspur store?", "The Wi-Fi password is lantern42."),
@@ -31,14 +32,17 @@ def show(reply):
     print(f"  [#{reply.id}, model {reply.model_version}, {reply.latency_ms:.0f} ms]")
 
 
-def main():
-    shutil.rmtree(WORKSPACE, ignore_errors=True)
+def main(workspace=None):
+    """Runs in ``workspace`` (default: a fresh .lifelong-demo); returns the learning report."""
+    if workspace is None:
+        workspace = DEFAULT_WORKSPACE
+        shutil.rmtree(workspace, ignore_errors=True)
     started = time.time()
-    agent = Agent.open(WORKSPACE)
+    agent = Agent.open(workspace)
     agent.config.generation.max_new_tokens = 64
 
     say("1. Ingest the customer-support documents")
-    report = agent.ingest([HERE / "customer_support" / "docs"])
+    report = agent.ingest([HERE / "docs"])
     print(f"  {len(report.added)} documents, {report.chunks} chunks")
 
     say("2. Ask with retrieval: answers cite their sources")
@@ -75,10 +79,11 @@ def main():
     for q, a in FACTS:
         after = agent.ask(q, retrieval=False)
         print(f"Q: {q}\n  before: {before[q][:90]}\n  after:  {after.answer[:90]}  [{after.model_version}]")
-    print(f"\nDone in {time.time() - started:.0f} s. Workspace: {WORKSPACE}")
-    print(f"Explore it: lifelong -w {WORKSPACE} logs | versions | report | search 'refund'")
-    return 0 if result.promoted else 1
+    print(f"\nDone in {time.time() - started:.0f} s. Workspace: {workspace}")
+    print(f"Explore it: lifelong -w {workspace} logs | versions | report | search 'refund'")
+    agent.close()
+    return result
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(0 if main(sys.argv[1] if len(sys.argv) > 1 else None).promoted else 1)
