@@ -45,6 +45,17 @@ def test_balanced_keeps_every_group(db):
     assert kept["rare"] == 3 and len(buffer) <= 10
 
 
+def test_balanced_with_more_groups_than_room_samples_groups(db):
+    early = make(db, 30, label=lambda i: f"early{i}", cycle=1)
+    late = make(db, 30, label=lambda i: f"late{i}", cycle=2)
+    buffer = BalancedBuffer(db, "t", max_size=20, group=lambda e: e["target"])
+    buffer.update(early)
+    buffer.update(late)
+    kept = [e["target"] for e in buffer.items()]
+    assert len(kept) == 20 and len(set(kept)) == 20
+    assert 5 <= sum(t.startswith("late") for t in kept) <= 15  # later groups get in too
+
+
 def test_recency_prefers_new(db):
     stream = make(db, 200)
     buffer = RecencyBuffer(db, "t", max_size=20)

@@ -14,7 +14,7 @@ from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
 from .errors import InputError, NotFoundError
 from .plugins import PluginHost
-from .task import Answer, Reply, Task
+from .task import Answer, Reply, Task, sources_of
 from .workspace import Workspace
 
 
@@ -162,9 +162,7 @@ class Agent:
                     pieces.append(piece)
                     yield piece
                 version = self.adapter_for(task)[1]
-                answer = Answer("".join(pieces).strip(), version, sources=[
-                    {"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 4)} for h in hits
-                ])
+                answer = Answer("".join(pieces).strip(), version, sources=sources_of(hits))
         except Exception as exc:
             self._log_failure(task, text, exc, started, output="".join(pieces) or None)
             raise

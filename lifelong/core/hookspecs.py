@@ -19,7 +19,7 @@ hookimpl = pluggy.HookimplMarker("lifelong")
 
 @hookspec
 def register_tasks(register):
-    """Register task types (``chat``, ``classify``...): a class implementing ``lifelong.Task``,
+    """Register task types (``chat``, ``classify``...): a subclass of ``lifelong.core.task.Task``,
     called with ``(name, options, agent)`` for each task instance named in the config."""
 
 
@@ -31,8 +31,9 @@ def register_retrievers(register):
 
 @hookspec
 def register_learners(register):
-    """Register continual-learning strategies (``replay``, ``naive``...): a callable taking the
-    new examples, the replay buffer and the config, returning the examples of one training run."""
+    """Register continual-learning strategies (``replay``, ``naive``...): a class called with
+    ``(agent, task, buffer)`` whose ``plan(new, parent_path, rng)`` returns what a run trains on
+    and whose ``after_cycle(new, model, adapter_path)`` runs once a candidate is promoted."""
 
 
 @hookspec

@@ -30,6 +30,11 @@ class Answer:
     sources: list[dict] = field(default_factory=list)
 
 
+def sources_of(hits) -> list[dict]:
+    """How retrieved chunks are cited in a Reply and in the log."""
+    return [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 4)} for h in hits]
+
+
 class Task:
     """Base class of task plugins: one instance per task configured in lifelong.toml."""
 

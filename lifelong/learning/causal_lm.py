@@ -12,6 +12,7 @@ from importlib import resources
 
 import torch
 
+from .fisher import diagonal_fisher
 from .peft_methods import peft_config
 
 
@@ -95,20 +96,10 @@ def train(base, tokenizer, examples, parent_path, config, system_prompt, penalty
 
 
 def fisher_diagonal(model, tokenizer, examples, system_prompt) -> dict[str, torch.Tensor]:
-    """Diagonal Fisher information of the trainable weights: the mean squared gradient of the
-    loss, one example at a time (for EWC)."""
-    params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-    fisher = {n: torch.zeros_like(p) for n, p in params.items()}
+    """Diagonal Fisher of the trainable (adapter) weights on ``examples``, for EWC."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    model.eval()
-    for example in examples:
-        model.zero_grad()
-        model(**collate([features(tokenizer, system_prompt, example)], pad_id)).loss.backward()
-        for n, p in params.items():
-            if p.grad is not None:
-                fisher[n] += p.grad.detach() ** 2 / len(examples)
-    model.zero_grad()
-    return fisher
+    batches = (collate([features(tokenizer, system_prompt, e)], pad_id) for e in examples)
+    return diagonal_fisher(model, (lambda b=b: model(**b).loss for b in batches))
 
 
 @torch.inference_mode()

@@ -78,17 +78,21 @@ class ReservoirBuffer(ReplayBuffer):
 
 class BalancedBuffer(ReplayBuffer):
     """Equal room for each group (a label, or the cycle an example joined), so a rare class or
-    an early cycle is not crowded out; within a group, a uniform sample."""
+    an early cycle is not crowded out; within a group, a uniform sample. With more groups than
+    room, a random choice of groups keeps one example each."""
 
     def _keep(self, stored, new):
         groups: dict = {}
         for example in [*stored, *new]:
             groups.setdefault(self.group(example), []).append(example)
-        quota = max(1, self.max_size // max(1, len(groups)))
+        order = list(groups)
+        self.rng.shuffle(order)
+        quota, extra = divmod(self.max_size, len(order))
         kept = []
-        for members in groups.values():
-            kept.extend(members if len(members) <= quota else self.rng.sample(members, quota))
-        return kept[: self.max_size]
+        for i, key in enumerate(order):
+            members, room = groups[key], quota + (1 if i < extra else 0)
+            kept.extend(members if len(members) <= room else self.rng.sample(members, room))
+        return kept
 
 
 class RecencyBuffer(ReplayBuffer):

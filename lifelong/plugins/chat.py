@@ -7,8 +7,7 @@ from pathlib import Path
 
 from lifelong import hookimpl
 from lifelong.core.errors import InputError
-from lifelong.core.task import Answer, Task
-from lifelong.learning import causal_lm
+from lifelong.core.task import Answer, Task, sources_of
 
 _WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)*")
 _FILLER = frozenset("a an the is are was of to and or in on at for it its our we you your".split())
@@ -58,7 +57,7 @@ class ChatTask(Task):
         out = self.agent.generator.generate(
             messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter
         )
-        return Answer(out.text, version, out.prompt_tokens, out.completion_tokens, sources=_sources(hits))
+        return Answer(out.text, version, out.prompt_tokens, out.completion_tokens, sources=sources_of(hits))
 
     def stream(self, text: str, hits: list):
         messages, hits = self.fit(text, hits)
@@ -83,6 +82,8 @@ class ChatTask(Task):
         return self.agent.config.generation.system_prompt
 
     def train(self, examples, parent_path, penalty=None, progress=None):
+        from lifelong.learning import causal_lm  # torch: loaded when learning starts, not at start-up
+
         gen = self.agent.generator
         return causal_lm.train(
             gen.fresh_base(), gen.tokenizer, examples, parent_path, self.agent.config.learning,
@@ -96,6 +97,8 @@ class ChatTask(Task):
         """Score the model with ``adapter_path`` (None: the base model) on each set of examples,
         answering without retrieval as the learned model must; plus the probe perplexity."""
         from peft import PeftModel
+
+        from lifelong.learning import causal_lm
 
         gen = self.agent.generator
         model = gen.fresh_base()
@@ -114,15 +117,13 @@ class ChatTask(Task):
         return scores, causal_lm.perplexity(model, gen.tokenizer, causal_lm.probe_text())
 
     def fisher(self, model, examples) -> dict:
+        from lifelong.learning import causal_lm
+
         return causal_lm.fisher_diagonal(model, self.agent.generator.tokenizer, examples, self.system_prompt)
 
 
 def _source_name(document: str) -> str:
     return Path(document).name if "/" in document else document
-
-
-def _sources(hits) -> list[dict]:
-    return [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 4)} for h in hits]
 
 
 @hookimpl

@@ -13,6 +13,7 @@ from lifelong import hookimpl
 from lifelong.core.errors import ConfigError, InputError
 from lifelong.core.task import Answer, Task
 from lifelong.learning.evaluation import classification_report
+from lifelong.learning.fisher import diagonal_fisher
 
 from .model import load_classifier
 
@@ -169,16 +170,13 @@ class ClassifyTask(Task):
 
     def fisher(self, model, examples) -> dict:
         index = {label: i for i, label in enumerate(model.labels)}
-        params = {n: p for n, p in model.named_parameters() if p.requires_grad}
-        fisher = {n: torch.zeros_like(p) for n, p in params.items()}
-        for e in examples:
-            model.zero_grad()
-            enc = self._tokenize([e["input"]])
-            torch.nn.functional.cross_entropy(model(enc["input_ids"], enc["attention_mask"]), torch.tensor([index[e["target"]]])).backward()
-            for n, p in params.items():
-                if p.grad is not None:
-                    fisher[n] += p.grad.detach() ** 2 / len(examples)
-        return fisher
+
+        def loss(example):
+            enc = self._tokenize([example["input"]])
+            logits = model(enc["input_ids"], enc["attention_mask"])
+            return torch.nn.functional.cross_entropy(logits, torch.tensor([index[example["target"]]]))
+
+        return diagonal_fisher(model, (lambda e=e: loss(e) for e in examples))
 
 
 @hookimpl
