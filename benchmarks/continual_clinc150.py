@@ -88,7 +88,7 @@ def plot(results, path: Path) -> None:
 
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="3 domains, 4 intents each, few examples: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="2 domains, 3 intents each, few examples: a smoke run")
     parser.add_argument("--train-per-intent", type=int, default=20)
     parser.add_argument("--test-per-intent", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=3)
@@ -99,7 +99,7 @@ def main(argv=None) -> list[dict]:
     args = parser.parse_args(argv)
     if not (DATA / "data_full.json").exists():
         raise SystemExit(f"CLINC150 not found at {DATA}")
-    domains, intents = (3, 4) if args.quick else (10, None)
+    domains, intents = (2, 3) if args.quick else (10, None)
     if args.quick:
         args.train_per_intent, args.test_per_intent = 8, 5
     stream = load_stream(domains, intents, args.train_per_intent, args.test_per_intent, args.seed)
