@@ -107,7 +107,11 @@ class LearningConfig:
     batch_size: int = _help("Examples per optimizer step", 4)
     seed: int = _help("Seed for sampling and training; the same seed repeats a run", 0)
     holdout_fraction: float = _help("Share of new examples kept out of training for the gate", 0.2)
-    tolerance: float = _help("Largest drop on earlier data or the probe that still promotes", 0.05)
+    tolerance: float = _help("Largest drop of the score on an earlier cycle's data that still promotes", 0.05)
+    probe_tolerance: float = _help(
+        "Largest relative rise of the probe perplexity (generic text) that still promotes; learning "
+        "20 facts raises SmolLM2's by about 10 %", 0.25
+    )
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
     gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
     ewc_lambda: float = _help("Strength of the EWC penalty (strategy 'ewc')", 1000.0)
@@ -121,6 +125,7 @@ class LearningConfig:
         _check(self.ewc_lambda >= 0, "learning.ewc_lambda", "must be >= 0", self.ewc_lambda)
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
         _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)
+        _check(self.probe_tolerance >= 0, "learning.probe_tolerance", "must be >= 0", self.probe_tolerance)
         _check(self.peft in ("lora", "adalora", "prefix"), "learning.peft", "must be lora, adalora or prefix", self.peft)
 
 

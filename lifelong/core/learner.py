@@ -127,8 +127,9 @@ class Learner:
         for j, score in candidate.items():
             if j != cycle and score < before[j] - config.tolerance:
                 return False, f"cycle {j} dropped from {before[j]:.2f} to {score:.2f} (tolerance {config.tolerance})"
-        if candidate_probe is not None and before_probe is not None and candidate_probe > before_probe * (1 + config.tolerance):
-            return False, f"probe perplexity rose from {before_probe:.2f} to {candidate_probe:.2f}"
+        if candidate_probe is not None and before_probe is not None and candidate_probe > before_probe * (1 + config.probe_tolerance):
+            return False, (f"probe perplexity rose from {before_probe:.2f} to {candidate_probe:.2f} "
+                           f"(probe_tolerance {config.probe_tolerance})")
         return True, "passed the gate"
 
     def _metrics(self, task, run_id, cycle, candidate, before, candidate_probe, before_probe) -> dict:
