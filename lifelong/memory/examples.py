@@ -37,8 +37,9 @@ class ExampleStore:
             where, args = where + " and split = ?", args + [split]
         return list(self.db["examples"].rows_where(where, args, order_by="id"))
 
-    def up_to_cycle(self, task: str, cycle: int) -> list[dict]:
-        return list(self.db["examples"].rows_where("task = ? and cycle <= ?", [task, cycle], order_by="id"))
+    def learned(self, task: str) -> list[dict]:
+        """Examples that earlier learning cycles used."""
+        return list(self.db["examples"].rows_where("task = ? and cycle is not null", [task], order_by="id"))
 
     def mark_cycle(self, ids: list[int], cycle: int) -> None:
         marks = ",".join("?" * len(ids))

@@ -61,9 +61,6 @@ class InteractionLog:
         rows = self.db["interactions"].rows_where(where, args, order_by="id desc", limit=n)
         return [self._decode(row) for row in rows]
 
-    def count(self) -> int:
-        return self.db["interactions"].count
-
     def add_feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
         """Store feedback; ``rating`` is +1 or -1. Use ``record_feedback`` inside a larger
         transaction."""
