@@ -100,9 +100,9 @@ def test_official_openai_client_and_serving_during_learning(live_server):
     completion = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "Who is the CEO?"}],
                                                 extra_body={"retrieval": False})
     interaction = completion.model_extra["lifelong"]["interaction_id"]
-    pieces = [c.choices[0].delta.content or "" for c in client.chat.completions.create(
+    chunks = [c for c in client.chat.completions.create(
         model="chat", messages=[{"role": "user", "content": "hello"}], stream=True, extra_body={"retrieval": False}) if c.choices]
-    assert isinstance("".join(pieces), str)
+    assert chunks[0].choices[0].delta.role == "assistant" and chunks[-1].choices[0].finish_reason == "stop"
     headers = {"Authorization": "Bearer s3cret"}
     for question, answer in {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo."}.items():
         httpx.post(f"{live_server}/v1/feedback", headers=headers, json={"interaction_id": interaction, "correction": answer}, timeout=30)
