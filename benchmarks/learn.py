@@ -1,11 +1,15 @@
-"""Continual learning with the real bundled SmolLM2-135M-Instruct, retrieval off.
+"""Teaching facts by correction with the real bundled SmolLM2-135M-Instruct, the gate ON.
 
-Teaches facts the base model cannot know (a fictional company) as user corrections, in two
-cycles, and measures recall of each set after each cycle, for the ``replay`` strategy against
-the ``naive`` lower bound, same seed, same epochs, in one process. The gate is off so both
-strategies' candidates are kept and the forgetting is visible; the gate's verdict is printed.
+Scenario A: 20 facts about a fictional company taught as user corrections, one default
+learning cycle. Scenario B: one correction, one cycle. For each, the model's own answers
+(no retrieval, no correction lookup) are scored on the taught questions, on paraphrases the
+training never saw (benchmarks/data/facts.jsonl), and on general questions
+(benchmarks/data/general_qa.jsonl, not the package's behaviour probe) that the base model
+answered right. The baseline beside it is the previous recipe in the same process: the taught
+questions only (no paraphrases, no self-distillation), 8 epochs, and no behaviour probe in the
+gate.
 
-Run: .venv/bin/python benchmarks/learn.py [--facts 20] [--strategies naive replay]
+Run: .venv/bin/python benchmarks/learn.py [--facts 20] [--recipes current previous]
 """
 
 from __future__ import annotations
@@ -21,8 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
+from lifelong.learning.behaviour import answered_right  # noqa: E402
 
-FACTS = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "facts.jsonl").read_text().splitlines()]
+DATA = ROOT / "benchmarks" / "data"
+FACTS = [json.loads(line) for line in (DATA / "facts.jsonl").read_text().splitlines()]
+GENERAL = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().splitlines()]
+
+
+def configure(agent, recipe: str) -> None:
+    if recipe == "previous":
+        agent.config.learning.epochs = 8
+        agent.config.learning.behaviour_tolerance = 1.0  # the gate had no behaviour probe
+        agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 0, "self_distillation": 0.0}
+        agent._tasks.pop("chat", None)
 
 
 def teach(agent, facts) -> None:
@@ -32,34 +47,41 @@ def teach(agent, facts) -> None:
         agent.feedback(reply.id, rating=-1, correction=fact["answer"])
 
 
-def recall(agent, adapter, facts) -> float:
-    examples = [{"input": f["question"], "target": f["answer"]} for f in facts]
-    scores, _ = agent.task("chat").assess(adapter, {0: examples})
-    return scores[0]
+def own_answers(agent, adapter, questions: list[str]) -> list[str]:
+    task = agent.task("chat")
+    return task._generate_batch(task._model(adapter), [task.messages(q) for q in questions], 48)
 
 
-def run(strategy: str, first, second, workdir: Path, epochs: int) -> dict:
-    agent = Agent.open(workdir / strategy)
-    agent.config.learning.gate = False
-    agent.config.learning.epochs = epochs
-    base_a = recall(agent, None, first)
-    teach(agent, first)
-    one = agent.learn(strategy=strategy)
-    adapter_one = agent.versions.get(one.version)["adapter_path"]
-    teach(agent, second)
-    two = agent.learn(strategy=strategy)
-    adapter_two = agent.versions.get(two.version)["adapter_path"]
+def recall(agent, adapter, facts, key) -> float:
+    task = agent.task("chat")
+    answers = own_answers(agent, adapter, [f[key] for f in facts])
+    return sum(task.score(a, f["answer"], f[key]) for a, f in zip(answers, facts)) / len(facts)
+
+
+def general_right(agent, adapter) -> list[bool]:
+    answers = own_answers(agent, adapter, [g["question"] for g in GENERAL])
+    return [answered_right(a, g["answers"]) for a, g in zip(answers, GENERAL)]
+
+
+def run(recipe: str, facts, workdir: Path, base_general: list[bool]) -> dict:
+    agent = Agent.open(workdir)
+    configure(agent, recipe)
+    teach(agent, facts)
+    report = agent.learn()
+    adapter = agent.versions.get(report.version)["adapter_path"]
+    served = adapter if report.promoted else None
+    after = general_right(agent, adapter)
+    kept = sum(a for a, b in zip(after, base_general) if b) / max(1, sum(base_general))
     result = {
-        "strategy": strategy,
-        "base recall A": base_a,
-        "A after cycle 1": recall(agent, adapter_one, first),
-        "A after cycle 2": recall(agent, adapter_two, first),
-        "B after cycle 2": recall(agent, adapter_two, second),
-        "cycle 1 s": one.seconds, "cycle 2 s": two.seconds,
-        "replayed in cycle 2": two.replayed_examples,
-        "matrix": [one.metrics["row"], two.metrics["row"]],
-        "bwt": two.metrics["bwt"],
-        "probe ppl base / after": (one.metrics["probe_perplexity_before"], two.metrics["probe_perplexity"]),
+        "promoted": report.promoted, "reason": report.reason, "seconds": report.seconds,
+        "candidate: taught": recall(agent, adapter, facts, "question"),
+        "candidate: paraphrases": recall(agent, adapter, facts, "paraphrase"),
+        "candidate: general kept": kept,
+        "served: taught": recall(agent, served, facts, "question"),
+        "served: paraphrases": recall(agent, served, facts, "paraphrase"),
+        "probe ppl before/after": f"{report.metrics['probe_perplexity_before']:.1f}/{report.metrics['probe_perplexity']:.1f}",
+        "behaviour probe before/after": f"{report.metrics['behaviour_right_before']}/{report.metrics['behaviour_right']}",
+        "general lost": [g["question"] for g, a, b in zip(GENERAL, after, base_general) if b and not a],
     }
     agent.close()
     return result
@@ -67,25 +89,33 @@ def run(strategy: str, first, second, workdir: Path, epochs: int) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--facts", type=int, default=20, help="facts per cycle (at most 20)")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--strategies", nargs="+", default=["naive", "replay"])
+    parser.add_argument("--facts", type=int, default=20, help="facts taught in scenario A (at most 20)")
+    parser.add_argument("--recipes", nargs="+", default=["current", "previous"])
     args = parser.parse_args()
-    first, second = FACTS[: args.facts], FACTS[20 : 20 + args.facts]
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for strategy in args.strategies:
-            started = time.perf_counter()
-            results.append(run(strategy, first, second, Path(tmp), args.epochs))
-            print(f"{strategy}: done in {time.perf_counter() - started:.0f} s", flush=True)
-    print(f"\n{args.facts} facts per cycle (A then B), {args.epochs} epochs, LoRA r=16, retrieval off, 2 CPU cores")
-    keys = ["base recall A", "A after cycle 1", "A after cycle 2", "B after cycle 2", "bwt", "replayed in cycle 2", "cycle 1 s", "cycle 2 s"]
-    print(f"{'':22}" + "".join(f"{r['strategy']:>12}" for r in results))
-    for key in keys:
-        cells = "".join(f"{r[key]:>12.2f}" if isinstance(r[key], float) else f"{r[key]!s:>12}" for r in results)
-        print(f"{key:22}{cells}")
-    for r in results:
-        print(f"{r['strategy']}: accuracy matrix {r['matrix']}, probe perplexity base/after {r['probe ppl base / after'][0]:.1f}/{r['probe ppl base / after'][1]:.1f}")
+        probe_agent = Agent.open(Path(tmp) / "base")
+        base_general = general_right(probe_agent, None)
+        base_taught = recall(probe_agent, None, FACTS[: args.facts], "question")
+        probe_agent.close()
+        print(f"base model: {sum(base_general)}/{len(GENERAL)} general questions right, taught-fact recall {base_taught:.2f}")
+        results = {}
+        for scenario, facts in (("A: 20 facts", FACTS[: args.facts]), ("B: 1 correction", FACTS[5:6])):
+            for recipe in args.recipes:
+                started = time.perf_counter()
+                results[(scenario, recipe)] = run(recipe, facts, Path(tmp) / f"{scenario[0]}-{recipe}", base_general)
+                print(f"{scenario} / {recipe}: done in {time.perf_counter() - started:.0f} s", flush=True)
+    columns = list(results)
+    print("\n" + f"{'':30}" + "".join(f"{s[:1]}/{r:>10}" for s, r in columns))
+    for key in results[columns[0]]:
+        if key == "general lost":
+            continue
+        cells = []
+        for column in columns:
+            value = results[column][key]
+            cells.append(f"{value:>12.2f}" if isinstance(value, float) else f"{str(value)[:12]:>12}")
+        print(f"{key:30}" + "".join(cells))
+    for column, result in results.items():
+        print(f"{column}: {result['reason']}; general questions lost: {result['general lost']}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,9 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage]
     stream: bool = False
     retrieval: bool = True
+    conversation: Optional[str] = Field(
+        None, description="Conversation id to log the turn under (as returned in 'lifelong'); by default "
+        "the conversation whose last turn matches the messages, else a new one")
 
 
 class FeedbackRequest(BaseModel):
@@ -60,11 +63,16 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
         status = 404 if isinstance(exc, NotFoundError) else 400
         return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=status)
 
-    def question(body: ChatRequest) -> str:
-        for message in reversed(body.messages):
-            if message.role == "user":
-                return message.content
-        raise InputError("no message with role 'user' to answer")
+    def turn(body: ChatRequest) -> tuple[str, list[dict], str | None]:
+        """The question (the last message, from the user), the earlier user and assistant turns
+        as history (the task has its own system prompt), and the conversation they belong to."""
+        if not body.messages or body.messages[-1].role != "user":
+            raise InputError("the last message must have role 'user': it is the question to answer")
+        history = [{"role": m.role, "content": m.content} for m in body.messages[:-1] if m.role in ("user", "assistant")]
+        conversation = body.conversation
+        if conversation is None and len(history) >= 2 and history[-1]["role"] == "assistant":
+            conversation = agent.log.conversation_of(history[-2]["content"], history[-1]["content"])
+        return body.messages[-1].content, history, conversation
 
     @app.get("/healthz")
     def healthz():
@@ -72,11 +80,11 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
 
     @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
     def chat_completions(body: ChatRequest):
-        text = question(body)
+        text, history, conversation = turn(body)
         if body.stream:
-            return StreamingResponse(_stream(body, text), media_type="text/event-stream")
+            return StreamingResponse(_stream(body, text, history, conversation), media_type="text/event-stream")
         with serving:
-            reply = agent.ask(text, task=body.model, retrieval=body.retrieval)
+            reply = agent.ask(text, task=body.model, retrieval=body.retrieval, history=history, conversation=conversation)
             row = agent.log.get(reply.id)
         return {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()), "model": body.model,
@@ -86,7 +94,7 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
             "lifelong": _extra(reply),
         }
 
-    def _stream(body: ChatRequest, text: str):
+    def _stream(body: ChatRequest, text: str, history: list[dict], conversation: str | None):
         created = int(time.time())
 
         def chunk(delta, finish=None, extra=None, cid="chatcmpl-pending"):
@@ -99,7 +107,8 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
         with serving:
             try:
                 yield chunk({"role": "assistant", "content": ""})
-                for piece in agent.stream(text, task=body.model, retrieval=body.retrieval):
+                for piece in agent.stream(text, task=body.model, retrieval=body.retrieval, history=history,
+                                          conversation=conversation):
                     yield chunk({"content": piece})
                 reply = agent.last_reply
                 yield chunk({}, "stop", _extra(reply), cid=f"chatcmpl-{reply.id}")
@@ -129,4 +138,4 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
 
 def _extra(reply) -> dict:
     return {"interaction_id": reply.id, "sources": reply.sources, "model_version": reply.model_version,
-            "latency_ms": round(reply.latency_ms, 1)}
+            "answered_by": reply.answered_by, "conversation": reply.conversation, "latency_ms": round(reply.latency_ms, 1)}

@@ -39,28 +39,40 @@ def test_unknown_task(agent):
     assert [(r["task"], r["status"]) for r in rows(agent)] == [("nope", "error")]
 
 
-def test_too_long_context_dropped_then_question_refused(agent, tmp_path):
+def test_too_long_prompt_drops_oldest_turns_then_sentences_then_refuses(tiny_workspace, tmp_path, monkeypatch):
     # The tiny model reads bytes and takes 1024 positions, 128 of them kept for the answer.
+    (tiny_workspace / "lifelong.toml").write_text(
+        TINY_CONFIG + '\n[tasks.chat]\nplugin = "chat"\nanswer = "generate"\nrelevance_floor = 0.0\n')
     for i in range(3):
-        (tmp_path / f"d{i}.txt").write_text(f"topic{i} " + "filler words here " * 14)
+        (tmp_path / f"d{i}.txt").write_text(f"Topic{i} is covered here with " + "many filler words " * 12 + "in it.")
+    agent = Agent.open(tiny_workspace)
     agent.ingest([tmp_path])
-    question = "topic0 topic1 topic2 " + "x" * 300
-    reply = agent.ask(question)
-    assert 0 < len(reply.sources) < 3
+    prompts = []
+    generate = agent.generator.generate
+    monkeypatch.setattr(agent.generator, "generate", lambda messages, *a, **k: prompts.append(messages) or generate(messages, *a, **k))
+    question = "topic0 topic1 topic2 " + "x" * 100
+    alone = agent.ask(question)
+    history = [{"role": "user", "content": "old question " * 10}, {"role": "assistant", "content": "old answer " * 10}]
+    followed = agent.ask(question, history=history)
+    assert prompts[1] == prompts[0]  # the earlier turns went first, every sentence stayed
+    assert followed.sources == alone.sources and followed.answered_by == "generate"
+    crowded = agent.ask(question + "x" * 300)
+    assert 0 < len(crowded.sources) < len(alone.sources)
+    assert prompts[2][-1]["content"].count("\n[") < prompts[0][-1]["content"].count("\n[")
     with pytest.raises(InputError, match="Shorten it"):
         agent.ask("y" * 2000)
-    assert [r["status"] for r in rows(agent)] == ["ok", "error"]
+    assert [r["status"] for r in rows(agent)] == ["ok", "ok", "ok", "error"]
 
 
 def test_model_failure_is_logged(agent, monkeypatch):
     task = agent.task("chat")
-    monkeypatch.setattr(task, "answer", lambda text, hits: (_ for _ in ()).throw(RuntimeError("out of memory")))
+    monkeypatch.setattr(task, "answer", lambda text, hits, **context: (_ for _ in ()).throw(RuntimeError("out of memory")))
     with pytest.raises(RuntimeError):
         agent.ask("hello")
     assert rows(agent)[0]["error"] == "RuntimeError: out of memory"
 
 
-def test_correction_is_example_and_knowledge_at_once(agent):
+def test_correction_is_example_and_answers_at_once_without_entering_the_documents(agent):
     reply = agent.ask("Who is the CEO of Larkspur?", retrieval=False)
     record = agent.feedback(reply.id, rating=-1, correction="Mira Okafor is the CEO of Larkspur.")
     example = agent.db["examples"].get(record["example_id"])
@@ -69,7 +81,9 @@ def test_correction_is_example_and_knowledge_at_once(agent):
     again = agent.ask("Who is the CEO of Larkspur?")
     assert again.answer == "Mira Okafor is the CEO of Larkspur."
     assert again.model_version == f"correction:{example['id']}"
-    assert agent.search("Okafor CEO", k=1, mode="keyword")[0].document == f"correction:{reply.id}"
+    assert again.answered_by == "correction" and agent.log.get(again.id)["answered_by"] == "correction"
+    # A separate namespace: the correction never enters another question's context.
+    assert agent.db["documents"].count == 0 and agent.search("Okafor CEO", k=1, mode="keyword") == []
 
 
 def test_good_rating_becomes_example(agent):
@@ -129,7 +143,7 @@ def test_cli_ask_feedback(tiny_workspace):
     asked = runner.invoke(app, [*w, "ask", "What is the CEO's name?", "--json"])
     assert asked.exit_code == 0, asked.output
     data = json.loads(asked.output)
-    assert set(data) == {"id", "answer", "sources", "model_version", "latency_ms"}
+    assert set(data) == {"id", "answer", "sources", "model_version", "answered_by", "latency_ms"}
     fixed = runner.invoke(app, [*w, "feedback", str(data["id"]), "--correct", "Mira Okafor."])
     assert fixed.exit_code == 0 and "training example" in fixed.output
     again = json.loads(runner.invoke(app, [*w, "ask", "What is the CEO's name?", "--json"]).output)

@@ -19,7 +19,8 @@ def add_to(app: typer.Typer) -> None:
 def _reply_dict(reply) -> dict:
     return {
         "id": reply.id, "answer": reply.answer, "sources": reply.sources,
-        "model_version": reply.model_version, "latency_ms": round(reply.latency_ms, 1),
+        "model_version": reply.model_version, "answered_by": reply.answered_by,
+        "latency_ms": round(reply.latency_ms, 1),
         **({"confidence": reply.confidence} if reply.confidence is not None else {}),
     }
 
@@ -43,7 +44,7 @@ def ask(
         return
     typer.echo(reply.answer)
     _print_sources(reply.sources)
-    console.print(f"[dim]#{reply.id} · {reply.model_version} · {reply.latency_ms:.0f} ms · "
+    console.print(f"[dim]#{reply.id} · {reply.model_version} · answered by {reply.answered_by} · {reply.latency_ms:.0f} ms · "
                   f"lifelong feedback {reply.id} --good | --bad | --correct TEXT[/dim]")
 
 
@@ -55,6 +56,7 @@ def chat(
     """Interactive chat with streamed answers. Commands: /good, /bad, /correct TEXT, /quit."""
     agent = ctx.obj.agent
     console.print("[dim]/good and /bad rate the last answer, /correct TEXT corrects it, /quit ends.[/dim]")
+    conversation = agent.conversation(task, retrieval=not no_retrieval)
     last = None
     while True:
         try:
@@ -80,10 +82,10 @@ def chat(
                     raise LifelongError(f"unknown command {command}; use /good, /bad, /correct TEXT or /quit")
                 console.print("[dim]thanks, noted[/dim]")
                 continue
-            for piece in agent.stream(line, task=task, retrieval=not no_retrieval):
+            for piece in conversation.stream(line):
                 typer.echo(piece, nl=False)
             typer.echo()
-            last = agent.last_reply
+            last = conversation.last_reply
             _print_sources(last.sources)
         except LifelongError as exc:
             typer.echo(f"Error: {exc}", err=True)

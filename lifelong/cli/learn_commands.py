@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -49,12 +50,13 @@ def _print_report(report, as_json: bool) -> None:
     console.print(
         f"run {report.run_id} · task {report.task} · cycle {report.cycle} · {report.strategy}: "
         f"{report.new_examples} new + {report.replayed_examples} replayed · {report.seconds:.0f} s · "
-        f"version v{report.version} {verdict} ({report.reason})"
+        f"version v{report.version} {verdict} ({escape(report.reason)})"
     )
     m = report.metrics
     probe = ""
     if m.get("probe_perplexity") is not None:
-        probe = f" · probe perplexity {_fmt(m['probe_perplexity'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)})"
+        probe = (f" · probe perplexity {_fmt(m['probe_perplexity'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)})"
+                 f" · behaviour probe {m.get('behaviour_right')} right (before {m.get('behaviour_right_before')})")
     console.print(f"  scores by cycle {m.get('row')} (before: {m.get('before')}) · ACC {_fmt(m.get('acc'))} · "
                   f"BWT {_fmt(m.get('bwt'))}{probe}")
 

@@ -12,6 +12,7 @@ from typing import Iterator
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
+from .conversation import Conversation, new_conversation_id
 from .errors import InputError, NotFoundError
 from .plugins import PluginHost
 from .task import Answer, Reply, Task, sources_of
@@ -135,40 +136,61 @@ class Agent:
             raise InputError("no rows to evaluate")
         return task_obj.evaluate_rows(parsed)
 
-    def ask(self, text: str, task: str = "chat", retrieval: bool = True) -> Reply:
-        """Answer ``text`` with task ``task``; logged before it returns, failures included."""
+    def ask(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
+            conversation: str | None = None) -> Reply:
+        """Answer ``text`` with task ``task``; logged before it returns, failures included.
+        ``history``: the conversation's earlier turns as ``{"role", "content"}`` messages, oldest
+        first; ``conversation``: the id that groups its turns in the log (new when None).
+        ``Agent.conversation()`` keeps both for you."""
         started = time.perf_counter()
+        conversation = conversation or new_conversation_id()
         try:
-            task_obj, hits, hooked = self._prepare(text, task, retrieval)
-            answer = hooked or task_obj.answer(text, hits)
+            history = _checked_history(history)
+            task_obj, hits, hooked = self._prepare(text, task, retrieval, history)
+            answer = hooked or task_obj.answer(text, hits, **self._context(task_obj, history))
         except Exception as exc:
-            self._log_failure(task, text, exc, started)
+            self._log_failure(task, text, exc, started, conversation)
             raise
-        return self._finish(task, text, answer, started)
+        return self._finish(task, text, answer, started, conversation)
 
-    def stream(self, text: str, task: str = "chat", retrieval: bool = True) -> Iterator[str]:
+    def stream(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
+               conversation: str | None = None) -> Iterator[str]:
         """Yield the answer in pieces; the interaction is logged when the stream ends.
         After the stream, ``agent.last_reply`` holds the logged Reply."""
         started = time.perf_counter()
+        conversation = conversation or new_conversation_id()
         pieces = []
         try:
-            task_obj, hits, hooked = self._prepare(text, task, retrieval)
+            history = _checked_history(history)
+            task_obj, hits, hooked = self._prepare(text, task, retrieval, history)
             if hooked:
                 pieces.append(hooked.text)
                 yield hooked.text
                 answer = hooked
             else:
-                for piece in task_obj.stream(text, hits):
+                stream = task_obj.stream(text, hits, **self._context(task_obj, history))
+                while True:
+                    try:
+                        piece = next(stream)
+                    except StopIteration as done:
+                        answer = done.value
+                        break
                     pieces.append(piece)
                     yield piece
-                version = self.adapter_for(task)[1]
-                answer = Answer("".join(pieces).strip(), version, sources=sources_of(hits))
         except Exception as exc:
-            self._log_failure(task, text, exc, started, output="".join(pieces) or None)
+            self._log_failure(task, text, exc, started, conversation, output="".join(pieces) or None)
             raise
-        self.last_reply = self._finish(task, text, answer, started)
+        self.last_reply = self._finish(task, text, answer, started, conversation)
 
-    def _prepare(self, text, task, retrieval):
+    def conversation(self, task: str = "chat", retrieval: bool = True) -> "Conversation":
+        """A conversation whose turns see the earlier ones: ``conv.ask(text)``, ``conv.stream(text)``."""
+        return Conversation(self, task, retrieval)
+
+    @staticmethod
+    def _context(task_obj, history) -> dict:
+        return {"history": history} if task_obj.uses_history else {}
+
+    def _prepare(self, text, task, retrieval, history):
         if not isinstance(text, str) or not text.strip():
             raise InputError("the question is empty; give some text")
         task_obj = self.task(task)
@@ -176,32 +198,37 @@ class Agent:
         if hooked is not None:
             if isinstance(hooked, str):
                 hooked = {"answer": hooked}
-            hooked = Answer(hooked["answer"], hooked.get("model_version", "before_ask"), sources=hooked.get("sources", []))
+            hooked = Answer(hooked["answer"], hooked.get("model_version", "before_ask"), sources=hooked.get("sources", []),
+                            answered_by=hooked.get("answered_by", "before_ask"))
             return task_obj, [], hooked
         hits = []
         if retrieval and task_obj.uses_retrieval and self.db["chunks"].count:
-            hits = self.search(text, k=self.config.retrieval.top_k)
+            hits = self.search(task_obj.search_query(text, history), k=self.config.retrieval.top_k)
         return task_obj, hits, None
 
-    def _finish(self, task, text, answer: Answer, started) -> Reply:
+    def _finish(self, task, text, answer: Answer, started, conversation) -> Reply:
         latency = (time.perf_counter() - started) * 1000
         interaction_id = self.log.log_interaction(
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
             latency_ms=latency, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
+            answered_by=answer.answered_by, grounding=answer.grounding, conversation=conversation,
         )
-        reply = Reply(interaction_id, answer.text, answer.sources, answer.model_version, latency, answer.confidence)
+        reply = Reply(interaction_id, answer.text, answer.sources, answer.model_version, latency, answer.confidence,
+                      answer.answered_by, conversation)
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
 
-    def _log_failure(self, task, text, exc, started, output=None):
+    def _log_failure(self, task, text, exc, started, conversation, output=None):
         self.log.log_interaction(
             task=str(task), input=text if isinstance(text, str) else repr(text), output=output, status="error",
             error=f"{type(exc).__name__}: {exc}", latency_ms=(time.perf_counter() - started) * 1000,
+            conversation=conversation,
         )
 
     def feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
         """Rate (+1/-1) and/or correct an answer. A correction (or a good rating) becomes a
-        training example of the task; for chat, the correction is also knowledge at once."""
+        training example of the task; for chat, the correction also answers the same question
+        and its paraphrases at once (the ``corrections`` plugin), without entering the documents."""
         interaction = self.log.get(interaction_id)
         task = self.task(interaction["task"])
         with write_transaction(self.db):
@@ -214,11 +241,6 @@ class Agent:
                 origin = "correction" if record["correction"] else "rating"
                 example_id = self.examples.add(task.name, interaction["input"], target, origin, split, interaction_id)
         record["example_id"] = example_id
-        if record["correction"] and task.corrections_are_knowledge:
-            self.retriever.add_text(
-                f"Question: {interaction['input']}\nAnswer: {record['correction']}",
-                source=f"correction:{interaction_id}", origin="feedback",
-            )
         self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
         return record
 
@@ -265,6 +287,19 @@ class Agent:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _checked_history(history) -> list[dict]:
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise InputError(f"history must be a list of messages, got {type(history).__name__}")
+    checked = []
+    for i, message in enumerate(history, 1):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") or not isinstance(message.get("content"), str):
+            raise InputError(f"history message {i} must be {{'role': 'user' or 'assistant', 'content': text}}, got {message!r:.80}")
+        checked.append({"role": message["role"], "content": message["content"]})
+    return checked
 
 
 _TEXT_KEYS = ("text", "input", "question")

@@ -102,15 +102,18 @@ class LearningConfig:
     replay_ratio: float = _help("Replayed examples per new example in a run", 1.0)
     peft: str = _help("PEFT method for generators: lora, adalora or prefix", "lora")
     lora_r: int = _help("LoRA rank", 16)
-    epochs: int = _help("Passes over a run's examples", 8)
+    epochs: int = _help("Passes over a run's examples", 3)
     learning_rate: float = _help("Optimizer step size", 1e-3)
     batch_size: int = _help("Examples per optimizer step", 4)
     seed: int = _help("Seed for sampling and training; the same seed repeats a run", 0)
     holdout_fraction: float = _help("Share of new examples kept out of training for the gate", 0.2)
     tolerance: float = _help("Largest drop of the score on an earlier cycle's data that still promotes", 0.05)
     probe_tolerance: float = _help(
-        "Largest relative rise of the probe perplexity (generic text) that still promotes; learning "
-        "20 facts raises SmolLM2's by about 10 %", 0.25
+        "Largest relative rise of the probe perplexity (generic text) that still promotes", 0.25
+    )
+    behaviour_tolerance: float = _help(
+        "Largest share of the behaviour probe's general questions that the parent answered right and "
+        "the candidate may get wrong, and still be promoted", 0.05
     )
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
     gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
@@ -126,6 +129,7 @@ class LearningConfig:
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
         _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)
         _check(self.probe_tolerance >= 0, "learning.probe_tolerance", "must be >= 0", self.probe_tolerance)
+        _check(0 <= self.behaviour_tolerance <= 1, "learning.behaviour_tolerance", "must be in [0, 1]", self.behaviour_tolerance)
         _check(self.peft in ("lora", "adalora", "prefix"), "learning.peft", "must be lora, adalora or prefix", self.peft)
 
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..learning.behaviour import behaviour_verdict, lost_questions
 from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
 from .errors import InputError, LifelongError
@@ -119,6 +120,8 @@ class Learner:
         return sets
 
     def _gate(self, cycle, candidate, before, candidate_probe, before_probe) -> tuple[bool, str]:
+        """``*_probe``: what ``task.assess`` measured beyond the example sets, None for tasks
+        without probes, else ``perplexity`` (generic text) and ``behaviour`` (question -> right)."""
         config = self.agent.config.learning
         if not config.gate:
             return True, "gate off"
@@ -127,9 +130,14 @@ class Learner:
         for j, score in candidate.items():
             if j != cycle and score < before[j] - config.tolerance:
                 return False, f"cycle {j} dropped from {before[j]:.2f} to {score:.2f} (tolerance {config.tolerance})"
-        if candidate_probe is not None and before_probe is not None and candidate_probe > before_probe * (1 + config.probe_tolerance):
-            return False, (f"probe perplexity rose from {before_probe:.2f} to {candidate_probe:.2f} "
-                           f"(probe_tolerance {config.probe_tolerance})")
+        if candidate_probe is None or before_probe is None:
+            return True, "passed the gate"
+        if candidate_probe["perplexity"] > before_probe["perplexity"] * (1 + config.probe_tolerance):
+            return False, (f"probe perplexity rose from {before_probe['perplexity']:.2f} to "
+                           f"{candidate_probe['perplexity']:.2f} (probe_tolerance {config.probe_tolerance})")
+        refused = behaviour_verdict(before_probe["behaviour"], candidate_probe["behaviour"], config.behaviour_tolerance)
+        if refused:
+            return False, refused
         return True, "passed the gate"
 
     def _metrics(self, task, run_id, cycle, candidate, before, candidate_probe, before_probe) -> dict:
@@ -138,11 +146,15 @@ class Learner:
         rows = [json.loads(r["metrics"])["row"] for r in self.db["learning_runs"].rows_where(
             "task = ? and status = 'promoted' and cycle < ?", [task, cycle], order_by="cycle")]
         row = [candidate.get(j, 0.0) for j in range(1, cycle + 1)]
-        return {
-            "row": row, "before": [before.get(j, 0.0) for j in range(1, cycle + 1)],
-            "probe_perplexity": candidate_probe, "probe_perplexity_before": before_probe,
-            **summarize([*rows, row]),
-        }
+        metrics = {"row": row, "before": [before.get(j, 0.0) for j in range(1, cycle + 1)], **summarize([*rows, row])}
+        if candidate_probe is not None and before_probe is not None:
+            metrics.update({
+                "probe_perplexity": candidate_probe["perplexity"], "probe_perplexity_before": before_probe["perplexity"],
+                "behaviour_right": sum(candidate_probe["behaviour"].values()),
+                "behaviour_right_before": sum(before_probe["behaviour"].values()),
+                "behaviour_lost": lost_questions(before_probe["behaviour"], candidate_probe["behaviour"]),
+            })
+        return metrics
 
     def _save(self, task_obj, model, version_id) -> Path:
         """Write to a temporary folder, then rename: a crash never leaves half an adapter."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Generator
 
 
 @dataclass
@@ -16,6 +16,10 @@ class Reply:
     model_version: str = ""
     latency_ms: float = 0.0
     confidence: float | None = None  # classification tasks
+    #: Who wrote the answer: model (no documents), generate, extract, not_in_sources (chat),
+    #: a ``before_ask`` plugin's name such as correction, or the task's own word.
+    answered_by: str = "model"
+    conversation: str = ""  # the conversation this turn belongs to
 
 
 @dataclass
@@ -28,6 +32,8 @@ class Answer:
     completion_tokens: int | None = None
     confidence: float | None = None
     sources: list[dict] = field(default_factory=list)
+    answered_by: str = "model"
+    grounding: str | None = None  # why a generated answer was replaced, when it was
 
 
 def sources_of(hits) -> list[dict]:
@@ -40,7 +46,9 @@ class Task:
 
     #: Whether retrieved chunks go into the model input.
     uses_retrieval = False
-    #: Whether a correction is also stored as knowledge (searchable at once).
+    #: Whether earlier turns of the conversation are passed as ``history``.
+    uses_history = False
+    #: Whether a correction answers the same question (and its paraphrases) at once.
     corrections_are_knowledge = False
     #: Whether some of the examples are held out of training for the evaluation gate.
     holds_out_examples = True
@@ -50,13 +58,20 @@ class Task:
         self.options = options
         self.agent = agent
 
-    def answer(self, text: str, hits: list) -> Answer:
-        """Answer ``text`` given the retrieved ``hits`` (empty when retrieval is off)."""
+    def answer(self, text: str, hits: list, **context) -> Answer:
+        """Answer ``text`` given the retrieved ``hits`` (empty when retrieval is off). A task with
+        ``uses_history`` also gets ``history``: the earlier turns as chat messages, oldest first."""
         raise NotImplementedError
 
-    def stream(self, text: str, hits: list) -> Iterator[str]:
-        """Yield the answer in pieces; by default, all at once."""
-        yield self.answer(text, hits).text
+    def stream(self, text: str, hits: list, **context) -> Generator[str, None, Answer]:
+        """Yield the answer in pieces and return the Answer; by default, all at once."""
+        answer = self.answer(text, hits, **context)
+        yield answer.text
+        return answer
+
+    def search_query(self, text: str, history: list[dict]) -> str:
+        """What the knowledge base is searched with for ``text``."""
+        return text
 
     def example_target(self, interaction: dict, rating: int | None, correction: str | None) -> str | None:
         """The training target that feedback on ``interaction`` teaches, or None for nothing:

@@ -35,12 +35,20 @@ class LifelongRetriever(BaseRetriever):
         ]
 
 
-def _question(messages: list[BaseMessage]) -> str:
-    """The agent answers the latest user message; earlier turns are not replayed to the model."""
-    for message in reversed(messages):
-        if isinstance(message, HumanMessage):
-            return message.content if isinstance(message.content, str) else str(message.content)
-    raise InputError("no user message to answer")
+def _text(message: BaseMessage) -> str:
+    return message.content if isinstance(message.content, str) else message.text
+
+
+def _turn(messages: list[BaseMessage]) -> tuple[str, list[dict]]:
+    """The question (the last message, a HumanMessage) and the earlier human and AI turns as
+    history; system messages are left to the task's own system prompt."""
+    if not messages or not isinstance(messages[-1], HumanMessage):
+        raise InputError("the last message must be a HumanMessage: it is the question to answer")
+    history = [
+        {"role": "user" if isinstance(m, HumanMessage) else "assistant", "content": _text(m)}
+        for m in messages[:-1] if isinstance(m, (HumanMessage, AIMessage))
+    ]
+    return _text(messages[-1]), history
 
 
 class LifelongChatModel(BaseChatModel):
@@ -65,17 +73,21 @@ class LifelongChatModel(BaseChatModel):
         return params
 
     def _generate(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> ChatResult:
-        reply = self.agent.ask(_question(messages), task=self.task, retrieval=self.retrieval)
+        text, history = _turn(messages)
+        reply = self.agent.ask(text, task=self.task, retrieval=self.retrieval, history=history)
         metadata = {"interaction_id": reply.id, "model_version": reply.model_version, "sources": reply.sources,
-                    "latency_ms": reply.latency_ms, "model_name": self.agent.config.models.generator}
+                    "answered_by": reply.answered_by, "latency_ms": reply.latency_ms,
+                    "model_name": self.agent.config.models.generator}
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=reply.answer, response_metadata=metadata))])
 
     def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
-        for piece in self.agent.stream(_question(messages), task=self.task, retrieval=self.retrieval):
+        text, history = _turn(messages)
+        for piece in self.agent.stream(text, task=self.task, retrieval=self.retrieval, history=history):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
         reply = self.agent.last_reply
         yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={
-            "interaction_id": reply.id, "model_version": reply.model_version, "sources": reply.sources}))
+            "interaction_id": reply.id, "model_version": reply.model_version, "sources": reply.sources,
+            "answered_by": reply.answered_by}))

@@ -26,7 +26,10 @@ def _prompt_ids(tokenizer, messages) -> list[int]:
 
 
 def features(tokenizer, system_prompt: str, example: dict) -> dict:
-    prompt = _prompt_ids(tokenizer, chat_prompt(system_prompt, example["input"]))
+    """Token ids and labels of one example: its ``messages`` when it has them (a task built the
+    prompt, e.g. with retrieved sources), else the system prompt and its ``input``."""
+    messages = example.get("messages") or chat_prompt(system_prompt, example["input"])
+    prompt = _prompt_ids(tokenizer, messages)
     answer = tokenizer(example["target"] + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
     return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer}
 

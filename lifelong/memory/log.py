@@ -30,6 +30,9 @@ class InteractionLog:
         completion_tokens: int | None = None,
         status: str = "ok",
         error: str | None = None,
+        answered_by: str | None = None,
+        grounding: str | None = None,
+        conversation: str | None = None,
     ) -> int:
         record = {
             "created_at": utcnow(),
@@ -43,6 +46,9 @@ class InteractionLog:
             "completion_tokens": completion_tokens,
             "status": status,
             "error": error,
+            "answered_by": answered_by,
+            "grounding": grounding,
+            "conversation": conversation,
         }
         self._before_log(record)
         with write_transaction(self.db):
@@ -59,6 +65,19 @@ class InteractionLog:
     def recent(self, n: int = 20, task: str | None = None) -> list[dict]:
         where, args = ("task = ?", [task]) if task else (None, [])
         rows = self.db["interactions"].rows_where(where, args, order_by="id desc", limit=n)
+        return [self._decode(row) for row in rows]
+
+    def conversation_of(self, input: str, output: str) -> str | None:
+        """The conversation of the latest turn that asked ``input`` and answered ``output``: how a
+        client that resends the whole conversation (the OpenAI API) is put back into it."""
+        row = self.db.execute(
+            "select conversation from interactions where input = ? and output = ? and conversation is not null "
+            "order by id desc limit 1", [input, output],
+        ).fetchone()
+        return row[0] if row else None
+
+    def turns(self, conversation: str) -> list[dict]:
+        rows = self.db["interactions"].rows_where("conversation = ?", [conversation], order_by="id")
         return [self._decode(row) for row in rows]
 
     def add_feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:

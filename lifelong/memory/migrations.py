@@ -128,3 +128,24 @@ def m006_learning(db):
         foreign_keys=[("version_id", "model_versions", "id")],
         not_null={"task", "strategy", "started_at", "status"},
     )
+
+
+@migrations()
+def m007_conversations_and_answer_paths(db):
+    # answered_by: who wrote the answer (model, generate, extract, not_in_sources, correction...);
+    # grounding: why a generated answer failed the grounding check, when it did.
+    db["interactions"].add_column("conversation", str)
+    db["interactions"].add_column("answered_by", str)
+    db["interactions"].add_column("grounding", str)
+    db["interactions"].create_index(["conversation"])
+
+
+@migrations()
+def m008_corrections_leave_the_documents(db):
+    # Corrections used to be stored as knowledge documents too, and their "Question: ...
+    # Answer: ..." chunks then crept into the context of unrelated questions. They answer from
+    # the examples table now; the vector index notices the change and rebuilds itself.
+    ids = [r[0] for r in db.execute("select id from documents where origin = 'feedback' and path like 'correction:%'")]
+    for doc_id in ids:
+        db.execute("delete from chunks where document_id = ?", [doc_id])
+        db.execute("delete from documents where id = ?", [doc_id])

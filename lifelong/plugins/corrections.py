@@ -53,4 +53,5 @@ def before_ask(agent, task, text):
         "answer": example["target"],
         "sources": [{"document": f"correction:{example['interaction_id']}", "score": round(score, 4)}],
         "model_version": f"correction:{example['id']}",
+        "answered_by": "correction",
     }

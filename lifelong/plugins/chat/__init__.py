@@ -1,0 +1,297 @@
+"""The ``chat`` task: question answering over retrieved documents, grounded in their sentences.
+
+``answer`` (a task option) says who writes an answer when documents were retrieved:
+
+- ``auto`` (default): the generator answers from the best few sentences; if what it wrote fails
+  the grounding check (unsupported words or numbers, a citation that does not exist, repetition,
+  an echo of the prompt) the best sentence itself answers, quoted and cited.
+- ``generate``: always the generator's answer (with its citation), unchecked.
+- ``extract``: always the best sentence, quoted and cited.
+
+When no retrieved sentence is relevant the answer says that the documents do not say; with no
+knowledge base (or retrieval off) the model answers on its own. ``Reply.answered_by`` and the
+log record which path answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from lifelong import hookimpl
+from lifelong.core.errors import ConfigError, InputError
+from lifelong.core.task import Answer, Task
+
+from . import grounding, training
+from .grounding import Grounding, content_words
+
+ANSWER_MODES = ("auto", "generate", "extract")
+EVIDENCE_SENTENCES = 3
+GROUNDED_INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source as [n]."
+
+
+@dataclass
+class ChatOptions:
+    answer: str = field(default="auto", metadata={"help": "Who answers over documents: auto, generate or extract"})
+    relevance_floor: float = field(default=0.35, metadata={
+        "help": "Below this relevance (cosine + half the word overlap) of the best sentence, the answer "
+                "is that the documents do not say"})
+    paraphrases: int = field(default=3, metadata={
+        "help": "Learning: each taught question is also trained under this many rewordings"})
+    learn_with_sources: bool = field(default=True, metadata={
+        "help": "Learning: also train each question with the sources retrieval finds for it, the prompt "
+                "the model sees when it answers over documents"})
+    self_distillation: float = field(default=0.5, metadata={
+        "help": "Learning: the parent's own answers to general prompts mixed in, per taught example"})
+
+    def __post_init__(self):
+        if self.answer not in ANSWER_MODES:
+            raise ConfigError(f"answer must be auto, generate or extract, got {self.answer!r}")
+        if not isinstance(self.relevance_floor, (int, float)) or not 0 <= self.relevance_floor <= 2:
+            raise ConfigError(f"relevance_floor must be a number in [0, 2], got {self.relevance_floor!r}")
+        if not isinstance(self.paraphrases, int) or not 0 <= self.paraphrases <= training.PARAPHRASES:
+            raise ConfigError(f"paraphrases must be an integer from 0 to {training.PARAPHRASES}, got {self.paraphrases!r}")
+        if not isinstance(self.learn_with_sources, bool):
+            raise ConfigError(f"learn_with_sources must be true or false, got {self.learn_with_sources!r}")
+        if not isinstance(self.self_distillation, (int, float)) or not 0 <= self.self_distillation <= 10:
+            raise ConfigError(f"self_distillation must be a number from 0 to 10, got {self.self_distillation!r}")
+
+
+def search_query(text: str, history: list[dict]) -> str:
+    """A follow-up ("And for sale items?", "How much does it weigh?") is searched together with
+    the question before it; a question that stands on its own is searched alone."""
+    previous = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)
+    if previous is None:
+        return text
+    lowered = f" {text.lower().strip()} "
+    refers_back = any(f" {w} " in lowered.replace("?", " ").replace(",", " ") for w in _REFERRING) or lowered.lstrip().startswith(
+        ("and ", "what about", "how about", "also ", "but "))
+    return f"{previous} {text}" if refers_back or len(content_words(text)) <= 1 else text
+
+
+_REFERRING = ("it", "its", "they", "them", "their", "that", "those", "this", "these", "one", "there")
+
+
+class ChatTask(Task):
+    uses_retrieval = True
+    uses_history = True
+    corrections_are_knowledge = True
+    # Facts taught by correction are meant to be learned, all of them: the gate checks recall
+    # on them and on earlier cycles' facts instead of on held-out questions.
+    holds_out_examples = False
+
+    def __init__(self, name, options, agent):
+        super().__init__(name, options, agent)
+        known = {f.name for f in fields(ChatOptions)}
+        unknown = set(options) - known
+        if unknown:
+            raise ConfigError(f"tasks.{name}: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        try:
+            self.settings = ChatOptions(**options)
+        except (ConfigError, TypeError) as exc:
+            raise ConfigError(f"tasks.{name}.{exc}") from None
+
+    def search_query(self, text: str, history: list[dict]) -> str:
+        return search_query(text, history)
+
+    # --- prompts --------------------------------------------------------------------------------
+
+    @property
+    def system_prompt(self) -> str:
+        return self.agent.config.generation.system_prompt
+
+    def messages(self, text: str, evidence: list | None = None, history: list[dict] = ()) -> list[dict]:
+        """The chat prompt: system, earlier turns, then the question with its numbered source
+        sentences. Training builds the same prompt, so the model learns what it will see."""
+        user = text
+        if evidence:
+            lines = "\n".join(f"[{e.citation}] {e.text}" for e in evidence)
+            user = f"Sources:\n{lines}\n\nQuestion: {text}\n{GROUNDED_INSTRUCTION}"
+        return [{"role": "system", "content": self.system_prompt}, *history, {"role": "user", "content": user}]
+
+    def fit(self, text: str, evidence: list, history: list[dict]) -> tuple[list[dict], list]:
+        """Drop the oldest turns, then the weakest sentences, until the prompt leaves room for the
+        answer; refuse a question that is too long on its own."""
+        generator = self.agent.generator
+        budget = generator.context_length - self.agent.config.generation.max_new_tokens
+        history, evidence = list(history), list(evidence)
+        while True:
+            messages = self.messages(text, evidence, history)
+            used = generator.count_tokens(messages)
+            if used <= budget:
+                return messages, evidence
+            if history:
+                del history[:2]  # a user turn and its answer
+            elif evidence:
+                evidence.pop()
+            else:
+                raise InputError(
+                    f"the question is {used} tokens; the model takes at most {budget} with room for the "
+                    "answer. Shorten it"
+                )
+
+    def ground(self, text: str, hits: list, history: list[dict] = ()) -> Grounding:
+        return grounding.select_evidence(
+            search_query(text, list(history)), hits, self.agent.embedder, EVIDENCE_SENTENCES, self.settings.relevance_floor
+        )
+
+    # --- answering ------------------------------------------------------------------------------
+
+    def answer(self, text: str, hits: list, history: list[dict] = ()) -> Answer:
+        pieces = self._answer(text, hits, history, stream=False)
+        while True:
+            try:
+                next(pieces)
+            except StopIteration as done:
+                return done.value
+
+    def stream(self, text: str, hits: list, history: list[dict] = ()):
+        return (yield from self._answer(text, hits, history, stream=True))
+
+    def _answer(self, text, hits, history, stream):
+        """Yields the answer's pieces, then returns the Answer. Only answers that need no check
+        stream token by token: a checked answer is shown once it has passed."""
+        adapter, version = self.agent.adapter_for(self.name)
+        if not hits:
+            messages, _ = self.fit(text, [], history)
+            answer = yield from self._generate(messages, adapter, version, stream)
+            answer.answered_by = "model"
+            return answer
+        found = self.ground(text, hits, history)
+        if not found.relevant:
+            yield grounding.NOT_IN_SOURCES
+            return Answer(grounding.NOT_IN_SOURCES, version, answered_by="not_in_sources")
+        mode = self.settings.answer
+        if mode == "extract":
+            text_out = grounding.extractive_answer(found)
+            yield text_out
+            return Answer(text_out, version, sources=_sources(found), answered_by="extract")
+        messages, kept = self.fit(text, found.evidence, history)
+        found = found.narrowed(kept)
+        sources = _sources(found)
+        if mode == "generate":
+            answer = yield from self._generate(messages, adapter, version, stream)
+            answer.sources, answer.answered_by = sources, "generate"
+            return answer
+        generated = yield from self._generate(messages, adapter, version, stream=False, emit=False)
+        check = grounding.check_answer(generated.text, text, found)
+        if check.ok:
+            generated.text = grounding.cite(generated.text, text, found)
+            generated.sources, generated.answered_by = sources, "generate"
+            yield generated.text
+            return generated
+        text_out = grounding.extractive_answer(found)
+        yield text_out
+        return Answer(text_out, version, generated.prompt_tokens, generated.completion_tokens, sources=sources,
+                      answered_by="extract", grounding=check.reason)
+
+    def _generate(self, messages, adapter, version, stream, emit=True):
+        gen, generator = self.agent.config.generation, self.agent.generator
+        if stream:
+            pieces = []
+            for piece in generator.stream(messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter):
+                pieces.append(piece)
+                yield piece
+            text = "".join(pieces).strip()
+            return Answer(text, version, generator.count_tokens(messages), None)
+        out = generator.generate(messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter)
+        if emit:
+            yield out.text
+        return Answer(out.text, version, out.prompt_tokens, out.completion_tokens)
+
+    def score(self, prediction: str, target: str, input: str = "") -> float:
+        """1.0 when the answer carries the target's facts: at least 3/4 of the target's content
+        words (numbers included) that the question does not already contain appear in the
+        prediction. Echoing the question earns nothing."""
+        wanted = content_words(target) - content_words(input) or content_words(target)
+        if not wanted:
+            return float(target.strip().lower() in prediction.lower())
+        return float(len(wanted & content_words(prediction)) / len(wanted) >= 0.75)
+
+    # --- learning -------------------------------------------------------------------------------
+
+    def train(self, examples, parent_path, penalty=None, progress=None):
+        from lifelong.learning import causal_lm  # torch: loaded when learning starts, not at start-up
+
+        gen = self.agent.generator
+        items = self.training_items(examples, parent_path)
+        return causal_lm.train(
+            gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.config.learning,
+            self.system_prompt, penalty, progress,
+        )
+
+    def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
+        """Each example under its own question and its paraphrases, with its sources where the
+        knowledge base has relevant ones, plus the parent's answers to general prompts
+        (chat/training.py says why)."""
+        settings, seed = self.settings, self.agent.config.learning.seed
+        searchable = settings.learn_with_sources and self.agent.db["chunks"].count > 0
+        items = []
+        for e in examples:
+            questions = [e["input"], *training.paraphrases(e["input"])[: settings.paraphrases]]
+            items += [{"messages": self.messages(q), "target": e["target"]} for q in questions]
+            if searchable:
+                found = self.ground(e["input"], self.agent.search(e["input"]))
+                if found.relevant:
+                    items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
+        prompts = training.sample(training.distillation_prompts(), round(settings.self_distillation * len(examples)), seed)
+        answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48)
+        items += [{"messages": self.messages(p), "target": a} for p, a in zip(prompts, answers) if a]
+        return items
+
+    def _model(self, adapter_path: str | None):
+        """A fresh copy of the base model with ``adapter_path`` on (None: the base model)."""
+        from peft import PeftModel
+
+        model = self.agent.generator.fresh_base()
+        if adapter_path:
+            model = PeftModel.from_pretrained(model, adapter_path)
+        return model.eval()
+
+    def _generate_batch(self, model, prompts: list[list[dict]], max_new_tokens: int) -> list[str]:
+        from lifelong.learning import causal_lm
+
+        return causal_lm.generate_batch(model, self.agent.generator.tokenizer, prompts, max_new_tokens=max_new_tokens)
+
+    def save_adapter(self, model, path) -> None:
+        model.save_pretrained(path, safe_serialization=True)
+
+    def assess(self, adapter_path, sets: dict) -> tuple[dict, dict]:
+        """Score the model with ``adapter_path`` (None: the base model) on each set of examples,
+        answering without retrieval as the learned model must; plus the probes: perplexity of
+        generic text, and which general questions of the behaviour probe it answers right."""
+        from lifelong.learning import causal_lm
+        from lifelong.learning.behaviour import answered_right, probe_questions
+
+        model = self._model(adapter_path)
+        scores = {}
+        for key, examples in sets.items():
+            if not examples:
+                continue
+            answers = self._generate_batch(model, [self.messages(e["input"]) for e in examples], 64)
+            scores[key] = sum(self.score(a, e["target"], e["input"]) for a, e in zip(answers, examples)) / len(examples)
+        probe = probe_questions()
+        answers = self._generate_batch(model, [self.messages(p["question"]) for p in probe], 32)
+        behaviour = {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
+        return scores, {"perplexity": causal_lm.perplexity(model, self.agent.generator.tokenizer, causal_lm.probe_text()),
+                        "behaviour": behaviour}
+
+    def fisher(self, model, examples) -> dict:
+        from lifelong.learning import causal_lm
+
+        return causal_lm.fisher_diagonal(model, self.agent.generator.tokenizer, examples, self.system_prompt)
+
+
+def _sources(found: Grounding) -> list[dict]:
+    """The cited chunks in citation order, each scored by its best sentence's cosine similarity
+    to the question (0 to 1, readable), not by a rank fusion fraction."""
+    best: dict[int, float] = {}
+    for e in found.evidence:
+        best[e.citation] = max(best.get(e.citation, 0.0), e.cosine)
+    return [
+        {"chunk_id": h.chunk_id, "document": h.document, "score": round(best.get(i, 0.0), 3)}
+        for i, h in enumerate(found.sources, 1)
+    ]
+
+
+@hookimpl
+def register_tasks(register):
+    register("chat", ChatTask)

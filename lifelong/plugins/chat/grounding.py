@@ -1,0 +1,178 @@
+"""Grounding an answer in its sources, with nothing but the embedder and word overlap, so it
+works for a 135M generator that often echoes its context or invents.
+
+1. ``select_evidence``: the retrieved chunks are cut into sentences and each is scored against
+   the question (cosine of the embedder plus the share of the question's words it contains);
+   the generator sees only the best few, numbered as citations.
+2. ``check_answer``: what the generator wrote is accepted only if it is supported by those
+   sentences (its words and every number in them), cites only sources that exist, does not
+   repeat itself or echo the prompt, and adds something to the question.
+3. ``extractive_answer``: otherwise the best sentence itself is the answer, quoted and cited.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)*")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_CITATION = re.compile(r"\[(\d+)\]")
+# A sentence ends at . ! ? followed by space and an upper-case letter, a digit or a quote;
+# "5.90" and "e.g. this" stay whole. Lines wrapped inside a paragraph are joined first.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_HEADING = re.compile(r"^\s*#+\s*")
+_FILLER = frozenset(
+    "a an the is are was were be been of to and or in on at for it its our we you your i me my "
+    "do does did can could would should will what when where which who whom whose why how there "
+    "this that these those with from by as any some about please tell know".split()
+)
+# Text that only a prompt contains: an answer that carries it is echoing its input.
+_PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer", "the question", "this question")
+
+#: What the task says when no source supports an answer.
+NOT_IN_SOURCES = "The documents do not say."
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def stem(word: str) -> str:
+    """Crude plural folding, enough for overlap: 'returns' matches 'return', 'days' 'day'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in _FILLER}
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a chunk, headings dropped (they name a topic, they answer nothing)."""
+    found = []
+    for paragraph in _PARAGRAPH.split(text):
+        lines = [line.strip() for line in paragraph.splitlines() if line.strip() and not _HEADING.match(line)]
+        found.extend(part.strip() for part in _SENTENCE_END.split(" ".join(lines)))
+    return [s for s in found if len(words(s)) >= 3]
+
+
+@dataclass
+class Evidence:
+    """A sentence that may answer the question, with the retrieved hit it came from."""
+
+    text: str
+    hit: object  # the retriever's Hit
+    score: float  # relevance to the question, 0..~1.5 (cosine + word overlap)
+    cosine: float
+    citation: int = 0  # its number among the sources the answer cites, from 1
+
+
+@dataclass
+class Grounding:
+    evidence: list[Evidence]
+    sources: list  # hits, in citation order
+    relevant: bool  # whether the best sentence clears the relevance floor
+    best_score: float = 0.0
+
+    def narrowed(self, kept: list[Evidence]) -> "Grounding":
+        """The same grounding with only ``kept`` sentences (the prompt had no room for the
+        rest); sources no kept sentence cites are dropped from the end of the list."""
+        last = max((e.citation for e in kept), default=0)
+        return Grounding(kept, self.sources[:last], self.relevant, self.best_score)
+
+
+def overlap(question: str, sentence: str) -> float:
+    """Share of the question's content words that the sentence contains."""
+    wanted = content_words(question)
+    if not wanted:
+        return 0.0
+    return len(wanted & content_words(sentence)) / len(wanted)
+
+
+def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: float = 0.35) -> Grounding:
+    """Score the sentences of ``hits`` against ``question``; keep the best ``limit`` (within
+    reach of the best one), and number their chunks as sources in order of first use."""
+    candidates = [(s, hit) for hit in hits for s in sentences(hit.text)]
+    if not candidates:
+        return Grounding([], [], False)
+    vectors = embedder.encode([question, *(s for s, _ in candidates)])
+    cosines = vectors[1:] @ vectors[0]
+    scored = [
+        Evidence(s, hit, float(c) + 0.5 * overlap(question, s), float(c))
+        for (s, hit), c in zip(candidates, cosines)
+    ]
+    scored.sort(key=lambda e: -e.score)
+    best = scored[0].score
+    kept = [e for e in scored[:limit] if e.score >= 0.75 * best]
+    sources: list = []
+    for e in kept:
+        if e.hit not in sources:
+            sources.append(e.hit)
+        e.citation = sources.index(e.hit) + 1
+    return Grounding(kept, sources, best >= floor, best)
+
+
+@dataclass
+class Check:
+    ok: bool
+    reason: str = ""
+
+
+def check_answer(answer: str, question: str, grounding: Grounding, support: float = 0.75) -> Check:
+    """Whether a generated ``answer`` may be shown as grounded in ``grounding``'s sentences."""
+    text = answer.strip()
+    if not text:
+        return Check(False, "empty answer")
+    lowered = text.lower()
+    if any(marker in lowered for marker in _PROMPT_MARKERS):
+        return Check(False, "echoes the prompt")
+    cited = [int(n) for n in _CITATION.findall(text)]
+    if any(not 1 <= n <= len(grounding.sources) for n in cited):
+        return Check(False, f"cites a source that does not exist ({cited}; {len(grounding.sources)} given)")
+    tokens = words(_CITATION.sub(" ", text))
+    if repeats(tokens):
+        return Check(False, "repeats itself")
+    evidence = " ".join(e.text for e in grounding.evidence)
+    said = content_words(_CITATION.sub(" ", text))
+    known = content_words(evidence) | content_words(question)
+    if said and len(said & known) / len(said) < support:
+        return Check(False, f"not supported by the sources: {sorted(said - known)[:5]}")
+    invented = set(_NUMBER.findall(text)) - set(_NUMBER.findall(evidence)) - set(_NUMBER.findall(question)) - {str(n) for n in cited}
+    if invented:
+        return Check(False, f"numbers not in the sources: {sorted(invented)}")
+    if not (said & content_words(evidence)) - content_words(question):
+        return Check(False, "adds nothing from the sources to the question")
+    return Check(True)
+
+
+def repeats(tokens: list[str], n: int = 3) -> bool:
+    """True when some n-gram occurs twice: a small model looping on a phrase."""
+    seen = set()
+    for i in range(len(tokens) - n + 1):
+        gram = tuple(tokens[i : i + n])
+        if gram in seen:
+            return True
+        seen.add(gram)
+    return False
+
+
+def cite(answer: str, question: str, grounding: Grounding) -> str:
+    """Add the citation of the best-supporting source to an answer that cites none."""
+    if _CITATION.search(answer) or not grounding.evidence:
+        return answer
+    said = content_words(answer) - content_words(question)
+    best = max(grounding.evidence, key=lambda e: (len(said & content_words(e.text)), e.score))
+    return f"{answer.rstrip()} [{best.citation}]"
+
+
+def extractive_answer(grounding: Grounding, sentences_wanted: int = 1) -> str:
+    """The best sentence(s), quoted, each with its citation."""
+    if not grounding.relevant or not grounding.evidence:
+        return NOT_IN_SOURCES
+    picked = grounding.evidence[:sentences_wanted]
+    return " ".join(f"\u201c{e.text}\u201d [{e.citation}]" for e in picked)

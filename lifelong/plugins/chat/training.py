@@ -1,0 +1,61 @@
+"""What a learning cycle of the chat task trains on, beyond the corrections themselves.
+
+- Paraphrases: each taught question also under other wordings, so a fact is recalled when
+  asked differently.
+- Retrieval-aware prompts: where the knowledge base has sentences relevant to the question, the
+  example is also trained with the prompt the model sees at inference (its sources, the right
+  one among distractors), so the model learns to answer from sources, not only the fact.
+- Self-distillation: the parent model's own answers to general prompts shipped with the package
+  are mixed in, so what the model could do before is trained on too and is kept.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from importlib import resources
+
+# Question forms that ask the same thing in other words (English), tried in order.
+_REWORDINGS = (
+    (r"^what is the name of (.+)\?$", r"What is \1 called?"),
+    (r"^what is (.+) called\?$", r"What is the name of \1?"),
+    (r"^what is the price of (.+)\?$", r"How much does \1 cost?"),
+    (r"^how much does (.+) cost\?$", r"What is the price of \1?"),
+    (r"^in which year was (.+)\?$", r"When was \1?"),
+    (r"^when was (.+)\?$", r"In which year was \1?"),
+    (r"^who is (.+)\?$", r"Tell me who \1 is."),
+    (r"^what is (.+)\?$", r"Tell me what \1 is."),
+    (r"^where is (.+)\?$", r"Where can I find \1?"),
+    (r"^how many (.+)\?$", r"What is the number of \1?"),
+)
+_FUNCTION_WORDS = frozenset("a an the is are was were of in at on to do does did what who which where when how".split())
+#: How many paraphrases ``paraphrases`` can make.
+PARAPHRASES = 4
+
+
+def paraphrases(question: str) -> list[str]:
+    """Up to PARAPHRASES other wordings of ``question``: a reworded question form, its keywords
+    alone (as people type into a search box), a polite wrapper and a lower-case form. The model
+    then keys a fact on the question's meaning-bearing words rather than on one exact string.
+    (Rewordings written by SmolLM2-135M were tried and dropped: it answers instead of rewording.)"""
+    q = " ".join(question.split())
+    found = []
+    for pattern, replacement in _REWORDINGS:
+        if re.match(pattern, q, re.IGNORECASE):
+            found.append(re.sub(pattern, replacement, q, flags=re.IGNORECASE))
+            break
+    keywords = [w for w in re.findall(r"[\w'-]+", q) if w.lower() not in _FUNCTION_WORDS]
+    if keywords:
+        found.append(" ".join(keywords) + "?")
+    found.append(f"Can you tell me: {q}")
+    found.append(q.lower().rstrip("?.! ") + " please")
+    return [f for f in dict.fromkeys(found) if f != q][:PARAPHRASES]
+
+
+def distillation_prompts() -> list[str]:
+    text = resources.files("lifelong").joinpath("data/distillation_prompts.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def sample(items: list, n: int, seed: int) -> list:
+    return random.Random(seed).sample(items, min(n, len(items)))
