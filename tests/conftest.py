@@ -32,13 +32,20 @@ def tiny_workspace(workspace):
     return workspace
 
 
-# Settings under which the tiny model memorises a few short facts in about a second.
+# Settings under which the tiny model memorises a few short facts in about a second: the chat
+# task trains on the facts alone (tests/test_chat_learning.py covers paraphrases and
+# self-distillation).
 TINY_LEARNING = """
 [learning]
 epochs = 300
 learning_rate = 0.003
 lora_r = 16
 replay_ratio = 1.5
+
+[tasks.chat]
+plugin = "chat"
+paraphrases = 0
+self_distillation = 0.0
 """
 
 

@@ -53,3 +53,20 @@ def test_four_processes_log_concurrently(tmp_path):
     assert db["interactions"].count == 600
     inputs = {r["input"] for r in db["interactions"].rows}
     assert len(inputs) == 600
+
+
+def test_correction_documents_of_older_workspaces_leave_the_knowledge_base(tmp_path):
+    """Corrections were once stored as documents; m008 removes them (and only them)."""
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrations.apply(db, stop_before="m008_corrections_leave_the_documents")
+    for doc_id, (path_, origin) in enumerate([("correction:7", "feedback"), ("/kb/returns.md", "file")], 1):
+        db["documents"].insert({"id": doc_id, "path": path_, "sha256": "x", "origin": origin})
+        db["chunks"].insert({"document_id": doc_id, "position": 0, "text": f"text of {path_}", "sha256": path_})
+    db.conn.close()
+    db = open_database(path)
+    assert [d["path"] for d in db["documents"].rows] == ["/kb/returns.md"]
+    assert [c["text"] for c in db["chunks"].rows] == ["text of /kb/returns.md"]
+    assert db.execute("select count(*) from chunks_fts where chunks_fts match 'correction'").fetchone()[0] == 0

@@ -29,7 +29,7 @@ def show(reply):
     print(f"  answer: {reply.answer}")
     for source in reply.sources[:3]:
         print(f"    source: {source['document'].split('/')[-1]} (score {source['score']})")
-    print(f"  [#{reply.id}, model {reply.model_version}, {reply.latency_ms:.0f} ms]")
+    print(f"  [#{reply.id}, model {reply.model_version}, answered by {reply.answered_by}, {reply.latency_ms:.0f} ms]")
 
 
 def main(workspace=None):
@@ -45,10 +45,14 @@ def main(workspace=None):
     report = agent.ingest([HERE / "docs"])
     print(f"  {len(report.added)} documents, {report.chunks} chunks")
 
-    say("2. Ask with retrieval: answers cite their sources")
+    say("2. Ask with retrieval: answers grounded in the documents, citing them")
     for question in ("When is the store open on Saturday?", "Do you ship to Norway?"):
         print(f"Q: {question}")
         show(agent.ask(question))
+    conversation = agent.conversation()
+    for question in ("How much does the Fjord 2 tent cost?", "And how much does it weigh?"):
+        print(f"Q (one conversation): {question}")
+        show(conversation.ask(question))
 
     say("3. A question the documents cannot answer, then a correction")
     question = FACTS[0][0]
@@ -73,7 +77,8 @@ def main(workspace=None):
     print(f"  {result.new_examples} new examples, {result.replayed_examples} replayed, {result.seconds:.0f} s: "
           f"{'promoted' if result.promoted else 'rejected'} v{result.version} ({result.reason})")
     print(f"  recall of the new facts: {result.metrics['before'][-1]:.2f} before -> {result.metrics['row'][-1]:.2f} after; "
-          f"probe perplexity {result.metrics['probe_perplexity_before']:.1f} -> {result.metrics['probe_perplexity']:.1f}")
+          f"probe perplexity {result.metrics['probe_perplexity_before']:.1f} -> {result.metrics['probe_perplexity']:.1f}; "
+          f"general questions right {result.metrics['behaviour_right_before']} -> {result.metrics['behaviour_right']}")
 
     say("6. The model's own answers after learning (retrieval off, no correction lookup)")
     for q, a in FACTS:

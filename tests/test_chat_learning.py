@@ -1,0 +1,89 @@
+"""What a chat learning cycle trains on, and the behaviour probe in the gate."""
+
+import pytest
+
+from lifelong import Agent, ConfigError
+from lifelong.core.learner import Learner
+from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
+from lifelong.plugins.chat.training import PARAPHRASES, distillation_prompts, paraphrases
+
+from conftest import TINY_CONFIG
+
+
+def test_paraphrases_reword_keep_keywords_and_never_repeat_the_question():
+    found = paraphrases("What is the price of the Larkspur Puffin hat?")
+    assert found[0] == "How much does the Larkspur Puffin hat cost?"
+    assert "price Larkspur Puffin hat?" in found and len(found) == PARAPHRASES
+    assert "What is the price of the Larkspur Puffin hat?" not in found
+    assert all(paraphrases(q) for q in ("Who is the CEO?", "hello", "Where is HQ?"))
+
+
+def test_probe_and_distillation_prompts_are_shipped_and_disjoint():
+    probe = {p["question"] for p in probe_questions()}
+    assert len(probe) >= 40 and all(p["answers"] for p in probe_questions())
+    assert len(distillation_prompts()) >= 30 and not probe & set(distillation_prompts())
+
+
+@pytest.mark.parametrize("answer, right", [
+    ("The capital of France is Paris.", True), ("paris", True), ("Parisian food is good.", False), ("Lyon.", False),
+])
+def test_answered_right_matches_whole_words(answer, right):
+    assert answered_right(answer, ["Paris"]) is right
+
+
+def test_behaviour_verdict_names_the_lost_questions_beyond_the_tolerance():
+    parent = {f"q{i}": True for i in range(20)} | {"hard": False}
+    one_lost = {**parent, "q3": False, "hard": True}
+    assert lost_questions(parent, one_lost) == ["q3"]
+    assert behaviour_verdict(parent, one_lost, 0.05) is None  # 1 of 20 is 5 %
+    two_lost = {**one_lost, "q7": False}
+    reason = behaviour_verdict(parent, two_lost, 0.05)
+    assert "lost 2 of the 20" in reason and "q3" in reason and "q7" in reason
+    assert behaviour_verdict({"q": False}, {"q": False}, 0.0) is None  # nothing to lose
+
+
+def probes(perplexity, right):
+    return {"perplexity": perplexity, "behaviour": {f"q{i}": i < right for i in range(20)}}
+
+
+@pytest.mark.parametrize("candidate, promoted, reason", [
+    (probes(10.0, 20), True, "passed"),
+    (probes(10.0, 19), True, "passed"),
+    (probes(10.0, 17), False, "behaviour probe: lost 3 of the 20"),
+    (probes(13.0, 20), False, "probe perplexity rose"),
+])
+def test_gate_checks_both_probes(agent, candidate, promoted, reason):
+    verdict = Learner(agent)._gate(2, {1: 1.0, 2: 1.0}, {1: 1.0, 2: 0.0}, candidate, probes(10.0, 20))
+    assert verdict[0] is promoted and reason in verdict[1]
+
+
+def test_chat_options_are_validated(tiny_workspace):
+    for bad, message in (('answer = "guess"', "answer must be auto, generate or extract"),
+                         ("paraphrases = 9", "paraphrases must be an integer from 0 to 4"),
+                         ("relevance_floor = -1", "relevance_floor must be a number"),
+                         ("colour = 1", "unknown option(s) colour")):
+        (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + f'\n[tasks.chat]\nplugin = "chat"\n{bad}\n')
+        with Agent.open(tiny_workspace) as agent, pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            agent.task("chat")
+
+
+def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_workspace, tmp_path, monkeypatch):
+    (tiny_workspace / "lifelong.toml").write_text(
+        TINY_CONFIG + '\n[tasks.chat]\nplugin = "chat"\nparaphrases = 2\nself_distillation = 1.0\nrelevance_floor = 0.0\n')
+    (tmp_path / "kb.txt").write_text("The parking garage is free for customers on weekdays.")
+    agent = Agent.open(tiny_workspace)
+    # The tiny model's own answers may be empty (and are then left out): the parent answers here.
+    monkeypatch.setattr(type(agent.task("chat")), "_generate_batch", lambda self, model, prompts, n: ["parent says"] * len(prompts))
+    examples = [{"input": "Is parking free?", "target": "Yes, on weekdays."},
+                {"input": "Who is the CEO?", "target": "Mira Okafor."}]
+    plain = agent.task("chat").training_items(examples, None)
+    agent.ingest([tmp_path / "kb.txt"])
+    items = agent.task("chat").training_items(examples, None)
+    questions = [i["messages"][-1]["content"] for i in items]
+    with_sources = [q for q in questions if q.startswith("Sources:")]
+    assert len(with_sources) == 2 and "[1] The parking garage is free" in with_sources[0]
+    assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2 + 1  # question, 2 paraphrases, with sources
+    distilled = [i for i in items if i["messages"][-1]["content"] in distillation_prompts()]
+    assert len(distilled) == 2 == len(plain) - 2 * (1 + 2)  # one general prompt per taught example
+    assert {i["target"] for i in distilled} == {"parent says"}
+    assert all(i["messages"][0]["role"] == "system" for i in items)
