@@ -91,6 +91,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--facts", type=int, default=20, help="facts taught in scenario A (at most 20)")
     parser.add_argument("--recipes", nargs="+", default=["current", "previous"])
+    parser.add_argument("--scenarios", default="AB", help="A: 20 facts, B: one correction")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         probe_agent = Agent.open(Path(tmp) / "base")
@@ -99,11 +100,12 @@ def main():
         probe_agent.close()
         print(f"base model: {sum(base_general)}/{len(GENERAL)} general questions right, taught-fact recall {base_taught:.2f}")
         results = {}
-        for scenario, facts in (("A: 20 facts", FACTS[: args.facts]), ("B: 1 correction", FACTS[5:6])):
+        scenarios = (("A: 20 facts", FACTS[: args.facts]), ("B: 1 correction", FACTS[5:6]))
+        for scenario, facts in (s for s in scenarios if s[0][0] in args.scenarios):
             for recipe in args.recipes:
                 started = time.perf_counter()
                 results[(scenario, recipe)] = run(recipe, facts, Path(tmp) / f"{scenario[0]}-{recipe}", base_general)
-                print(f"{scenario} / {recipe}: done in {time.perf_counter() - started:.0f} s", flush=True)
+                print(f"{scenario} / {recipe}: done in {time.perf_counter() - started:.0f} s: {results[(scenario, recipe)]}", flush=True)
     columns = list(results)
     print("\n" + f"{'':30}" + "".join(f"{s[:1]}/{r:>10}" for s, r in columns))
     for key in results[columns[0]]:

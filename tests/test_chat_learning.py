@@ -84,6 +84,6 @@ def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_wor
     assert len(with_sources) == 2 and "[1] The parking garage is free" in with_sources[0]
     assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2 + 1  # question, 2 paraphrases, with sources
     distilled = [i for i in items if i["messages"][-1]["content"] in distillation_prompts()]
-    assert len(distilled) == 2 == len(plain) - 2 * (1 + 2)  # one general prompt per taught example
+    assert len(distilled) == 8 == len(plain) - 2 * (1 + 2)  # at least 8 general prompts, else one per example
     assert {i["target"] for i in distilled} == {"parent says"}
     assert all(i["messages"][0]["role"] == "system" for i in items)

@@ -34,12 +34,12 @@ class ChatOptions:
     relevance_floor: float = field(default=0.35, metadata={
         "help": "Below this relevance (cosine + half the word overlap) of the best sentence, the answer "
                 "is that the documents do not say"})
-    paraphrases: int = field(default=3, metadata={
+    paraphrases: int = field(default=4, metadata={
         "help": "Learning: each taught question is also trained under this many rewordings"})
     learn_with_sources: bool = field(default=True, metadata={
         "help": "Learning: also train each question with the sources retrieval finds for it, the prompt "
                 "the model sees when it answers over documents"})
-    self_distillation: float = field(default=0.5, metadata={
+    self_distillation: float = field(default=2.0, metadata={
         "help": "Learning: the parent's own answers to general prompts mixed in, per taught example"})
 
     def __post_init__(self):
@@ -232,7 +232,7 @@ class ChatTask(Task):
                 found = self.ground(e["input"], self.agent.search(e["input"]))
                 if found.relevant:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
-        prompts = training.sample(training.distillation_prompts(), round(settings.self_distillation * len(examples)), seed)
+        prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
         answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48)
         items += [{"messages": self.messages(p), "target": a} for p, a in zip(prompts, answers) if a]
         return items

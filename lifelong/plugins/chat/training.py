@@ -29,6 +29,7 @@ _REWORDINGS = (
     (r"^how many (.+)\?$", r"What is the number of \1?"),
 )
 _FUNCTION_WORDS = frozenset("a an the is are was were of in at on to do does did what who which where when how".split())
+MIN_DISTILLATION = 8
 #: How many paraphrases ``paraphrases`` can make.
 PARAPHRASES = 4
 
@@ -55,6 +56,12 @@ def paraphrases(question: str) -> list[str]:
 def distillation_prompts() -> list[str]:
     text = resources.files("lifelong").joinpath("data/distillation_prompts.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def distillation_count(ratio: float, taught: int) -> int:
+    """General prompts to distil for ``taught`` examples: at least a few, so that a single
+    correction cannot outweigh everything else in the cycle."""
+    return 0 if ratio <= 0 else max(MIN_DISTILLATION, round(ratio * taught))
 
 
 def sample(items: list, n: int, seed: int) -> list:
