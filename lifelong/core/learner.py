@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..learning.gate import refusal
 from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
 from .errors import InputError, LifelongError
@@ -122,11 +123,9 @@ class Learner:
         config = self.agent.config.learning
         if not config.gate:
             return True, "gate off"
-        if candidate.get(cycle, 0.0) <= before.get(cycle, 0.0):
-            return False, f"no gain on the new examples ({candidate.get(cycle, 0):.2f} vs {before.get(cycle, 0):.2f})"
-        for j, score in candidate.items():
-            if j != cycle and score < before[j] - config.tolerance:
-                return False, f"cycle {j} dropped from {before[j]:.2f} to {score:.2f} (tolerance {config.tolerance})"
+        reason = refusal(cycle, candidate, before, config.tolerance)
+        if reason:
+            return False, reason
         if candidate_probe is not None and before_probe is not None and candidate_probe > before_probe * (1 + config.probe_tolerance):
             return False, (f"probe perplexity rose from {before_probe:.2f} to {candidate_probe:.2f} "
                            f"(probe_tolerance {config.probe_tolerance})")
