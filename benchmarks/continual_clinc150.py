@@ -167,7 +167,7 @@ def plot(results, path: Path) -> None:
 
 def table(results) -> None:
     bound = {r["rows"]: r["acc"] for r in results if r["name"].startswith("joint")}
-    print(f"\n{'head':24} {'rows':>4} {'ACC':>6} {'BWT':>7} {'forget':>7} {'s/cycle':>8} {'wall s':>7} "
+    print(f"{'head':24} {'rows':>4} {'ACC':>6} {'BWT':>7} {'forget':>7} {'s/cycle':>8} {'wall s':>7} "
           f"{'in-scope':>9} {'OOS rec':>8} {'refused':>7} {'ACC/joint':>10}")
     for r in results:
         bwt = "-" if r["bwt"] is None else f"{r['bwt']:.3f}"
@@ -205,14 +205,18 @@ def main(argv=None) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for rows in counts:
-            results.append(run_joint(rows, stream, data, args, Path(tmp)))
-            for head in ("prototype", "lda"):
-                results.append(run_stream(head, rows, stream, data, args, Path(tmp), head=head))
+            runs = [lambda: run_joint(rows, stream, data, args, Path(tmp))]
+            runs += [lambda head=head: run_stream(head, rows, stream, data, args, Path(tmp), head=head) for head in ("prototype", "lda")]
             if rows == args.linear_rows:
-                results.append(run_stream("lda + first-cycle LoRA", rows, stream, data, args, Path(tmp), head="lda", finetune="lora"))
-                buffer = max(1, math.ceil(0.05 * sum(len(d["train"]) for d in stream) * rows / max(counts)))
-                results.append(run_stream("linear LoRA + replay 5%", rows, stream, data, args, Path(tmp),
-                                          buffer_size=buffer, head="linear"))
+                buffer = max(1, math.ceil(0.05 * len(stream) * len(stream[0]["intents"]) * rows))
+                runs.append(lambda: run_stream("linear LoRA + replay 5%", rows, stream, data, args, Path(tmp),
+                                               buffer_size=buffer, head="linear"))
+                runs.append(lambda: run_stream("lda + first-cycle LoRA", rows, stream, data, args, Path(tmp),
+                                               head="lda", finetune="lora"))
+            for run in runs:
+                results.append(run())
+                table(results)  # the figures so far, as soon as each run ends
+    print("\nsummary")
     table(results)
     for r in results:
         print(f"\n{r['name']} ({r['rows']}/intent): accuracy matrix (row: after domain i; column: domain j)")

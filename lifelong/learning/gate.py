@@ -3,15 +3,16 @@
 A task's ``assess`` returns, per cycle, the score on that cycle's evaluation examples. A
 class-incremental task (new cycles bring new labels) adds like-with-like scores under the keys
 below. New labels make old ones harder to tell apart, so an earlier cycle is compared among
-the labels the active model knew; the cost of the new labels to the old ones is weighed against
-their gain on every cycle's examples with every label allowed, against the active model."""
+the labels the active model knew; and each model's score on the whole task it was trained for
+(the candidate on old and new labels, the active model on the old) weighs the cost of the new
+labels to the old ones against their gain."""
 
 from __future__ import annotations
 
 KNOWN_LABELS = "known labels"  # {cycle: score, predictions restricted to the labels learned before this cycle}
 PER_LABEL = "per label"  # {label of an earlier cycle: that restricted score on its examples}
 CONFUSED_WITH = "confused with"  # {label: the label its examples are most often taken for, all labels allowed}
-ALL_LABELS = "all labels"  # score on every cycle's examples, every label allowed
+ALL_LABELS = "all labels"  # score on the examples of every label the model knows, every label allowed
 
 ADVICE = ("the new examples were not learned; to teach them, give the labels named more and more "
           "distinct examples, use head = \"prototype\" or \"lda\" (a new label leaves the others as they "

@@ -20,7 +20,7 @@ class EncoderClassifier(torch.nn.Module):
         self.encoder = encoder
         self.head = head
         self.inherited_encoder: str | None = None  # an adapter folder whose encoder this one reuses unchanged
-        self.base_encoder = True  # the encoder is the unchanged base model: its features can be shared
+        self.base_encoder = False  # True when the encoder is the unchanged base model: its features can be shared
 
     @property
     def labels(self) -> list[str]:
