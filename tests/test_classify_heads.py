@@ -104,30 +104,24 @@ def test_gate_without_label_scores_is_unchanged():
 
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"]
-ENDINGS = ["one", "two", "three", "four", "five", "six"]
+ENDINGS = ["one", "two", "three", "four", "five"]
 
 
 def step(labels):
     return [{"text": f"{word} {word} {end}", "label": word} for word in labels for end in ENDINGS]
 
 
-@pytest.mark.parametrize("head", ["linear", "lda"])
-def test_many_step_class_incremental_stream_keeps_learning(agent, head):
+def test_many_step_class_incremental_stream_keeps_learning(agent):
+    """Six cycles of two new labels, five rows each, default head and gate, joint strategy."""
     agent.config.learning.holdout_fraction = 0.0
-    agent.add_task("intent", plugin="classify", head=head, threshold=0.0, epochs=30, learning_rate=0.003, batch_size=8)
+    agent.add_task("intent", plugin="classify", threshold=0.0)
     reports = []
     for start in range(0, len(WORDS), 2):
         agent.import_examples("intent", step(WORDS[start : start + 2]))
         reports.append(agent.learn(task="intent", strategy="joint"))
     assert [r.promoted for r in reports] == [True] * 6, [r.reason for r in reports]
     assert agent.evaluate("intent", step(WORDS))["accuracy"] >= 0.9
-    if head == "linear":
-        # Scored the old way (every label allowed), some earlier cycle dropped beyond the
-        # tolerance: the like-with-like comparison is what let these cycles through.
-        drops = [b - r for rep in reports for r, b in zip(rep.metrics["row"][:-1], rep.metrics["before"][:-1])]
-        assert max(drops) > agent.config.learning.tolerance
-    else:
-        assert reports[-1].metrics["bwt"] >= -0.1
+    assert reports[-1].metrics["bwt"] >= -0.05
 
 
 def test_a_task_keeps_the_head_it_learned_with(agent):
