@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..learning.behaviour import behaviour_verdict, lost_questions
+from ..learning.gate import refusal
 from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
 from .errors import InputError, LifelongError
@@ -125,11 +126,9 @@ class Learner:
         config = self.agent.config.learning
         if not config.gate:
             return True, "gate off"
-        if candidate.get(cycle, 0.0) <= before.get(cycle, 0.0):
-            return False, f"no gain on the new examples ({candidate.get(cycle, 0):.2f} vs {before.get(cycle, 0):.2f})"
-        for j, score in candidate.items():
-            if j != cycle and score < before[j] - config.tolerance:
-                return False, f"cycle {j} dropped from {before[j]:.2f} to {score:.2f} (tolerance {config.tolerance})"
+        reason = refusal(cycle, candidate, before, config.tolerance)
+        if reason:
+            return False, reason
         if candidate_probe is None or before_probe is None:
             return True, "passed the gate"
         if candidate_probe["perplexity"] > before_probe["perplexity"] * (1 + config.probe_tolerance):
