@@ -169,7 +169,10 @@ class ChatTask(Task):
         sources = _sources(found)
         if mode == "generate":
             answer = yield from self._generate(messages, adapter, version, stream)
-            answer.sources, answer.answered_by = sources, "generate"
+            cited = grounding.cite(answer.text, text, found)
+            if cited != answer.text:
+                yield cited[len(answer.text):]
+            answer.text, answer.sources, answer.answered_by = cited, sources, "generate"
             return answer
         generated = yield from self._generate(messages, adapter, version, stream=False, emit=False)
         check = grounding.check_answer(generated.text, text, found)
