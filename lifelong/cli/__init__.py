@@ -7,6 +7,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+try:  # typer >= 0.20 vendors click; before, it used click itself
+    from typer._click.exceptions import UsageError
+except ImportError:
+    from click import UsageError
 from typer.core import TyperGroup
 
 from ..core.errors import LifelongError
@@ -15,11 +20,18 @@ from . import agent_commands, core_commands, knowledge_commands, learn_commands,
 
 
 class _Group(TyperGroup):
-    """Shows a LifelongError raised by any command as one line and exits with code 1."""
+    """Shows a LifelongError raised by any command as one line and exits with code 1; a bad
+    argument is one line too (exit code 2), instead of a framed usage screen."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            if os.environ.get("LIFELONG_RAISE_ERRORS"):
+                raise
+            command = exc.ctx.command_path if exc.ctx else "lifelong"
+            typer.echo(f"Error: {exc.format_message()} (see '{command} --help')", err=True)
+            raise typer.Exit(code=2) from None
         except LifelongError as exc:
             if os.environ.get("LIFELONG_RAISE_ERRORS"):
                 raise

@@ -13,6 +13,7 @@ from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
 from .errors import InputError, NotFoundError
+from .validation import check_text, printable
 from .plugins import PluginHost
 from .task import Answer, Reply, Task, sources_of
 from .workspace import Workspace
@@ -163,13 +164,17 @@ class Agent:
                     yield piece
                 version = self.adapter_for(task)[1]
                 answer = Answer("".join(pieces).strip(), version, sources=sources_of(hits))
+        except GeneratorExit:
+            # The reader went away (an HTTP client disconnected): keep what was generated.
+            self._log_failure(task, text, "the reader stopped before the end", started, "".join(pieces) or None, "cancelled")
+            raise
         except Exception as exc:
             self._log_failure(task, text, exc, started, output="".join(pieces) or None)
             raise
         self.last_reply = self._finish(task, text, answer, started)
 
     def _prepare(self, text, task, retrieval):
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str) or not check_text(text, "the question").strip():
             raise InputError("the question is empty; give some text")
         task_obj = self.task(task)
         hooked = self.plugins.hook.before_ask(agent=self, task=task, text=text)
@@ -193,10 +198,12 @@ class Agent:
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
 
-    def _log_failure(self, task, text, exc, started, output=None):
+    def _log_failure(self, task, text, exc, started, output=None, status="error"):
+        error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         self.log.log_interaction(
-            task=str(task), input=text if isinstance(text, str) else repr(text), output=output, status="error",
-            error=f"{type(exc).__name__}: {exc}", latency_ms=(time.perf_counter() - started) * 1000,
+            task=printable(str(task)), input=printable(text) if isinstance(text, str) else repr(text),
+            output=output, status=status, error=printable(error),
+            latency_ms=(time.perf_counter() - started) * 1000,
         )
 
     def feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
@@ -237,6 +244,13 @@ class Agent:
                 split = "heldout" if heldout(text, fraction) else "train"
                 self.examples.add(task, text, label, origin, split)
         return len(parsed)
+
+    def check_learnable(self, task: str, strategy: str | None = None) -> None:
+        """Raise at once if ``task`` does not exist or does not learn, or ``strategy`` is unknown."""
+        task_obj = self.task(task)
+        if not hasattr(task_obj, "train"):
+            raise InputError(f"task {task!r} ({type(task_obj).__name__}) does not learn")
+        self.plugins.registry.get("learners", strategy or self.config.learning.strategy)
 
     def learn(self, task: str | None = None, strategy: str | None = None, progress=None):
         """Run one learning cycle of ``task`` (default ``chat``) on its new examples plus replay;

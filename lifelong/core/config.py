@@ -7,6 +7,7 @@ and names the key at fault. ``load_config`` rejects unknown keys and wrong types
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tempfile
 import tomllib
@@ -189,8 +190,16 @@ def _build(cls, data: dict, prefix: str):
             raise ConfigError(
                 f"{prefix}{key} must be of type {annotation.__name__}, got {value!r}"
             )
+        if annotation is float and not math.isfinite(value):
+            raise ConfigError(f"{prefix}{key} must be a finite number, got {value!r}")
         kwargs[key] = float(value) if annotation is float else value
     return cls(**kwargs)
+
+
+def options_from_dict(cls, data: dict, prefix: str):
+    """A plugin's options dataclass from ``data``, checked like lifelong.toml: unknown keys,
+    wrong types and non-finite numbers are a ConfigError naming ``prefix`` + the key."""
+    return _build(cls, data, prefix)
 
 
 def config_from_dict(data: dict) -> Config:
