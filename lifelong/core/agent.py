@@ -28,7 +28,7 @@ class Agent:
         self.plugins = PluginHost(self.config.plugins, base_dir=workspace.path)
         self.db = open_database(workspace.db_path)
         self.log = InteractionLog(self.db, before_log=self._before_log)
-        self.examples = ExampleStore(self.db)
+        self.examples = ExampleStore(self.db, before_store=self._before_log)
         self.versions = ModelVersions(self.db)
         self._tasks: dict[str, Task] = {}
 
