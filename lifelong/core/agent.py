@@ -29,7 +29,7 @@ class Agent:
         self.db = open_database(workspace.db_path)
         self.log = InteractionLog(self.db, before_log=self._before_log)
         self.examples = ExampleStore(self.db, before_store=self._before_log)
-        self.versions = ModelVersions(self.db)
+        self.versions = ModelVersions(self.db, root=workspace.path)
         self._tasks: dict[str, Task] = {}
 
     @classmethod
@@ -65,7 +65,7 @@ class Agent:
 
     def adapter_for(self, task: str) -> tuple[tuple[str, str] | None, str]:
         """((adapter name, path) or None, version label) of the task's active model."""
-        active = self.versions.active(task)
+        active = self.versions.serving(task)
         if active is None:
             return None, "base"
         return (f"v{active['id']}", active["adapter_path"]), f"v{active['id']}"

@@ -80,7 +80,7 @@ class FaissRetriever:
             index = VectorIndex(dim, self.config.approximate_above)
             ids, vectors = self.store.all_vectors(dim)
             if len(ids):
-                reason = "stale or unreadable" if self.index_path.exists() else "missing"
+                reason = "stale, unreadable or damaged" if self.index_path.exists() else "missing"
                 log.warning("vector index %s is %s: rebuilding it from %d chunks in SQLite", self.index_path, reason, len(ids))
             index.build(ids, vectors)
             index.save(self.index_path, fingerprint)
