@@ -19,7 +19,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .core.agent import Agent
 from .core.errors import InputError, LifelongError, NotFoundError
-from .core.validation import MAX_ID, check_text, printable
+from .core.validation import MAX_ID, check_question, printable
 
 # Host names a browser uses for this machine. Any other Host header is refused, so a web page
 # cannot reach a token-less local server through DNS rebinding.
@@ -88,7 +88,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         text = question(body)
         if body.stream:
             # Errors the request can cause are answered with a status before the stream starts.
-            check_text(text, "the question")
+            check_question(text)
             agent.task(body.model)
             return StreamingResponse(_stream(body, text), media_type="text/event-stream")
         with serving:

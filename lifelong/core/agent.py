@@ -13,7 +13,7 @@ from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
 from .errors import InputError, NotFoundError
-from .validation import check_text, printable
+from .validation import check_question, printable
 from .plugins import PluginHost
 from .task import Answer, Reply, Task, sources_of
 from .workspace import Workspace
@@ -174,8 +174,7 @@ class Agent:
         self.last_reply = self._finish(task, text, answer, started)
 
     def _prepare(self, text, task, retrieval):
-        if not isinstance(text, str) or not check_text(text, "the question").strip():
-            raise InputError("the question is empty; give some text")
+        check_question(text)
         task_obj = self.task(task)
         hooked = self.plugins.hook.before_ask(agent=self, task=task, text=text)
         if hooked is not None:

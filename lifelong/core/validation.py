@@ -23,6 +23,13 @@ def check_text(value, what: str, fix: str = "send UTF-8 text") -> str:
     return value
 
 
+def check_question(value) -> str:
+    """A question that can be answered: text, valid UTF-8, not blank."""
+    if not isinstance(value, str) or not check_text(value, "the question").strip():
+        raise InputError("the question is empty; give some text")
+    return value
+
+
 def printable(value: str) -> str:
     """``value`` with anything that cannot be stored as UTF-8 escaped, for logging a failure."""
     return value.encode("utf-8", "backslashreplace").decode("utf-8")

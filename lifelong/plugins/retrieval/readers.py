@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -87,6 +88,8 @@ def _csv_texts(text: str, column: str) -> str:
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
+    # pypdf logs a warning per flaw it recovers from; the file's one skip line says enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
