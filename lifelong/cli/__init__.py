@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Optional
@@ -75,4 +76,8 @@ def build_app() -> typer.Typer:
 
 
 def main():
+    # Warnings (a damaged adapter or index, and what was done about it) go to stderr, one line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logging.getLogger("lifelong").addHandler(handler)
     build_app()(prog_name="lifelong")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
+log = logging.getLogger("lifelong")
 
 
 class VectorIndex:
@@ -70,12 +73,17 @@ class VectorIndex:
         checksum = hashlib.sha256(data.tobytes()).hexdigest()
         header = json.dumps({"dim": self.dim, "fingerprint": fingerprint, "sha256": checksum}).encode()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(len(header).to_bytes(8, "little") + header)
-            handle.write(data.tobytes())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(len(header).to_bytes(8, "little") + header)
+                handle.write(data.tobytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            # The file only saves rebuilding from SQLite next time; searching goes on without it.
+            os.unlink(tmp)
+            log.warning("cannot save the vector index to %s (%s); it is rebuilt from SQLite on next use", path, exc)
 
     @classmethod
     def load(cls, path: Path, dim: int, fingerprint: list, approximate_above: int) -> "VectorIndex | None":
