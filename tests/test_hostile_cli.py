@@ -42,7 +42,7 @@ def _config_cases() -> list[Case]:
         Case("toml-task-epochs-float", ["[tasks.intent2]\nplugin = 'classify'\nepochs = 1.5"], 1, "tasks.intent2.epochs"),
         Case("toml-task-lr-inf", ["[tasks.intent2]\nplugin = 'classify'\nlearning_rate = inf"], 1, "tasks.intent2.learning_rate"),
         Case("toml-task-unknown-plugin", ["[tasks.intent2]\nplugin = 'nosuch'"], 1, "nosuch"),
-        Case("toml-unknown-generator", ["[models]\ngenerator = 'no/such-model'"], 1, "no/such-model"),
+        Case("toml-unknown-embedder", ["[models]\nembedder = 'no/such-model'"], 1, "no/such-model"),
     ]
     return cases
 
@@ -122,6 +122,7 @@ def _argument_cases() -> list[Case]:
         Case("tasks-add-bad-name", ["tasks", "add", "my task", "--plugin", "classify"], 1, "my task"),
         Case("tasks-add-unknown-plugin", ["tasks", "add", "t2", "--plugin", "nosuch"], 1, "nosuch"),
         Case("report-plot-into-missing-folder", ["report", "--plot", "/no/such/dir/x.png"], 1, "/no/such/dir"),
+        Case("report-plot-unknown-format", ["report", "--plot", "history.nosuchformat"], 1, "history.nosuchformat"),
         Case("unknown-command", ["nosuchcommand"], 2, "nosuchcommand"),
         Case("unknown-option", ["ask", "hi", "--nosuch"], 2, "--nosuch"),
     ]

@@ -183,8 +183,12 @@ def _plot(runs, path: Path) -> None:
     ax.legend()
     ax.set_title("lifelong: learning history")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=100)
+    except (OSError, ValueError) as exc:  # ValueError: a suffix matplotlib cannot write
+        raise InputError(f"--plot {path}: cannot write it ({exc})") from None
+    finally:
+        plt.close(fig)
 
 
 def examples(

@@ -88,6 +88,7 @@ class RetrievalConfig:
         _check(self.mode in ("dense", "keyword", "hybrid"), "retrieval.mode", "must be dense, keyword or hybrid", self.mode)
         _check(self.approximate_above > 0, "retrieval.approximate_above", "must be > 0", self.approximate_above)
         _check(self.max_file_mb > 0, "retrieval.max_file_mb", "must be > 0", self.max_file_mb)
+        _check(self.correction_match >= 0, "retrieval.correction_match", "must be >= 0", self.correction_match)
 
 
 @dataclass
