@@ -123,3 +123,16 @@ def test_allowed_host_and_health_without_the_workspace_path(hostile_ws):
     with TestClient(app, base_url="http://lifelong.internal") as client:
         health = client.get("/healthz")
     assert health.status_code == 200 and str(hostile_ws) not in health.text
+
+
+def test_a_stream_the_reader_leaves_is_logged_with_what_was_generated(hostile_ws):
+    from lifelong import Agent
+
+    with environment({"LIFELONG_LOAD_PLUGINS": PLUGINS}), Agent.open(hostile_ws) as agent:
+        agent.config.retrieval.correction_match = 1.01  # the model streams, not a stored correction
+        stream = agent.stream("Tell me about refunds", retrieval=False)
+        first = next(stream)
+        stream.close()  # what the server does when the client disconnects
+        row = agent.log.recent(1)[0]
+    assert row["status"] == "cancelled" and row["input"] == "Tell me about refunds"
+    assert row["output"] == (first or None) and "stopped" in row["error"]

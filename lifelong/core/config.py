@@ -191,9 +191,14 @@ def _build(cls, data: dict, prefix: str):
             raise ConfigError(
                 f"{prefix}{key} must be of type {annotation.__name__}, got {value!r}"
             )
-        if annotation is float and not math.isfinite(value):
-            raise ConfigError(f"{prefix}{key} must be a finite number, got {value!r}")
-        kwargs[key] = float(value) if annotation is float else value
+        if annotation is float:
+            try:
+                value = float(value)
+            except OverflowError:  # an integer past the float range
+                value = math.inf
+            if not math.isfinite(value):
+                raise ConfigError(f"{prefix}{key} must be a finite number, got {data[key]!r}")
+        kwargs[key] = value
     return cls(**kwargs)
 
 
