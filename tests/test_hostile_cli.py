@@ -124,6 +124,11 @@ def _argument_cases() -> list[Case]:
         Case("report-plot-into-missing-folder", ["report", "--plot", "/no/such/dir/x.png"], 1, "/no/such/dir"),
         Case("report-plot-unknown-format", ["report", "--plot", "history.nosuchformat"], 1, "history.nosuchformat"),
         Case("unknown-command", ["nosuchcommand"], 2, "nosuchcommand"),
+        Case("serve-token-file-missing", ["serve", "--token-file", "/no/such/token"], 1, "/no/such/token"),
+        Case("serve-token-twice", ["serve", "--token", "a", "--token-file", "/no/such/token"], 1, "give the token once"),
+        Case("serve-public-without-token", ["serve", "--host", "0.0.0.0"], 1, "bearer token"),
+        Case("serve-port-out-of-range", ["serve", "--port", "70000"], 2, "--port"),
+        Case("serve-body-limit-zero", ["serve", "--max-body-mb", "0"], 2, "--max-body-mb"),
         Case("unknown-option", ["ask", "hi", "--nosuch"], 2, "--nosuch"),
     ]
     for every in ("-1s", "nans", "0s", "0", "inf", "abc", "", "1e999s", "-0.5m", "s"):

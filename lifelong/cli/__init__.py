@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from ..core.errors import LifelongError
 from ..core.plugins import PluginHost
+from ..core.validation import printable
 from . import agent_commands, core_commands, knowledge_commands, learn_commands, serve_command, task_commands
 
 
@@ -31,12 +32,12 @@ class _Group(TyperGroup):
             if os.environ.get("LIFELONG_RAISE_ERRORS"):
                 raise
             command = exc.ctx.command_path if exc.ctx else "lifelong"
-            typer.echo(f"Error: {exc.format_message()} (see '{command} --help')", err=True)
+            typer.echo(f"Error: {printable(exc.format_message())} (see '{command} --help')", err=True)
             raise typer.Exit(code=2) from None
         except LifelongError as exc:
             if os.environ.get("LIFELONG_RAISE_ERRORS"):
                 raise
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {printable(str(exc))}", err=True)
             raise typer.Exit(code=1) from None
 
 
