@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast test-slow bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,7 +24,10 @@ test: install
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install
-	$(PY) -m pytest -q -p no:cacheprovider -m "not integration"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not integration and not slow"
+
+test-slow: install
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 bench: install
 	$(PY) benchmarks/retrieval.py

@@ -15,9 +15,16 @@ from typing import Literal, Optional
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .core.agent import Agent
 from .core.errors import InputError, LifelongError, NotFoundError
+from .core.validation import MAX_ID, check_question, printable
+
+# Host names a browser uses for this machine. Any other Host header is refused, so a web page
+# cannot reach a token-less local server through DNS rebinding.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+MAX_BODY_BYTES = 1_000_000
 
 
 class ChatMessage(BaseModel):
@@ -36,7 +43,7 @@ class ChatRequest(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    interaction_id: int
+    interaction_id: int = Field(ge=1, le=MAX_ID)
     rating: Optional[Literal[-1, 1]] = None
     correction: Optional[str] = None
 
@@ -46,8 +53,14 @@ class LearnRequest(BaseModel):
     strategy: Optional[str] = None
 
 
-def create_app(workspace, token: str | None = None) -> FastAPI:
-    app = FastAPI(title="lifelong", description="OpenAI-compatible API of a lifelong agent")
+def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """``allowed_hosts``: Host names accepted besides the loopback ones ("*": any).
+    ``max_body_bytes``: larger request bodies are refused with 413. With a ``token``, the
+    OpenAPI schema and /docs are not served (they would be open to anyone)."""
+    docs = {} if token is None else {"openapi_url": None, "docs_url": None, "redoc_url": None}
+    app = FastAPI(title="lifelong", description="OpenAI-compatible API of a lifelong agent", **docs)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[*LOOPBACK_HOSTS, *allowed_hosts])
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     agent = Agent.open(workspace)
     serving = threading.Lock()  # one SQLite connection and one model: one request at a time
 
@@ -61,7 +74,7 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
     @app.exception_handler(LifelongError)
     async def user_error(request, exc: LifelongError):
         status = 404 if isinstance(exc, NotFoundError) else 400
-        return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}}, status_code=status)
+        return JSONResponse({"error": {"message": printable(str(exc)), "type": type(exc).__name__}}, status_code=status)
 
     def turn(body: ChatRequest) -> tuple[str, list[dict], str | None]:
         """The question (the last message, from the user), the earlier user and assistant turns
@@ -76,12 +89,15 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
 
     @app.get("/healthz")
     def healthz():
-        return {"status": "ok", "workspace": str(agent.workspace.path)}
+        return {"status": "ok"}
 
     @app.post("/v1/chat/completions", dependencies=[Depends(authorize)])
     def chat_completions(body: ChatRequest):
         text, history, conversation = turn(body)
         if body.stream:
+            # Errors the request can cause are answered with a status before the stream starts.
+            check_question(text)
+            agent.task(body.model)
             return StreamingResponse(_stream(body, text, history, conversation), media_type="text/event-stream")
         with serving:
             reply = agent.ask(text, task=body.model, retrieval=body.retrieval, history=history, conversation=conversation)
@@ -139,3 +155,33 @@ def create_app(workspace, token: str | None = None) -> FastAPI:
 def _extra(reply) -> dict:
     return {"interaction_id": reply.id, "sources": reply.sources, "model_version": reply.model_version,
             "answered_by": reply.answered_by, "conversation": reply.conversation, "latency_ms": round(reply.latency_ms, 1)}
+
+
+class BodyLimit:
+    """Refuses a request body over ``max_bytes`` with 413, by its Content-Length or, without
+    one, while it is read, so an oversized body is never stored."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    def _message(self) -> str:
+        return f"request body over {self.max_bytes} bytes; send less, or raise the limit with 'lifelong serve --max-body-mb'"
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            response = JSONResponse({"error": {"message": self._message(), "type": "TooLarge"}}, status_code=413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(413, self._message())  # raised while FastAPI reads the body
+            return message
+
+        await self.app(scope, limited, send)

@@ -59,3 +59,19 @@ def learning_workspace(tiny_workspace):
 def agent(tiny_workspace):
     with Agent.open(tiny_workspace) as agent:
         yield agent
+
+
+@pytest.fixture(scope="session")
+def hostile_template(tmp_path_factory):
+    """Built once per session (tests/hostile.py); copy it with ``hostile_ws``."""
+    from hostile import build_template
+
+    return build_template(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture
+def hostile_ws(hostile_template, tmp_path):
+    """A fresh copy of the hostile-corpus workspace, with something stored in every table."""
+    from hostile import copy_workspace
+
+    return copy_workspace(hostile_template, tmp_path / "hostile-ws")

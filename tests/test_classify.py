@@ -27,7 +27,7 @@ def intent(agent):
 def test_add_task_validates_and_persists(agent, tiny_workspace):
     with pytest.raises(ConfigError, match="threshold"):
         agent.add_task("intent", plugin="classify", threshold=2)
-    with pytest.raises(ConfigError, match="unknown option"):
+    with pytest.raises(ConfigError, match="unknown key tasks.intent.colour"):
         agent.add_task("intent", plugin="classify", colour="red")
     with pytest.raises(NotFoundError, match="unknown task"):
         agent.add_task("intent", plugin="nope")

@@ -5,6 +5,9 @@ import runpy
 import sys
 from pathlib import Path
 
+from lifelong import Agent
+from lifelong.core.task import Reply
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -31,7 +34,21 @@ def test_financial_sentiment(learning_workspace, monkeypatch, capsys):
     alerts = module.main(learning_workspace)
     out = capsys.readouterr().out
     assert out.count("headlines learned") == 3 and "monitoring new headlines" in out
-    assert isinstance(alerts, list)
+    # The alerts raised are exactly those the logged answers call for.
+    replayed = load(EXAMPLES / "financial_sentiment" / "alert_plugin.py")
+    with Agent.open(learning_workspace) as agent:
+        for row in reversed(agent.log.recent(100, task="sentiment")):
+            if row["status"] == "ok":  # after_ask sees answered questions only
+                replayed.after_ask("sentiment", Reply(row["id"], row["output"]))
+    assert alerts == replayed.alerts
+
+
+def test_alert_fires_when_negative_headlines_jump(capsys):
+    plugin = load(EXAMPLES / "financial_sentiment" / "alert_plugin.py")
+    for interaction_id, answer in enumerate(["positive"] * 5 + ["negative"] * 5, 1):
+        plugin.after_ask("sentiment", Reply(interaction_id, answer))
+    assert plugin.alerts == [{"interaction_id": 10, "negative_share": 1.0, "previous_share": 0.0}]
+    assert "ALERT: negative headlines at 100% of the last 5, up from 0%" in capsys.readouterr().out
 
 
 def test_embedded_agent(learning_workspace, monkeypatch, capsys):

@@ -61,7 +61,7 @@ def test_correction_documents_of_older_workspaces_leave_the_knowledge_base(tmp_p
 
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)
-    migrations.apply(db, stop_before="m008_corrections_leave_the_documents")
+    migrations.apply(db, stop_before="m010_corrections_leave_the_documents")
     for doc_id, (path_, origin) in enumerate([("correction:7", "feedback"), ("/kb/returns.md", "file")], 1):
         db["documents"].insert({"id": doc_id, "path": path_, "sha256": "x", "origin": origin})
         db["chunks"].insert({"document_id": doc_id, "position": 0, "text": f"text of {path_}", "sha256": path_})

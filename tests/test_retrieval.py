@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from lifelong import InputError
 from lifelong.cli import build_app
 from lifelong.memory.vector_index import VectorIndex
 
@@ -85,7 +86,7 @@ def test_forget_removes_document_and_vectors(agent, corpus):
     assert agent.forget(str(corpus / "hours.txt")) == 1
     assert len(agent.retriever.index) == 6
     assert all(not h.document.endswith("hours.txt") for h in agent.search("shop", k=10, mode="hybrid"))
-    with pytest.raises(Exception, match="no document"):
+    with pytest.raises(InputError, match="no document"):
         agent.forget(str(corpus / "hours.txt"))
 
 

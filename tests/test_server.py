@@ -14,7 +14,7 @@ from lifelong.server import create_app
 
 @pytest.fixture
 def client(learning_workspace):
-    with TestClient(create_app(learning_workspace)) as test_client:
+    with TestClient(create_app(learning_workspace), base_url="http://localhost") as test_client:
         yield test_client
 
 
@@ -64,7 +64,7 @@ def test_errors(client):
 
 
 def test_token_required(learning_workspace):
-    with TestClient(create_app(learning_workspace, token="s3cret")) as client:
+    with TestClient(create_app(learning_workspace, token="s3cret"), base_url="http://localhost") as client:
         assert ask(client, "hi").status_code == 401
         assert client.post("/v1/chat/completions", headers={"Authorization": "Bearer s3cret"},
                            json={"messages": [{"role": "user", "content": "hi"}], "retrieval": False}).status_code == 200

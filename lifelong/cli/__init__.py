@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+try:  # typer >= 0.20 vendors click; before, it used click itself
+    from typer._click.exceptions import UsageError
+except ImportError:
+    from click import UsageError
 from typer.core import TyperGroup
 
 from ..core.errors import LifelongError
 from ..core.plugins import PluginHost
+from ..core.validation import printable
 from . import agent_commands, core_commands, knowledge_commands, learn_commands, serve_command, task_commands
 
 
 class _Group(TyperGroup):
-    """Shows a LifelongError raised by any command as one line and exits with code 1."""
+    """Shows a LifelongError raised by any command as one line and exits with code 1; a bad
+    argument is one line too (exit code 2), instead of a framed usage screen."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except UsageError as exc:
+            if os.environ.get("LIFELONG_RAISE_ERRORS"):
+                raise
+            command = exc.ctx.command_path if exc.ctx else "lifelong"
+            typer.echo(f"Error: {printable(exc.format_message())} (see '{command} --help')", err=True)
+            raise typer.Exit(code=2) from None
         except LifelongError as exc:
             if os.environ.get("LIFELONG_RAISE_ERRORS"):
                 raise
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {printable(str(exc))}", err=True)
             raise typer.Exit(code=1) from None
 
 
@@ -63,4 +77,8 @@ def build_app() -> typer.Typer:
 
 
 def main():
+    # Warnings (a damaged adapter or index, and what was done about it) go to stderr, one line each.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logging.getLogger("lifelong").addHandler(handler)
     build_app()(prog_name="lifelong")

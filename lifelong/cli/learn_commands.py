@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from pathlib import Path
 from typing import Optional
@@ -14,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..core.errors import InputError, LifelongError
+from ..core.validation import MAX_ID
 from .output import console, print_json, print_table, shorten
 
 
@@ -32,9 +34,13 @@ def add_to(app: typer.Typer) -> None:
 def parse_duration(text: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     try:
-        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+        seconds = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
     except (ValueError, IndexError):
-        raise InputError(f"--every {text!r} is not a duration; use e.g. 30s, 10m or 1h") from None
+        seconds = math.nan
+    # Zero would spin, a negative or infinite interval cannot be slept.
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InputError(f"--every {text!r} is not a positive duration; use e.g. 30s, 10m or 1h")
+    return seconds
 
 
 def _progress(enabled: bool) -> Progress:
@@ -78,6 +84,7 @@ def learn(
             _print_report(agent.learn(task, strategy, progress=progress), as_json)
         return
     interval = parse_duration(every)
+    agent.check_learnable(task, strategy)  # a typo must not be watched forever
     needed = min_new or agent.config.learning.min_new
     console.print(f"watching task {task}: learning when {needed} new examples are waiting, checking every {every}")
     try:
@@ -178,14 +185,18 @@ def _plot(runs, path: Path) -> None:
     ax.legend()
     ax.set_title("lifelong: learning history")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=100)
+    except (OSError, ValueError) as exc:  # ValueError: a suffix matplotlib cannot write
+        raise InputError(f"--plot {path}: cannot write it ({exc})") from None
+    finally:
+        plt.close(fig)
 
 
 def examples(
     ctx: typer.Context,
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
-    n: int = typer.Option(50, "-n", "--count", min=1, help="How many (newest first)."),
+    n: int = typer.Option(50, "-n", "--count", min=1, max=MAX_ID, help="How many (newest first)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List training examples with their split, origin and learning cycle."""
@@ -210,18 +221,26 @@ def import_examples(
 
 
 def read_rows(file: Path) -> list:
-    if not file.exists():
-        raise InputError(f"{file}: no such file")
-    text = file.read_text(encoding="utf-8")
+    if file.suffix.lower() not in (".csv", ".jsonl", ".json"):
+        raise InputError(f"{file}: use a .jsonl or .csv file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{file}: {exc.strerror or exc}; give a readable .jsonl or .csv file") from None
     if file.suffix.lower() == ".csv":
-        return list(csv.DictReader(text.splitlines()))
-    if file.suffix.lower() in (".jsonl", ".json"):
-        rows = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"{file}: line {number} is not JSON ({exc.msg})") from None
-        return rows
-    raise InputError(f"{file}: use a .jsonl or .csv file")
+        try:
+            return list(csv.DictReader(text.splitlines()))
+        except csv.Error as exc:
+            raise InputError(f"{file}: not a readable CSV file ({exc})") from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{file}: line {number} is not JSON ({exc.msg})") from None
+            except RecursionError:
+                raise InputError(f"{file}: line {number} is nested too deeply to read") from None
+    return rows

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from typing import Optional
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 
@@ -27,14 +28,35 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; anything but loopback needs a token."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port."),
-    token: Optional[str] = typer.Option(None, "--token", envvar="LIFELONG_API_TOKEN", help="Bearer token clients must send."),
+    token: Optional[str] = typer.Option(
+        None, "--token", envvar="LIFELONG_API_TOKEN",
+        help="Bearer token clients must send. Prefer LIFELONG_API_TOKEN or --token-file: other users see arguments in 'ps'.",
+    ),
+    token_file: Optional[Path] = typer.Option(None, "--token-file", help="Read the bearer token from this file."),
     require_token: bool = typer.Option(False, "--require-token", help="Require the token on loopback too."),
+    allow_host: Optional[List[str]] = typer.Option(
+        None, "--allow-host", help="Host name clients may use besides localhost (repeat; '*' for any). Guards against DNS rebinding.",
+    ),
+    max_body_mb: float = typer.Option(1.0, "--max-body-mb", min=0.001, max=1024, help="Largest request body accepted."),
 ):
     """Serve an OpenAI-compatible API: /v1/chat/completions, /v1/feedback, /v1/learn, /v1/versions, /healthz."""
+    if token_file is not None:
+        if token:
+            raise InputError("give the token once: --token-file, or --token / LIFELONG_API_TOKEN")
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--token-file {token_file}: cannot read it ({exc})") from None
+        if not token:
+            raise InputError(f"--token-file {token_file} is empty")
+    elif token and ctx.get_parameter_source("token").name == "COMMANDLINE":
+        typer.echo("warning: --token is visible to other users in 'ps'; prefer LIFELONG_API_TOKEN or --token-file", err=True)
     if (require_token or not is_loopback(host)) and not token:
-        raise InputError(f"binding to {host} needs a bearer token: pass --token or set LIFELONG_API_TOKEN")
+        raise InputError(f"binding to {host} needs a bearer token: set LIFELONG_API_TOKEN or pass --token-file")
     import uvicorn
 
     from ..server import create_app
 
-    uvicorn.run(create_app(ctx.obj.workspace, token=token), host=host, port=port, log_level="info")
+    hosts = [*(allow_host or []), *([] if is_loopback(host) or host in ("0.0.0.0", "::") else [host])]
+    app = create_app(ctx.obj.workspace, token=token, allowed_hosts=hosts, max_body_bytes=int(max_body_mb * 1_000_000))
+    uvicorn.run(app, host=host, port=port, log_level="info")

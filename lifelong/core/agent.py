@@ -14,6 +14,7 @@ from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
 from .errors import InputError, NotFoundError
+from .validation import check_question, printable
 from .plugins import PluginHost
 from .task import Answer, Reply, Task, sources_of
 from .workspace import Workspace
@@ -28,8 +29,8 @@ class Agent:
         self.plugins = PluginHost(self.config.plugins, base_dir=workspace.path)
         self.db = open_database(workspace.db_path)
         self.log = InteractionLog(self.db, before_log=self._before_log)
-        self.examples = ExampleStore(self.db)
-        self.versions = ModelVersions(self.db)
+        self.examples = ExampleStore(self.db, before_store=self._before_log)
+        self.versions = ModelVersions(self.db, root=workspace.path)
         self._tasks: dict[str, Task] = {}
 
     @classmethod
@@ -65,7 +66,7 @@ class Agent:
 
     def adapter_for(self, task: str) -> tuple[tuple[str, str] | None, str]:
         """((adapter name, path) or None, version label) of the task's active model."""
-        active = self.versions.active(task)
+        active = self.versions.serving(task)
         if active is None:
             return None, "base"
         return (f"v{active['id']}", active["adapter_path"]), f"v{active['id']}"
@@ -177,6 +178,11 @@ class Agent:
                         break
                     pieces.append(piece)
                     yield piece
+        except GeneratorExit:
+            # The reader went away (an HTTP client disconnected): keep what was generated.
+            self._log_failure(task, text, "the reader stopped before the end", started, conversation,
+                              "".join(pieces) or None, "cancelled")
+            raise
         except Exception as exc:
             self._log_failure(task, text, exc, started, conversation, output="".join(pieces) or None)
             raise
@@ -191,8 +197,7 @@ class Agent:
         return {"history": history} if task_obj.uses_history else {}
 
     def _prepare(self, text, task, retrieval, history):
-        if not isinstance(text, str) or not text.strip():
-            raise InputError("the question is empty; give some text")
+        check_question(text)
         task_obj = self.task(task)
         hooked = self.plugins.hook.before_ask(agent=self, task=task, text=text)
         if hooked is not None:
@@ -218,11 +223,12 @@ class Agent:
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
 
-    def _log_failure(self, task, text, exc, started, conversation, output=None):
+    def _log_failure(self, task, text, exc, started, conversation, output=None, status="error"):
+        error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         self.log.log_interaction(
-            task=str(task), input=text if isinstance(text, str) else repr(text), output=output, status="error",
-            error=f"{type(exc).__name__}: {exc}", latency_ms=(time.perf_counter() - started) * 1000,
-            conversation=conversation,
+            task=printable(str(task)), input=printable(text) if isinstance(text, str) else repr(text),
+            output=output, status=status, error=printable(error),
+            latency_ms=(time.perf_counter() - started) * 1000, conversation=conversation,
         )
 
     def feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
@@ -259,6 +265,13 @@ class Agent:
                 split = "heldout" if heldout(text, fraction) else "train"
                 self.examples.add(task, text, label, origin, split)
         return len(parsed)
+
+    def check_learnable(self, task: str, strategy: str | None = None) -> None:
+        """Raise at once if ``task`` does not exist or does not learn, or ``strategy`` is unknown."""
+        task_obj = self.task(task)
+        if not hasattr(task_obj, "train"):
+            raise InputError(f"task {task!r} ({type(task_obj).__name__}) does not learn")
+        self.plugins.registry.get("learners", strategy or self.config.learning.strategy)
 
     def learn(self, task: str | None = None, strategy: str | None = None, progress=None):
         """Run one learning cycle of ``task`` (default ``chat``) on its new examples plus replay;

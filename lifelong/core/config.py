@@ -7,6 +7,7 @@ and names the key at fault. ``load_config`` rejects unknown keys and wrong types
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tempfile
 import tomllib
@@ -87,6 +88,7 @@ class RetrievalConfig:
         _check(self.mode in ("dense", "keyword", "hybrid"), "retrieval.mode", "must be dense, keyword or hybrid", self.mode)
         _check(self.approximate_above > 0, "retrieval.approximate_above", "must be > 0", self.approximate_above)
         _check(self.max_file_mb > 0, "retrieval.max_file_mb", "must be > 0", self.max_file_mb)
+        _check(self.correction_match >= 0, "retrieval.correction_match", "must be >= 0", self.correction_match)
 
 
 @dataclass
@@ -193,8 +195,21 @@ def _build(cls, data: dict, prefix: str):
             raise ConfigError(
                 f"{prefix}{key} must be of type {annotation.__name__}, got {value!r}"
             )
-        kwargs[key] = float(value) if annotation is float else value
+        if annotation is float:
+            try:
+                value = float(value)
+            except OverflowError:  # an integer past the float range
+                value = math.inf
+            if not math.isfinite(value):
+                raise ConfigError(f"{prefix}{key} must be a finite number, got {data[key]!r}")
+        kwargs[key] = value
     return cls(**kwargs)
+
+
+def options_from_dict(cls, data: dict, prefix: str):
+    """A plugin's options dataclass from ``data``, checked like lifelong.toml: unknown keys,
+    wrong types and non-finite numbers are a ConfigError naming ``prefix`` + the key."""
+    return _build(cls, data, prefix)
 
 
 def config_from_dict(data: dict) -> Config:

@@ -19,3 +19,7 @@ class NotFoundError(LifelongError):
 
 class InputError(LifelongError):
     """Text, a file or rows given to lifelong cannot be used."""
+
+
+class StorageError(LifelongError):
+    """A workspace file (the database, an index, an adapter) cannot be read or written."""

@@ -71,8 +71,9 @@ def after_ask(agent, task, reply):
 
 @hookspec
 def before_log(agent, record):
-    """Called with each interaction or feedback record (a dict) before it is written to SQLite.
-    Change its text fields in place, for example to mask personal data."""
+    """Called with each record (a dict) before it is written to SQLite: an interaction, a piece
+    of feedback, or a training example (from feedback or an import). Change its text fields in
+    place, for example to mask personal data."""
 
 
 @hookspec

@@ -71,7 +71,7 @@ class Learner:
         train_new = [e for e in new if e["split"] == "train"]
         if not train_new:
             raise InputError(f"all {len(new)} new examples of task {task!r} are held out; add more")
-        active = self.agent.versions.active(task)
+        active = self.agent.versions.serving(task)
         parent_path = active["adapter_path"] if active else None
         plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
         with write_transaction(self.db):
@@ -93,7 +93,7 @@ class Learner:
         promoted, reason = self._gate(cycle, candidate, before, candidate_probe, before_probe)
         metrics = self._metrics(task, run_id, cycle, candidate, before, candidate_probe, before_probe)
         with write_transaction(self.db):
-            self.db["model_versions"].update(version_id, {"adapter_path": str(adapter_path)})
+            self.agent.versions.set_adapter(version_id, adapter_path)
             if promoted:
                 self.agent.versions.promote(version_id)
                 self.agent.examples.mark_cycle([e["id"] for e in new], cycle)

@@ -60,6 +60,8 @@ class PluginHost:
             name = Path(spec).stem if spec.endswith(".py") else spec
             if allow is None or name in allow or spec in allow:
                 self._load(name, spec, "config", lambda s=spec: _import_spec(s, base_dir))
+        if allow is not None:
+            self.registry.hint = _allow_list_hint(allow, self.info)
         self._collect_registrations()
 
     @property
@@ -115,6 +117,16 @@ def _allow_list() -> set[str] | None:
     if value is None:
         return None
     return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _allow_list_hint(allow: set[str], loaded) -> str:
+    """Why a name may be unknown: LIFELONG_LOAD_PLUGINS left its plugin out, or names one that
+    does not exist (a typo)."""
+    hint = f"LIFELONG_LOAD_PLUGINS={os.environ['LIFELONG_LOAD_PLUGINS']!r} loads only: {', '.join(sorted(loaded)) or 'no plugin'}"
+    missing = sorted(allow - set(loaded))
+    if missing:
+        hint += f"; it names plugins that are not installed: {', '.join(missing)}"
+    return hint + f" (built-ins: {', '.join(DEFAULT_PLUGINS)})"
 
 
 def _entry_points():

@@ -20,6 +20,7 @@ class Registration:
 class Registry:
     def __init__(self):
         self._items: dict[str, dict[str, Registration]] = {kind: {} for kind in KINDS}
+        self.hint = ""  # appended to "unknown ..." errors: why a name may be missing
 
     def add(self, kind: str, name: str, obj: object, plugin: str) -> None:
         if not isinstance(name, str) or not name:
@@ -37,7 +38,8 @@ class Registry:
             return self._items[kind][name].obj
         except KeyError:
             known = ", ".join(sorted(self._items[kind])) or "none"
-            raise NotFoundError(f"unknown {kind[:-1]} {name!r}; registered: {known}") from None
+            hint = f"; {self.hint}" if self.hint else ""
+            raise NotFoundError(f"unknown {kind[:-1]} {name!r}; registered: {known}{hint}") from None
 
     def names(self, kind: str) -> list[str]:
         return sorted(self._items[kind])

@@ -15,8 +15,11 @@ DATABASE_FILE = "lifelong.db"
 
 def default_workspace() -> Path:
     """``$LIFELONG_WORKSPACE``, else ``$XDG_DATA_HOME/lifelong`` (``~/.local/share/lifelong``)."""
-    if os.environ.get("LIFELONG_WORKSPACE"):
-        return Path(os.environ["LIFELONG_WORKSPACE"])
+    value = os.environ.get("LIFELONG_WORKSPACE")
+    if value is not None:
+        if not value.strip():
+            raise ConfigError("LIFELONG_WORKSPACE is set but empty; give it a directory or unset it")
+        return Path(value)
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "lifelong"
 
@@ -31,11 +34,17 @@ class Workspace:
         if ws.path.exists() and not ws.path.is_dir():
             raise ConfigError(f"workspace {ws.path} is a file; choose a directory with --workspace")
         if create:
-            ws.path.mkdir(parents=True, exist_ok=True)
-            (ws.path / "adapters").mkdir(exist_ok=True)
-            (ws.path / "index").mkdir(exist_ok=True)
-            if not ws.config_path.exists():
-                save_config(Config(), ws.config_path)
+            try:
+                ws.path.mkdir(parents=True, exist_ok=True)
+                (ws.path / "adapters").mkdir(exist_ok=True)
+                (ws.path / "index").mkdir(exist_ok=True)
+                if not ws.config_path.exists():
+                    save_config(Config(), ws.config_path)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot use {ws.path} as the workspace: {exc.strerror or exc}; choose a writable "
+                    "directory with --workspace or LIFELONG_WORKSPACE"
+                ) from None
         return ws
 
     @property

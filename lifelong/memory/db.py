@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..core.errors import StorageError
 from .migrations import migrations
 
 BUSY_TIMEOUT_S = 60
@@ -21,15 +22,46 @@ def utcnow() -> str:
 
 def open_database(path: Path | str) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate. Safe to call from several processes at once."""
-    # isolation_level=None: no implicit transactions; every write goes through write_transaction.
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    db = sqlite_utils.Database(conn)
-    if str(path) != ":memory:":
-        db.enable_wal()
-    migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None)
+    with _explained(path, (sqlite3.DatabaseError, PermissionError)):
+        # isolation_level=None: no implicit transactions; every write goes through write_transaction.
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        db = sqlite_utils.Database(conn)
+        if str(path) != ":memory:":
+            db.enable_wal()
+        migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None)
     return db
+
+
+# SQLite's words for a fault of the file or its disk, and what the user can do about each.
+_FAULTS = {
+    "permission denied": "it or its folder is not writable; fix the permissions",
+    "readonly": "it is read-only; make the file, its folder, and its -wal and -shm files writable",
+    "unable to open": "it cannot be opened; check that its folder exists and is writable",
+    "disk is full": "the disk is full; free some space",
+    "disk i/o error": "the disk failed to read or write it; check the disk, or restore the file from a backup",
+    "not a database": "it is not a SQLite database, or it is damaged; restore it from a backup or move it away to start afresh",
+    "malformed": "it is damaged; restore it from a backup, or recover it with 'sqlite3 FILE .recover'",
+    "locked": f"another process held it for over {BUSY_TIMEOUT_S} s; try again when that process is done",
+}
+
+
+@contextlib.contextmanager
+def _explained(path, kinds=(sqlite3.DatabaseError,)):
+    """A storage fault as one line: which file, why, what to do. Other errors pass through."""
+    try:
+        yield
+    except kinds as exc:
+        text = str(exc).lower()
+        why = next((advice for key, advice in _FAULTS.items() if key in text), None)
+        if why is None:
+            raise
+        raise StorageError(f"database {path}: {why} (SQLite: {exc})") from exc
+
+
+def database_file(db: sqlite_utils.Database) -> str:
+    return next((row[2] for row in db.execute("pragma database_list") if row[1] == "main"), "") or ":memory:"
 
 
 def migrate(db: sqlite_utils.Database, lock_path: Path | None = None) -> None:
@@ -61,10 +93,12 @@ def write_transaction(db: sqlite_utils.Database):
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    db.conn.execute("COMMIT")
+    with _explained(database_file(db)):
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        db.conn.execute("COMMIT")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 import sqlite_utils
 
@@ -16,8 +17,10 @@ def heldout(text: str, fraction: float) -> bool:
 
 
 class ExampleStore:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, before_store: Callable[[dict], None] | None = None):
         self.db = db
+        # May rewrite text fields (PII masking) before an example reaches the disk.
+        self._before_store = before_store or (lambda record: None)
 
     def add(self, task: str, input: str, target: str, origin: str, split: str, interaction_id: int | None = None) -> int:
         """Insert one example; call inside a write transaction."""
@@ -25,6 +28,7 @@ class ExampleStore:
             "created_at": utcnow(), "task": task, "input": input, "target": target, "split": split,
             "origin": origin, "interaction_id": interaction_id, "cycle": None,
         }
+        self._before_store(row)
         return self.db["examples"].insert(row).last_pk
 
     def pending(self, task: str) -> list[dict]:

@@ -8,6 +8,7 @@ from typing import Callable
 import sqlite_utils
 
 from ..core.errors import InputError, NotFoundError
+from ..core.validation import MAX_ID, check_id, check_text
 from .db import utcnow, write_transaction
 
 
@@ -55,6 +56,7 @@ class InteractionLog:
             return self.db["interactions"].insert(record).last_pk
 
     def get(self, interaction_id: int) -> dict:
+        check_id(interaction_id, "interaction")
         rows = list(self.db["interactions"].rows_where("id = ?", [interaction_id]))
         if not rows:
             raise NotFoundError(
@@ -63,6 +65,7 @@ class InteractionLog:
         return self._decode(rows[0])
 
     def recent(self, n: int = 20, task: str | None = None) -> list[dict]:
+        n = min(n, MAX_ID)  # SQLite's LIMIT is a 64-bit integer
         where, args = ("task = ?", [task]) if task else (None, [])
         rows = self.db["interactions"].rows_where(where, args, order_by="id desc", limit=n)
         return [self._decode(row) for row in rows]
@@ -89,7 +92,7 @@ class InteractionLog:
     def record_feedback(self, interaction_id: int, rating: int | None, correction: str | None) -> dict:
         if rating not in (None, 1, -1):
             raise InputError(f"rating must be +1 or -1, got {rating!r}")
-        if correction is not None and not correction.strip():
+        if correction is not None and not check_text(correction, "the correction").strip():
             raise InputError("the correction is empty; give the right answer as text")
         if rating is None and correction is None:
             raise InputError("feedback needs a rating (+1/-1) or a correction")

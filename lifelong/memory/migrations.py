@@ -1,6 +1,8 @@
 """Named, append-only schema migrations, applied on every open. Never edit one that shipped:
 add a new function below it."""
 
+from pathlib import Path
+
 from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("lifelong")
@@ -131,7 +133,38 @@ def m006_learning(db):
 
 
 @migrations()
-def m007_conversations_and_answer_paths(db):
+def m007_relative_adapter_paths(db):
+    """Adapter folders relative to the workspace, so a copied or moved workspace serves its own
+    adapters and never the original's."""
+    for row_id, path in db.execute("select id, adapter_path from model_versions where adapter_path is not null").fetchall():
+        parts = Path(path).parts
+        if Path(path).is_absolute() and "adapters" in parts:
+            start = len(parts) - 1 - parts[::-1].index("adapters")
+            db.execute("update model_versions set adapter_path = ? where id = ?", [str(Path(*parts[start:])), row_id])
+
+
+@migrations()
+def m008_adapter_checksums(db):
+    """The sha256 of each adapter file, so a damaged adapter is caught before it serves. Adapters
+    saved before this are trusted as they are now."""
+    import hashlib
+    import json
+
+    db["model_versions"].add_column("adapter_files", str)  # JSON {relative file: sha256}
+    database = next((row[2] for row in db.execute("pragma database_list") if row[1] == "main"), "")
+    if not database:
+        return
+    root = Path(database).parent
+    for row_id, path in db.execute("select id, adapter_path from model_versions where adapter_path is not null").fetchall():
+        folder = root / path
+        if folder.is_dir():
+            files = {str(f.relative_to(folder)): hashlib.sha256(f.read_bytes()).hexdigest()
+                     for f in sorted(folder.rglob("*")) if f.is_file()}
+            db.execute("update model_versions set adapter_files = ? where id = ?", [json.dumps(files), row_id])
+
+
+@migrations()
+def m009_conversations_and_answer_paths(db):
     # answered_by: who wrote the answer (model, generate, extract, not_in_sources, correction...);
     # grounding: why a generated answer failed the grounding check, when it did.
     db["interactions"].add_column("conversation", str)
@@ -141,7 +174,7 @@ def m007_conversations_and_answer_paths(db):
 
 
 @migrations()
-def m008_corrections_leave_the_documents(db):
+def m010_corrections_leave_the_documents(db):
     # Corrections used to be stored as knowledge documents too, and their "Question: ...
     # Answer: ..." chunks then crept into the context of unrelated questions. They answer from
     # the examples table now; the vector index notices the change and rebuilds itself.

@@ -2,11 +2,14 @@
 
 Exact (flat) search below ``approximate_above`` vectors; an IVF index above it, trained on the
 vectors themselves. Saved atomically (temp file, fsync, rename) with a fingerprint of the ids it
-holds, so a missing, stale or corrupt file is detected and the index rebuilt by the caller."""
+holds and a checksum of its bytes, so a missing, stale or damaged file is detected and the index
+rebuilt by the caller from the vectors kept in SQLite."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
 import os
 import tempfile
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+
+log = logging.getLogger("lifelong")
 
 
 class VectorIndex:
@@ -65,27 +70,35 @@ class VectorIndex:
 
     def save(self, path: Path, fingerprint: list) -> None:
         data = faiss.serialize_index(self.index)
-        header = json.dumps({"dim": self.dim, "fingerprint": fingerprint}).encode()
+        checksum = hashlib.sha256(data.tobytes()).hexdigest()
+        header = json.dumps({"dim": self.dim, "fingerprint": fingerprint, "sha256": checksum}).encode()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(len(header).to_bytes(8, "little") + header)
-            handle.write(data.tobytes())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(len(header).to_bytes(8, "little") + header)
+                handle.write(data.tobytes())
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except OSError as exc:
+            # The file only saves rebuilding from SQLite next time; searching goes on without it.
+            os.unlink(tmp)
+            log.warning("cannot save the vector index to %s (%s); it is rebuilt from SQLite on next use", path, exc)
 
     @classmethod
     def load(cls, path: Path, dim: int, fingerprint: list, approximate_above: int) -> "VectorIndex | None":
-        """The saved index, or None when it is missing, unreadable or does not match
-        ``fingerprint`` (then the caller rebuilds it)."""
+        """The saved index, or None when it is missing, unreadable, damaged (its checksum does
+        not match) or does not match ``fingerprint`` (then the caller rebuilds it)."""
         try:
             raw = path.read_bytes()
             size = int.from_bytes(raw[:8], "little")
             header = json.loads(raw[8 : 8 + size])
-            if header["dim"] != dim or header["fingerprint"] != fingerprint:
+            data = raw[8 + size :]
+            if (not isinstance(header, dict) or header.get("dim") != dim or header.get("fingerprint") != fingerprint
+                    or header.get("sha256") != hashlib.sha256(data).hexdigest()):
                 return None
-            index = faiss.deserialize_index(np.frombuffer(raw[8 + size :], dtype=np.uint8))
-        except (OSError, ValueError, KeyError, RuntimeError):
+            index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
+        except (OSError, ValueError, RuntimeError):
             return None
         vector_index = cls(dim, approximate_above)
         vector_index.index = index

@@ -1,17 +1,56 @@
-"""ModelVersions: each task's adapters (candidate / active / rejected / retired). The active
-version of a task changes in one transaction, so a reader sees the old one or the new one."""
+"""ModelVersions: each task's adapters (candidate / active / rejected / retired / damaged). The
+active version of a task changes in one transaction, so a reader sees the old one or the new one.
+
+Adapter folders are stored relative to the workspace, so a copied or moved workspace serves its
+own adapters, with a checksum of each file written at save time. An adapter is verified when it
+is first served; a damaged one is marked ``damaged`` and its nearest good ancestor (or the base
+model) serves instead."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
 
 import sqlite_utils
 
 from ..core.errors import InputError, NotFoundError
+from ..core.validation import check_id
 from .db import utcnow, write_transaction
+
+log = logging.getLogger("lifelong")
+
+
+def adapter_files(folder: Path) -> dict[str, str]:
+    """{path relative to ``folder``: sha256} of every file in it."""
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def adapter_problem(folder: Path, files: dict[str, str] | None) -> str | None:
+    """Why the adapter in ``folder`` cannot be served (None: it can). ``files``: the checksums
+    written when it was saved (None for adapters saved before checksums were kept)."""
+    if not folder.is_dir():
+        return f"its folder {folder} is missing"
+    if files is None:
+        return None if any(folder.iterdir()) else f"its folder {folder} is empty"
+    for name, digest in files.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            return f"{name} changed since it was saved"
+    return None
 
 
 class ModelVersions:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, root: Path | None = None):
         self.db = db
+        self.root = root  # the workspace; adapter paths are stored relative to it
+        self._verified: set[int] = set()
 
     def add(self, task: str, adapter_path: str | None, parent_id: int | None, status: str = "candidate", reason: str | None = None) -> int:
         with write_transaction(self.db):
@@ -20,30 +59,81 @@ class ModelVersions:
                  "status": status, "reason": reason}
             ).last_pk
 
+    def set_adapter(self, version_id: int, folder: Path) -> None:
+        """Record the adapter saved in ``folder`` with the checksums of its files."""
+        stored = folder.relative_to(self.root) if self.root and folder.is_relative_to(self.root) else folder
+        with write_transaction(self.db):
+            self.db["model_versions"].update(
+                version_id, {"adapter_path": str(stored), "adapter_files": json.dumps(adapter_files(folder))}
+            )
+
+    def _resolved(self, row: dict) -> dict:
+        row = dict(row)
+        if row.get("adapter_path") and self.root is not None:
+            row["adapter_path"] = str(self.root / row["adapter_path"])  # an absolute path stays as it is
+        return row
+
     def get(self, version_id: int) -> dict:
+        check_id(version_id, "model version")
         rows = list(self.db["model_versions"].rows_where("id = ?", [version_id]))
         if not rows:
             raise NotFoundError(f"no model version {version_id}; list them with 'lifelong versions'")
-        return rows[0]
+        return self._resolved(rows[0])
 
     def active(self, task: str) -> dict | None:
         rows = list(self.db["model_versions"].rows_where("task = ? and status = 'active'", [task], limit=1))
-        return rows[0] if rows else None
+        return self._resolved(rows[0]) if rows else None
 
     def list(self, task: str | None = None) -> list[dict]:
         where, args = ("task = ?", [task]) if task else (None, [])
-        return list(self.db["model_versions"].rows_where(where, args, order_by="id"))
+        return [self._resolved(r) for r in self.db["model_versions"].rows_where(where, args, order_by="id")]
+
+    def problem(self, version: dict) -> str | None:
+        """Why ``version``'s adapter cannot be served, or None."""
+        if version["adapter_path"] is None:
+            return "it has no adapter"
+        files = json.loads(version["adapter_files"]) if version.get("adapter_files") else None
+        return adapter_problem(Path(version["adapter_path"]), files)
+
+    def serving(self, task: str) -> dict | None:
+        """The active version of ``task`` once its adapter is verified (once per process). A
+        damaged one is marked ``damaged``, with how to fix it, and its nearest good ancestor is
+        made active instead (None: the base model serves)."""
+        version = self.active(task)
+        while version is not None and version["id"] not in self._verified:
+            problem = self.problem(version)
+            if problem is None:
+                self._verified.add(version["id"])
+                break
+            version = self._fall_back(version, problem)
+        return version
+
+    def _fall_back(self, damaged: dict, problem: str) -> dict | None:
+        reason = (f"damaged: {problem}; retrain with 'lifelong learn --task {damaged['task']}', or restore "
+                  f"{damaged['adapter_path']} and run 'lifelong promote {damaged['id']}'")
+        parent = self.get(damaged["parent_id"]) if damaged["parent_id"] is not None else None
+        with write_transaction(self.db):
+            self.db["model_versions"].update(damaged["id"], {"status": "damaged", "reason": reason})
+            if parent is not None:
+                self.db["model_versions"].update(parent["id"], {"status": "active"})
+        log.warning("adapter v%s of task %s is %s; serving %s instead", damaged["id"], damaged["task"], reason,
+                    f"v{parent['id']}" if parent else "the base model")
+        return self.active(damaged["task"])
 
     def promote(self, version_id: int) -> dict:
         """Make ``version_id`` the active version of its task; the previous one is retired."""
         with write_transaction(self.db):
             version = self.get(version_id)
-            if version["adapter_path"] is None:
-                raise InputError(f"version {version_id} has no adapter to serve")
+            problem = self.problem(version)
+            if problem is not None:
+                raise InputError(f"version {version_id} cannot be served: {problem}")
             self.db.execute(
                 "update model_versions set status = 'retired' where task = ? and status = 'active'", [version["task"]]
             )
-            self.db["model_versions"].update(version_id, {"status": "active"})
+            change = {"status": "active"}
+            if version["status"] == "damaged":
+                change["reason"] = "restored and promoted by hand"
+            self.db["model_versions"].update(version_id, change)
             return self.get(version_id)
 
     def reject(self, version_id: int, reason: str) -> None:

@@ -8,12 +8,13 @@ import json
 import math
 import random
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from lifelong import hookimpl
+from lifelong.core.config import options_from_dict
 from lifelong.core.errors import ConfigError, InputError
 from lifelong.core.task import Answer, Task
 from lifelong.learning.evaluation import classification_report
@@ -73,14 +74,11 @@ class ClassifyOptions:
 class ClassifyTask(Task):
     def __init__(self, name, options, agent):
         super().__init__(name, options, agent)
-        known = {f.name for f in fields(ClassifyOptions)}
-        unknown = set(options) - known
-        if unknown:
-            raise ConfigError(f"tasks.{name}: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
         try:
-            self.settings = ClassifyOptions(**options)
+            self.settings = options_from_dict(ClassifyOptions, options, f"tasks.{name}.")
         except ConfigError as exc:
-            raise ConfigError(f"tasks.{name}.{exc}") from None
+            # Type and key errors name the option in full; __post_init__ names it alone.
+            raise ConfigError(str(exc) if str(exc).startswith("tasks.") else f"tasks.{name}.{exc}") from None
         self._served: dict[str, object] = {}
         self._base_features: dict[str, torch.Tensor] = {}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -62,6 +63,8 @@ def _json_texts(text: str, field: str, jsonl: bool) -> str:
         items = [json.loads(line) for line in text.splitlines() if line.strip()] if jsonl else json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except RecursionError:
+        raise UnreadableFile("JSON nested too deeply to read") from None
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
@@ -74,20 +77,24 @@ def _json_texts(text: str, field: str, jsonl: bool) -> str:
 
 def _csv_texts(text: str, column: str) -> str:
     reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or column not in reader.fieldnames:
-        raise UnreadableFile(f"no column {column!r} (columns: {reader.fieldnames}); set retrieval.csv_column")
-    return "\n\n".join(row[column] for row in reader if row.get(column))
+    try:
+        if reader.fieldnames is None or column not in reader.fieldnames:
+            raise UnreadableFile(f"no column {column!r} (columns: {reader.fieldnames}); set retrieval.csv_column")
+        return "\n\n".join(row[column] for row in reader if row.get(column))
+    except csv.Error as exc:  # e.g. a field over csv.field_size_limit() (128 KB)
+        raise UnreadableFile(f"CSV does not parse: {exc}") from None
 
 
 def _pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
+    # pypdf logs a warning per flaw it recovers from; the file's one skip line says enough.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise UnreadableFile(f"PDF does not parse: {exc}") from None
+    except Exception as exc:  # pypdf fails on hostile files in many ways; each is this one file's fault
+        raise UnreadableFile(f"PDF does not parse: {type(exc).__name__}: {exc}") from None
 
 
 def read_text(path: Path, data: bytes, json_field: str, csv_column: str) -> str:

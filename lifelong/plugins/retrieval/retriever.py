@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from lifelong.core.errors import InputError
+from lifelong.core.validation import check_text, printable
 from lifelong.memory.documents import DocumentStore
 from lifelong.memory.vector_index import VectorIndex
 
+from .chunker import Chunker
 from .readers import SUPPORTED, UnreadableFile, read_text
 
 log = logging.getLogger("lifelong")
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very top ranks
 ENCODE_SLICE = 512
+MAX_HITS = 1000  # a larger k would only make SQLite and FAISS allocate for nothing
 
 
 @dataclass
@@ -61,7 +65,7 @@ class FaissRetriever:
         self.index_path = agent.workspace.index_dir / "chunks.faiss"
         self._index: VectorIndex | None = None
         self._fingerprint = None
-        self._splitter = None
+        self._chunker = None
 
     # --- the vector index, kept in step with SQLite -------------------------------------------
 
@@ -76,7 +80,7 @@ class FaissRetriever:
             index = VectorIndex(dim, self.config.approximate_above)
             ids, vectors = self.store.all_vectors(dim)
             if len(ids):
-                reason = "stale or unreadable" if self.index_path.exists() else "missing"
+                reason = "stale, unreadable or damaged" if self.index_path.exists() else "missing"
                 log.warning("vector index %s is %s: rebuilding it from %d chunks in SQLite", self.index_path, reason, len(ids))
             index.build(ids, vectors)
             index.save(self.index_path, fingerprint)
@@ -101,16 +105,10 @@ class FaissRetriever:
     # --- ingest --------------------------------------------------------------------------------
 
     @property
-    def splitter(self):
-        if self._splitter is None:
-            from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-            self._splitter = RecursiveCharacterTextSplitter.from_huggingface_tokenizer(
-                self.agent.embedder.tokenizer,
-                chunk_size=self.config.chunk_size,
-                chunk_overlap=self.config.chunk_overlap,
-            )
-        return self._splitter
+    def chunker(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = Chunker(self.agent.embedder.tokenizer, self.config.chunk_size, self.config.chunk_overlap)
+        return self._chunker
 
     def ingest(self, paths, progress=None) -> IngestReport:
         """Ingest files and folders (recursively). ``progress``: a rich Progress to report to."""
@@ -136,7 +134,7 @@ class FaissRetriever:
         """Store text written by the agent itself (a correction) under the name ``source``."""
         if not text.strip():
             raise InputError(f"no text to add for {source!r}")
-        chunks = self.splitter.split_text(text)
+        chunks = self.chunker.split(text)
         vectors = self.agent.embedder.encode(chunks)
         self.index
         removed, added = self.store.replace_document(
@@ -161,6 +159,7 @@ class FaissRetriever:
     def _prepare(self, path: Path, report: IngestReport) -> _Pending | None:
         name = str(path)
         try:
+            check_text(name, "the file name", fix="rename the file")
             size = path.stat().st_size
             if size > self.config.max_file_mb * 1024 * 1024:
                 raise UnreadableFile(
@@ -176,11 +175,11 @@ class FaissRetriever:
             text = read_text(path, data, self.config.json_text_field, self.config.csv_column)
             if not text.strip():
                 raise UnreadableFile("empty: no text to index")
-            return _Pending(name, digest, size, self.splitter.split_text(text), "file", existing is not None)
-        except UnreadableFile as exc:
-            report.skipped.append((name, str(exc)))
+            return _Pending(name, digest, size, self.chunker.split(text), "file", existing is not None)
+        except (UnreadableFile, InputError) as exc:
+            report.skipped.append((printable(name), str(exc)))
         except OSError as exc:
-            report.skipped.append((name, exc.strerror or str(exc)))
+            report.skipped.append((printable(name), exc.strerror or str(exc)))
         return None
 
     def _encode(self, texts: list[str], progress) -> np.ndarray:
@@ -198,9 +197,11 @@ class FaissRetriever:
     # --- search --------------------------------------------------------------------------------
 
     def search(self, query: str, k: int | None = None, mode: str | None = None) -> list[Hit]:
-        if not query or not query.strip():
+        if not isinstance(query, str) or not check_text(query, "the search query").strip():
             raise InputError("the search query is empty")
-        k = k or self.config.top_k
+        if k is not None and k < 1:
+            raise InputError(f"k must be at least 1, got {k}")
+        k = min(k or self.config.top_k, MAX_HITS)
         mode = mode or self.config.mode
         if mode not in ("dense", "keyword", "hybrid"):
             raise InputError(f"unknown search mode {mode!r}; use dense, keyword or hybrid")
@@ -229,13 +230,26 @@ class FaissRetriever:
 
 def _expand(paths, report: IngestReport):
     for raw in paths:
-        path = Path(raw).expanduser().resolve()
+        try:
+            path = Path(raw).expanduser().resolve()
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+            report.skipped.append((printable(str(raw)), f"cannot resolve the path: {exc}"))
+            continue
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
+            yield from _files_under(path)
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED:
                 yield path
             else:
-                report.skipped.append((str(path), f"unsupported type {path.suffix or '(none)'}; supported: {' '.join(SUPPORTED)}"))
+                report.skipped.append((printable(str(path)), f"unsupported type {path.suffix or '(none)'}; supported: {' '.join(SUPPORTED)}"))
         else:
-            report.skipped.append((str(raw), "no such file or directory"))
+            report.skipped.append((printable(str(raw)), "no such file or directory"))
+
+
+def _files_under(folder: Path):
+    """Supported files below ``folder``; symbolic links to folders are not followed, so a link
+    loop cannot make the walk endless."""
+    found = []
+    for root, _, names in os.walk(folder):
+        found.extend(Path(root) / n for n in names if Path(n).suffix.lower() in SUPPORTED)
+    yield from sorted(p for p in found if p.is_file())

@@ -1,0 +1,153 @@
+"""Hostile-input corpus, part 2: files. A bad file given to ``ingest`` is skipped with its
+reason while the good ones beside it are stored; a bad file given to ``examples import`` or
+``eval`` is one line of error and nothing is stored. See tests/hostile.py."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from hostile import Case, assert_nothing_lost, assert_one_line_error, run_cli, snapshot
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def _pdf_with_length(length: str) -> bytes:
+    """A one-page PDF whose content stream declares ``/Length length`` (offsets in the xref table
+    are right, so only the length is wrong)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + length.encode() + b" >>\nstream\nBT /F1 12 Tf 20 100 Td (Hello refunds) Tj ET\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+# (case id, file name, content as bytes or a callable that makes it at a path, words the skip line shows)
+BAD_FILES = [
+    ("json-nested-100000-deep", "deep.json", DEEP.encode(), "nested too deeply"),
+    ("jsonl-nested-100000-deep", "deep.jsonl", DEEP.encode(), "nested too deeply"),
+    ("csv-field-200kb", "wide.csv", b"text\n" + b"a" * 200_000 + b"\n", "field larger"),
+    ("csv-without-text-column", "cols.csv", b"a,b\n1,2\n", "no column 'text'"),
+    ("pdf-length-1e12", "huge-length.pdf", _pdf_with_length("1e12"), "empty"),
+    ("pdf-length-10-to-the-12", "huger-length.pdf", _pdf_with_length("999999999999"), "exceeds maximum"),
+    ("pdf-length-word", "word-length.pdf", _pdf_with_length("abc"), "empty"),
+    ("pdf-garbage", "garbage.pdf", os.urandom(2048), "PDF"),
+    ("pdf-truncated", "truncated.pdf", _pdf_with_length("62")[:150], "PDF"),
+    ("pdf-empty-file", "empty.pdf", b"", "PDF"),
+    ("txt-with-nul-bytes", "binary.txt", b"abc\x00def" * 10, "binary"),
+    ("txt-latin-1", "latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "UTF-8"),
+    ("txt-empty", "empty.txt", b"", "empty"),
+    ("md-whitespace-only", "blank.md", b"  \n\t\n ", "empty"),
+    ("html-script-only", "script.html", b"<script>alert(1)</script>", "empty"),
+    ("json-scalar", "scalar.json", b"42", "object or a list"),
+    ("json-list-of-numbers", "numbers.json", b"[1, 2, 3]", "text field"),
+    ("json-object-without-text", "notext.json", b'{"title": "x"}', "text field"),
+    ("json-invalid", "broken.json", b'{"text": ', "invalid JSON"),
+    ("jsonl-broken-line", "broken.jsonl", b'{"text": "a"}\n{oops\n', "invalid JSON"),
+    ("unsupported-type", "program.exe", b"MZ\x90\x00", "unsupported type"),
+    ("no-extension", "README", b"hello", "unsupported type"),
+    ("non-utf8-file-name", b"caf\xe9.txt", b"hello there", "rename"),
+    ("missing-file", None, None, "no such file"),
+    ("symlink-loop-given-directly", "loop", None, "symlink loop"),
+    ("symlink-to-nowhere", "dangling", None, "no such file"),
+    ("fifo-given-directly", "pipe.txt", None, "no such file"),
+]
+
+
+def _make(folder, case_id, name, content):
+    if name is None:
+        return folder / "does-not-exist.txt"
+    path = os.path.join(os.fsencode(folder), name if isinstance(name, bytes) else name.encode())
+    if case_id == "symlink-loop-given-directly":
+        os.symlink(path, path)
+    elif case_id == "symlink-to-nowhere":
+        os.symlink(os.path.join(os.fsencode(folder), b"nowhere.txt"), path)
+    elif case_id == "fifo-given-directly":
+        os.mkfifo(path)
+    else:
+        with open(path, "wb") as handle:
+            handle.write(content)
+    return os.fsdecode(path)
+
+
+@pytest.mark.parametrize("bad", BAD_FILES, ids=lambda b: b[0])
+def test_ingest_skips_the_bad_file_and_stores_the_good_ones(bad, hostile_ws, tmp_path):
+    case_id, name, content, reason = bad
+    good = tmp_path / "good.txt"
+    good.write_text("Opening hours are nine to five on weekdays.")
+    path = _make(tmp_path, case_id, name, content)
+    before = snapshot(hostile_ws)
+    result = run_cli(hostile_ws, ["ingest", good, path])
+    assert "Traceback" not in result.output
+    skipped = [line for line in result.output.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 1 and reason.lower() in skipped[0].lower(), result.output
+    assert os.path.basename(os.fsdecode(path)).split(".")[0][:3] in skipped[0]
+    assert result.exit_code == 1
+    after = snapshot(hostile_ws)
+    assert any(str(good) in row for row in after["documents"]), "the good file was not stored"
+    assert set(before["documents"]) <= set(after["documents"]) and set(before["chunks"]) <= set(after["chunks"])
+
+
+def test_ingest_folder_with_a_link_loop_and_bad_files_stores_the_good_ones(hostile_ws, tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "good.md").write_text("Returns are free within 30 days.")
+    (folder / "deep.json").write_text(DEEP)
+    os.symlink(folder, folder / "sub" / "loop")  # a folder link back up: must not be walked forever
+    result = run_cli(hostile_ws, ["ingest", folder])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "deep.json" in result.output and "1 added" in result.output
+
+
+FILE_CASES = [
+    ("directory", lambda d: d, "use a .jsonl or .csv file"),
+    ("directory-named-jsonl", lambda d: (d / "rows.jsonl").mkdir() or d / "rows.jsonl", "rows.jsonl"),
+    ("missing", lambda d: d / "none.jsonl", "none.jsonl"),
+    ("non-utf8", lambda d: _write(d / "latin.jsonl", '{"text": "caf\xe9", "label": "x"}'.encode("latin-1")), "UTF-8"),
+    ("nested-100000-deep", lambda d: _write(d / "deep.jsonl", DEEP.encode()), "nested too deeply"),
+    ("not-json", lambda d: _write(d / "bad.jsonl", b"{oops"), "line 1 is not JSON"),
+    ("row-is-a-list", lambda d: _write(d / "list.jsonl", b"[1, 2]"), "row 1"),
+    ("row-without-label", lambda d: _write(d / "nolabel.jsonl", b'{"text": "hi"}'), "label"),
+    ("label-not-text", lambda d: _write(d / "num.jsonl", b'{"text": "hi", "label": 3}'), "label"),
+    ("empty-text", lambda d: _write(d / "empty.jsonl", b'{"text": " ", "label": "x"}'), "empty"),
+    ("no-rows", lambda d: _write(d / "none.jsonl", b"\n\n"), "no rows"),
+    ("csv-field-200kb", lambda d: _write(d / "wide.csv", b"text,label\n" + b"a" * 200_000 + b",x\n"), "CSV"),
+    ("csv-missing-column", lambda d: _write(d / "cols.csv", b"a,b\n1,2\n"), "missing column"),
+    ("wrong-suffix", lambda d: _write(d / "rows.txt", b"hi"), "use a .jsonl or .csv file"),
+    ("fifo", lambda d: os.mkfifo(d / "pipe.bin") or d / "pipe.bin", "use a .jsonl or .csv file"),
+]
+
+
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+CASES = [*BAD_FILES, *[(f"import-{c[0]}",) for c in FILE_CASES], *[(f"eval-{c[0]}",) for c in FILE_CASES]]
+
+
+@pytest.mark.parametrize("command", ["import", "eval"])
+@pytest.mark.parametrize("case", FILE_CASES, ids=lambda c: c[0])
+def test_bad_examples_file(command, case, hostile_ws, tmp_path):
+    case_id, make, names = case
+    folder = tmp_path / "input"
+    folder.mkdir()
+    path = make(folder)
+    before = snapshot(hostile_ws)
+    args = ["examples", "import", path, "--task", "intent"] if command == "import" else ["eval", path, "--task", "intent"]
+    result = run_cli(hostile_ws, args)
+    assert result.exit_code == 1, result.output
+    assert_one_line_error(result.output, names)
+    assert_nothing_lost(before, snapshot(hostile_ws))
