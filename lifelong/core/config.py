@@ -191,6 +191,9 @@ def _build(cls, data: dict, prefix: str):
             continue
         if isinstance(annotation, types.GenericAlias):
             annotation = annotation.__origin__
+        if isinstance(annotation, types.UnionType):  # "float | None": an optional setting
+            members = [a for a in annotation.__args__ if a is not type(None)]
+            annotation = members[0] if len(members) == 1 else annotation
         if not _type_ok(value, annotation):
             raise ConfigError(
                 f"{prefix}{key} must be of type {annotation.__name__}, got {value!r}"
