@@ -29,6 +29,7 @@ max_new_tokens = 4
 
 [tasks.intent]
 plugin = "classify"
+head = "linear"  # a fine-tuned encoder in the adapter: its damage cases need one
 epochs = 30
 learning_rate = 0.003
 batch_size = 8

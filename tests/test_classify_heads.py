@@ -69,7 +69,7 @@ def test_lda_covariance_is_shrunk_and_invertible_with_few_rows():
     ({"head": "lda", "finetune": "head"}, "finetune must be none, lora, full with head 'lda', got 'head'"),
     ({"head": "linear", "finetune": "none"}, "finetune must be lora, full, head with head 'linear', got 'none'"),
     ({"threshold": 1.5}, "threshold must be in [0, 1), got 1.5"),
-    ({"threshold": "high"}, "threshold must be in [0, 1), got 'high'"),
+    ({"threshold": "high"}, "threshold must be of type float, got 'high'"),
 ])
 def test_bad_options_are_one_line_config_errors(agent, options, message):
     with pytest.raises(ConfigError) as error:

@@ -49,7 +49,7 @@ def test_bad_history_is_refused_and_logged(agent):
 
 
 def test_http_conversation_from_the_messages(tiny_workspace):
-    with TestClient(create_app(tiny_workspace)) as client:
+    with TestClient(create_app(tiny_workspace), base_url="http://localhost") as client:
         def chat(messages, **extra):
             return client.post("/v1/chat/completions", json={"messages": messages, "retrieval": False, **extra}).json()
 
