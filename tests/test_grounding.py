@@ -68,6 +68,7 @@ QUESTION = "How many days do I have to return unworn items?"
     ("", "empty"),
     ("Question: How many days? Answer: 45", "echoes the prompt"),
     ("The answer to the question is: 45 days.", "echoes the prompt"),
+    ("Unworn items can be returned within 45 days [n].", "echoes the prompt"),
     ("Within 45 days [4].", "does not exist"),
     ("Within 45 days, within 45 days, within 45 days.", "repeats itself"),
     ("Unworn items go to our partner charity in Portugal.", "not supported"),

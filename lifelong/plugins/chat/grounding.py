@@ -29,7 +29,7 @@ _FILLER = frozenset(
     "this that these those with from by as any some about please tell know".split()
 )
 # Text that only a prompt contains: an answer that carries it is echoing its input.
-_PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer", "the question", "this question")
+_PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer", "the question", "this question", "[n]")
 
 #: What the task says when no source supports an answer.
 NOT_IN_SOURCES = "The documents do not say."
