@@ -236,7 +236,7 @@ class ChatTask(Task):
                 if found.relevant:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
         prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
-        answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48)
+        answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48) if prompts else []
         items += [{"messages": self.messages(p), "target": a} for p, a in zip(prompts, answers) if a]
         return items
 
