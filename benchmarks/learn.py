@@ -6,8 +6,8 @@ learning cycle. Scenario B: one correction, one cycle. For each, the model's own
 training never saw (two per fact, benchmarks/data/facts.jsonl), and on general questions
 (benchmarks/data/general_qa.jsonl, not the package's behaviour probe) that the base model
 answered right. The baseline beside it is the previous recipe in the same process: the taught
-questions only (no paraphrases, no self-distillation), 8 epochs, and no behaviour probe in the
-gate.
+questions only (no paraphrases, no self-distillation), LoRA on every linear layer, 8 epochs,
+and no behaviour probe in the gate.
 
 Run: .venv/bin/python benchmarks/learn.py [--facts 20] [--recipes current previous]
 """
@@ -36,6 +36,7 @@ GENERAL = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().
 def configure(agent, recipe: str) -> None:
     if recipe == "previous":
         agent.config.learning.epochs = 8
+        agent.config.learning.lora_targets = "all-linear"
         agent.config.learning.behaviour_tolerance = 1.0  # the gate had no behaviour probe
         agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 0, "self_distillation": 0.0}
         agent._tasks.pop("chat", None)
