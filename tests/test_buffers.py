@@ -5,7 +5,8 @@ import pytest
 
 from lifelong.memory import open_database, write_transaction
 from lifelong.memory.examples import ExampleStore
-from lifelong.memory.replay import BalancedBuffer, RecencyBuffer, ReservoirBuffer, select
+from lifelong.memory.replay import select_replayed
+from lifelong.plugins.buffers import BalancedBuffer, RecencyBuffer, ReservoirBuffer
 
 
 @pytest.fixture
@@ -75,5 +76,5 @@ def test_resize_and_validation(db):
 
 def test_select():
     items = list(range(10))
-    assert sorted(select(items, 20, random.Random(0))) == items
-    assert len(set(select(items, 3, random.Random(0)))) == 3
+    assert sorted(select_replayed(items, 20, random.Random(0))) == items
+    assert len(set(select_replayed(items, 3, random.Random(0)))) == 3
