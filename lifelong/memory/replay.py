@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 
 import sqlite_utils
 
+from ..core.errors import PluginError
 from .db import utcnow, write_transaction
 
 
@@ -43,8 +44,7 @@ class ReplayBuffer(ABC):
     def update(self, examples: list[dict]) -> None:
         """Offer ``examples`` (rows of the examples table) to the buffer, in one transaction."""
         with write_transaction(self.db):
-            keep = self.keep(self.items(), examples)
-            self._store(keep, self.seen + len(examples))
+            self._store(self.keep(self.items(), examples), self.seen + len(examples))
 
     def resize(self, max_size: int) -> None:
         self.max_size = max_size
@@ -52,6 +52,10 @@ class ReplayBuffer(ABC):
             self._store(self.keep(self.items(), []), self.seen)
 
     def _store(self, keep: list[dict], seen: int) -> None:
+        if len(keep) > self.max_size:
+            # Inside the transaction: the buffer stays as it was.
+            raise PluginError(f"buffer policy {type(self).__name__} kept {len(keep)} examples, over its max_size "
+                              f"{self.max_size}; its keep() must return at most max_size rows")
         self.db.execute("delete from replay_buffer where task = ?", [self.task])
         now = utcnow()
         self.db["replay_buffer"].insert_all(
