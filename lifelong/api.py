@@ -9,6 +9,7 @@ from .core.retriever import Hit, IngestReport, Retriever
 from .core.strategy import Plan, Strategy
 from .core.task import Answer, LearnableTask, Reply, Task
 from .memory.replay import ReplayBuffer, select_replayed
+from .models import load_embedder, load_generator
 
 __all__ = [
     "hookimpl", "options_from_dict",
@@ -19,7 +20,7 @@ __all__ = [
     # continual learning
     "Strategy", "Plan", "ReplayBuffer", "select_replayed",
     # models
-    "ModelLoader", "TextGenerator", "TextEmbedder",
+    "ModelLoader", "TextGenerator", "TextEmbedder", "load_generator", "load_embedder",
     # errors
     "LifelongError", "ConfigError", "InputError", "NotFoundError", "PluginError", "StorageError",
 ]

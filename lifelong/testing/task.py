@@ -91,8 +91,10 @@ class LearnableTaskTests(TaskTests):
         rows = self.import_examples(agent, task)
         hash(task.replay_group(rows[0]))
         model = task.train(rows, None)
-        names = {name for name, _ in model.named_parameters()}
-        assert set(task.fisher(model, rows)) <= names
+        fisher = task.fisher(model, rows)
+        assert isinstance(fisher, dict)
+        if fisher:  # EWC anchors these parameters by name
+            assert set(fisher) <= {name for name, _ in model.named_parameters()}
 
     def test_a_learning_run_is_reported(self, agent, task):
         rows = self.import_examples(agent, task)
