@@ -1,7 +1,7 @@
 """The public extension API: everything a plugin imports from lifelong, and nothing else is
 promised. The hooks are in ``lifelong.core.hookspecs``; docs/plugins.md shows each in use."""
 
-from .core.errors import ConfigError, InputError, LifelongError, NotFoundError, PluginError, StorageError
+from .errors import ConfigError, InputError, LifelongError, NotFoundError, PluginError, StorageError
 from .core.config import options_from_dict
 from .core.hookspecs import hookimpl
 from .core.models import ModelLoader, TextEmbedder, TextGenerator

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifelong.core.config import Config, config_from_dict
-from lifelong.core.errors import ConfigError
+from lifelong.errors import ConfigError
 from lifelong.plugins.retrieval.chunker import Chunker, blocks
 from lifelong.plugins.retrieval.readers import SUPPORTED, UnreadableFile, read_text
 

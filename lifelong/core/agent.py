@@ -13,8 +13,8 @@ from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
-from .errors import InputError, NotFoundError, PluginError
-from .validation import check_question, printable
+from ..errors import InputError, NotFoundError, PluginError
+from ..validation import check_question, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
 from .task import Answer, LearnableTask, Reply, Task

@@ -19,7 +19,7 @@ from ..learning.behaviour import behaviour_verdict, lost_questions
 from ..learning.gate import refusal
 from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
-from .errors import InputError, LifelongError
+from ..errors import InputError, LifelongError
 
 
 @dataclass

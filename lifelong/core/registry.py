@@ -10,7 +10,7 @@ import importlib
 import os
 from dataclasses import dataclass
 
-from .errors import NotFoundError, PluginError
+from ..errors import NotFoundError, PluginError
 
 KINDS = ("tasks", "retrievers", "learners", "buffers", "models")
 

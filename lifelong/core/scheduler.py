@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from .errors import LifelongError
+from ..errors import LifelongError
 
 log = logging.getLogger("lifelong")
 

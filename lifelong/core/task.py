@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generator
 
-from .errors import InputError
+from ..errors import InputError
 
 
 @dataclass

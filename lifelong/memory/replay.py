@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 
 import sqlite_utils
 
-from ..core.errors import PluginError
+from ..errors import PluginError
 from .db import utcnow, write_transaction
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from lifelong import hookimpl
-from lifelong.core.errors import ConfigError, InputError
+from lifelong.errors import ConfigError, InputError
 from lifelong.api import Answer, LearnableTask
 
 from . import grounding, training

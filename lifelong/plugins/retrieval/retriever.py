@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from lifelong.api import Hit, IngestReport, InputError, Retriever
-from lifelong.core.validation import check_text, printable
+from lifelong.validation import check_text, printable
 from lifelong.memory.documents import DocumentStore
 from lifelong.memory.vector_index import VectorIndex
 
