@@ -23,7 +23,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from fakes import tiny_embedder_path
+    from lifelong.testing.tiny_models import tiny_embedder_path
 
     return AutoTokenizer.from_pretrained(tiny_embedder_path())
 
