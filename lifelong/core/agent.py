@@ -299,7 +299,7 @@ class Agent:
         from .scheduler import BackgroundLearning
 
         self.task(task)
-        return BackgroundLearning(self.workspace, task, every, min_new or self.config.learning.min_new)
+        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new)
 
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)

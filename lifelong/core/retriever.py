@@ -36,7 +36,8 @@ class IngestReport:
 
 
 class Retriever(ABC):
-    """A knowledge base, created as ``cls(agent)`` once per agent. Bad input (an empty query,
+    """A knowledge base, created as ``cls(agent)`` once per agent; it keeps its files under
+    ``agent.workspace.path`` and embeds with ``agent.embedder``. Bad input (an empty query,
     ``k < 1``, an unknown document) raises ``InputError``; a file that cannot be read is reported
     in ``IngestReport.skipped`` and the others are ingested."""
 
