@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .core.agent import Agent
-from .core.errors import InputError, LifelongError, NotFoundError
-from .core.validation import MAX_ID, check_question, printable
+from .errors import InputError, LifelongError, NotFoundError
+from .validation import MAX_ID, check_question, printable
 
 # Host names a browser uses for this machine. Any other Host header is refused, so a web page
 # cannot reach a token-less local server through DNS rebinding.

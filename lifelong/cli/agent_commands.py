@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from ..core.errors import LifelongError
+from ..errors import LifelongError
 from .output import console, print_json
 
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 
 def add_to(app: typer.Typer) -> None:

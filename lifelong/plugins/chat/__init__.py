@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from lifelong import hookimpl
-from lifelong.core.errors import ConfigError, InputError
-from lifelong.core.task import Answer, Task
+from lifelong.errors import ConfigError, InputError
+from lifelong.api import Answer, LearnableTask
 
 from . import grounding, training
 from .grounding import Grounding, content_words
@@ -71,7 +71,7 @@ def search_query(text: str, history: list[dict]) -> str:
 _REFERRING = ("it", "its", "they", "them", "their", "that", "those", "this", "these", "one", "there")
 
 
-class ChatTask(Task):
+class ChatTask(LearnableTask):
     uses_retrieval = True
     uses_history = True
     corrections_are_knowledge = True
@@ -227,7 +227,7 @@ class ChatTask(Task):
         knowledge base has relevant ones, plus the parent's answers to general prompts
         (chat/training.py says why)."""
         settings, seed = self.settings, self.agent.config.learning.seed
-        searchable = settings.learn_with_sources and self.agent.db["chunks"].count > 0
+        searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
         items = []
         for e in examples:
             questions = [e["input"], *training.paraphrases(e["input"])[: settings.paraphrases]]
