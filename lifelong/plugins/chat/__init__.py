@@ -224,7 +224,7 @@ class ChatTask(LearnableTask):
 
     def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
         """Each example under its own question and its paraphrases, with its sources where the
-        knowledge base has relevant ones, plus the parent's answers to general prompts
+        knowledge base has relevant ones that support it, plus the parent's answers to general prompts
         (chat/training.py says why)."""
         settings, seed = self.settings, self.agent.config.learning.seed
         searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
@@ -234,7 +234,10 @@ class ChatTask(LearnableTask):
             items += [{"messages": self.messages(q), "target": e["target"]} for q in questions]
             if searchable:
                 found = self.ground(e["input"], self.agent.search(e["input"]))
-                if found.relevant:
+                # Only where the sources support the answer: an answer trained beside sources that
+                # do not carry it teaches the model to ignore its sources (make demo lost 6
+                # general questions of the probe that way).
+                if found.relevant and grounding.check_answer(e["target"], e["input"], found).ok:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
         prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
         answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48) if prompts else []
