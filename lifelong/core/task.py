@@ -20,6 +20,19 @@ class Reply:
     #: a ``before_ask`` plugin's name such as correction, or the task's own word.
     answered_by: str = "model"
     conversation: str = ""  # the conversation this turn belongs to
+    finish_reason: str = "stop"  # "length" when the answer was cut at the token limit
+
+
+@dataclass
+class GenerationOptions:
+    """Per-request decoding settings (the OpenAI API's ``max_tokens``, ``temperature``,
+    ``top_p``, ``stop``); None keeps the workspace's ``[generation]`` setting. Tasks that
+    generate text (``Task.generates``) honour them; others have nothing to decode."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass
@@ -34,6 +47,7 @@ class Answer:
     sources: list[dict] = field(default_factory=list)
     answered_by: str = "model"
     grounding: str | None = None  # why a generated answer was replaced, when it was
+    finish_reason: str = "stop"  # "length" when generation ended at the token limit
 
 
 def sources_of(hits) -> list[dict]:
@@ -52,6 +66,8 @@ class Task:
     corrections_are_knowledge = False
     #: Whether some of the examples are held out of training for the evaluation gate.
     holds_out_examples = True
+    #: Whether answers are generated text: such a task gets ``generation`` (GenerationOptions).
+    generates = False
 
     def __init__(self, name: str, options: dict, agent):
         self.name = name
@@ -60,7 +76,8 @@ class Task:
 
     def answer(self, text: str, hits: list, **context) -> Answer:
         """Answer ``text`` given the retrieved ``hits`` (empty when retrieval is off). A task with
-        ``uses_history`` also gets ``history``: the earlier turns as chat messages, oldest first."""
+        ``uses_history`` also gets ``history``: the earlier turns as chat messages, oldest first;
+        one that ``generates`` gets ``generation``: the request's GenerationOptions."""
         raise NotImplementedError
 
     def stream(self, text: str, hits: list, **context) -> Generator[str, None, Answer]:
@@ -80,6 +97,11 @@ class Task:
             return correction
         if rating == 1 and interaction.get("output"):
             return interaction["output"]
+        return None
+
+    def confidence_threshold(self) -> float | None:
+        """The confidence below which answers are out of scope (classifiers), or None: the
+        review queue puts answers near it first."""
         return None
 
     def score(self, prediction: str, target: str, input: str = "") -> float:

@@ -34,6 +34,7 @@ class InteractionLog:
         answered_by: str | None = None,
         grounding: str | None = None,
         conversation: str | None = None,
+        confidence: float | None = None,
     ) -> int:
         record = {
             "created_at": utcnow(),
@@ -50,6 +51,7 @@ class InteractionLog:
             "answered_by": answered_by,
             "grounding": grounding,
             "conversation": conversation,
+            "confidence": confidence,
         }
         self._before_log(record)
         with write_transaction(self.db):

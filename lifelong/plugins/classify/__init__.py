@@ -82,6 +82,9 @@ class ClassifyTask(Task):
         self._served: dict[str, object] = {}
         self._base_features: dict[str, torch.Tensor] = {}
 
+    def confidence_threshold(self) -> float:
+        return self.settings.threshold
+
     def replay_group(self, example: dict):
         return example["target"]
 
