@@ -255,6 +255,15 @@ class Agent:
         self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
         return record
 
+    def review_queue(self, limit: int = 20, task: str | None = None) -> list:
+        """The answers most worth a person's time first (ReviewItem: interaction, reason, detail,
+        similar); label them with ``feedback``."""
+        from .review import ReviewQueue
+
+        if task is not None:
+            self.task(task)
+        return ReviewQueue(self).items(limit, task)
+
     # --- learning ---------------------------------------------------------------------------------
 
     def import_examples(self, task: str, rows, origin: str = "import") -> int:
