@@ -23,7 +23,7 @@ from .core.errors import InputError, LifelongError
 from .core.jobs import LearningJobs
 from .core.task import GenerationOptions
 from .core.validation import MAX_ID, check_question
-from .web import errors
+from .web import dashboard, errors
 
 # Host names a browser uses for this machine. Any other Host header is refused, so a web page
 # cannot reach a token-less local server through DNS rebinding.
@@ -91,7 +91,8 @@ def _generation(body: ChatRequest) -> GenerationOptions:
 
 
 def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """``allowed_hosts``: Host names accepted besides the loopback ones ("*": any).
+    """The API under /v1 and the operator's dashboard under /ui.
+    ``allowed_hosts``: Host names accepted besides the loopback ones ("*": any).
     ``max_body_bytes``: larger request bodies are refused with 413. With a ``token``, the
     OpenAPI schema and /docs are not served (they would be open to anyone)."""
     docs = {} if token is None else {"openapi_url": None, "docs_url": None, "redoc_url": None}
@@ -219,6 +220,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         with serving:
             return agent.versions.list(task)
 
+    dashboard.install(app, agent, serving, jobs, token)
     app.state.agent = agent
     app.state.jobs = jobs
     return app
