@@ -28,6 +28,7 @@ if not (CHROMIUM and CHROMEDRIVER):
     pytest.skip("Chromium and chromedriver are not installed: run 'make browser' "
                 "(apt-get install chromium chromium-driver)", allow_module_level=True)
 
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.expected_conditions import staleness_of  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -133,7 +134,8 @@ def test_the_dashboard_in_a_browser(server, browser):
     browser.get(f"{base}/ui/learning")
     click(browser, browser.find_element(By.ID, "learn-now"))
     assert "learning run of chat started" in notice(browser)
-    WebDriverWait(browser, 300, poll_frequency=1).until(
+    # The page reloads itself every 2 s while the run goes on.
+    WebDriverWait(browser, 600, poll_frequency=1, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda b: any(word in b.find_element(By.CSS_SELECTOR, ".job").text for word in ("succeeded", "failed")))
     job = browser.find_element(By.CSS_SELECTOR, ".job").text
     assert "succeeded" in job and "run 1: v1" in job, job

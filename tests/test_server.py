@@ -214,3 +214,21 @@ def test_official_openai_client_and_serving_during_learning(live_server):
         time.sleep(0.2)
         progress = httpx.get(f"{live_server}/v1/learn/{job.json()['id']}", headers=headers, timeout=30).json()
     assert progress["status"] == "succeeded", progress
+
+
+def test_ui_serves_on_loopback_and_opens_the_dashboard(learning_workspace, monkeypatch):
+    import webbrowser
+
+    from lifelong.cli import serve_command
+
+    served, opened = {}, []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw, paths={r.path for r in app.routes}))
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    monkeypatch.setattr(serve_command, "OPEN_AFTER", 0.0)
+    result = CliRunner().invoke(build_app(), ["-w", str(learning_workspace), "ui", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8123) and "/ui/review" in served["paths"]
+    deadline = time.time() + 5
+    while not opened and time.time() < deadline:
+        time.sleep(0.05)
+    assert opened == ["http://127.0.0.1:8123/ui"]

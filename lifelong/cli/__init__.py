@@ -18,7 +18,8 @@ from typer.core import TyperGroup
 from ..core.errors import LifelongError
 from ..core.plugins import PluginHost
 from ..core.validation import printable
-from . import agent_commands, core_commands, knowledge_commands, learn_commands, review_command, serve_command, task_commands
+from . import (agent_commands, core_commands, knowledge_commands, learn_commands, portable_commands, review_command,
+               serve_command, task_commands)
 
 
 class _Group(TyperGroup):
@@ -69,6 +70,7 @@ def build_app() -> typer.Typer:
     task_commands.add_to(app)
     serve_command.add_to(app)
     review_command.add_to(app)
+    portable_commands.add_to(app)
     try:
         PluginHost().add_commands(app)
     except LifelongError:
