@@ -42,18 +42,27 @@ class _Group(TyperGroup):
             raise typer.Exit(code=1) from None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"lifelong {version('lifelong')}")
+        raise typer.Exit()
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         cls=_Group,
         help="lifelong: agents that keep learning after they ship.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
 
     @app.callback()
     def root(
         ctx: typer.Context,
+        version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
         workspace: Optional[Path] = typer.Option(
             None,
             "--workspace",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import typer
@@ -32,12 +33,14 @@ def _print_sources(sources) -> None:
 
 def ask(
     ctx: typer.Context,
-    text: str = typer.Argument(..., help="The question or input."),
+    text: str = typer.Argument(..., help="The question or input; '-' reads it from stdin."),
     task: str = typer.Option("chat", "--task", "-t", help="Task to answer with (see 'lifelong tasks')."),
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
     as_json: bool = typer.Option(False, "--json", help="Print id, answer, sources, model_version, latency_ms."),
 ):
     """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'."""
+    if text == "-":
+        text = sys.stdin.read().strip()
     reply = ctx.obj.agent.ask(text, task=task, retrieval=not no_retrieval)
     if as_json:
         print_json(_reply_dict(reply))
