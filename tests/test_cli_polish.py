@@ -46,3 +46,13 @@ def test_examples_list_and_questions_from_stdin(tiny_workspace):
     assert asked.exit_code == 0, asked.output
     with Agent.open(tiny_workspace) as agent:
         assert agent.log.get(json.loads(asked.stdout)["id"])["input"] == "What is 2 + 2?"
+
+
+def test_ask_streams_by_default_and_not_with_no_stream(tiny_workspace):
+    streamed = invoke(tiny_workspace, "ask", "Who is the CEO?", "--no-retrieval")
+    whole = invoke(tiny_workspace, "ask", "Who is the CEO?", "--no-retrieval", "--no-stream")
+    assert streamed.exit_code == 0 and whole.exit_code == 0, streamed.output + whole.output
+    assert "#1 · base" in streamed.stdout and "#2 · base" in whole.stdout
+    with Agent.open(tiny_workspace) as agent:
+        first, second = agent.log.get(1), agent.log.get(2)
+    assert first["status"] == second["status"] == "ok" and first["output"] == second["output"]
