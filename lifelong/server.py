@@ -97,7 +97,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     OpenAPI schema and /docs are not served (they would be open to anyone)."""
     docs = {} if token is None else {"openapi_url": None, "docs_url": None, "redoc_url": None}
     app = FastAPI(title="lifelong", description="OpenAI-compatible API of a lifelong agent", **docs)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[*LOOPBACK_HOSTS, *allowed_hosts])
+    app.add_middleware(HostCheck, allowed_hosts=[*LOOPBACK_HOSTS, *allowed_hosts])
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     agent = Agent.open(workspace)
     serving = threading.Lock()  # one SQLite connection and one model: one request at a time
@@ -241,6 +241,31 @@ def _model_entry(agent, name: str, options: dict) -> dict:
 def _extra(reply) -> dict:
     return {"interaction_id": reply.id, "sources": reply.sources, "model_version": reply.model_version,
             "answered_by": reply.answered_by, "conversation": reply.conversation, "latency_ms": round(reply.latency_ms, 1)}
+
+
+class HostCheck:
+    """Starlette's TrustedHostMiddleware decides; a refusal is answered in the API's error shape
+    instead of its plain-text one."""
+
+    def __init__(self, app, allowed_hosts):
+        self.app = app
+        self.check = TrustedHostMiddleware(self._passed, allowed_hosts=allowed_hosts, www_redirect=False)
+
+    @staticmethod
+    async def _passed(scope, receive, send):
+        scope["lifelong.host_ok"] = True
+
+    async def __call__(self, scope, receive, send):
+        async def discard(message):
+            pass
+
+        await self.check(scope, receive, discard)
+        if scope.pop("lifelong.host_ok", False):
+            return await self.app(scope, receive, send)
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+        response = errors.error_response(
+            400, f"Host header {host!r} is not accepted; use localhost, or start the server with --allow-host NAME")
+        await response(scope, receive, send)
 
 
 class BodyLimit:

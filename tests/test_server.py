@@ -100,6 +100,7 @@ def test_every_error_has_openai_shape(client):
         client.get("/v1/chat/completions"),  # method
         ask(client, "hi", model="nosuch"),  # the agent
         client.post("/v1/chat/completions", content=b"{oops", headers={"content-type": "application/json"}),
+        client.get("/v1/models", headers={"host": "evil.example"}),  # DNS rebinding guard
     ]
     for response in responses:
         error = response.json()["error"]
