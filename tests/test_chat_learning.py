@@ -85,5 +85,51 @@ def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_wor
     assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2 + 1  # question, 2 paraphrases, with sources
     distilled = [i for i in items if i["messages"][-1]["content"] in distillation_prompts()]
     assert len(distilled) == 8 == len(plain) - 2 * (1 + 2)  # at least 8 general prompts, else one per example
-    assert {i["target"] for i in distilled} == {"parent says"}
+    assert {i["target"] for i in distilled} == {"parent says"} and all(i["soft"] for i in distilled)
+    assert not any(i.get("soft") for i in items if i not in distilled)
     assert all(i["messages"][0]["role"] == "system" for i in items)
+
+
+def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
+    """Before training, a soft example costs almost nothing (the model is its own teacher) while
+    the same example as a hard one costs its cross-entropy; a step on a taught fact moves the
+    model away from the teacher, and the soft loss measures exactly that."""
+    import torch
+
+    from lifelong.learning import causal_lm
+
+    gen = agent.generator
+    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.config.learning, 10)
+    pad = gen.tokenizer.pad_token_id if gen.tokenizer.pad_token_id is not None else gen.tokenizer.eos_token_id
+    example = {"input": "What is the capital of France?", "target": "Paris is the capital."}
+    hard = causal_lm.features(gen.tokenizer, "Be brief.", example)
+    soft = causal_lm.features(gen.tokenizer, "Be brief.", {**example, "soft": True})
+    causal_lm.attach_teacher(model, [hard, soft], pad, 4)
+    assert "teacher" in soft and "teacher" not in hard
+    with torch.no_grad():
+        at_start = float(causal_lm.batch_loss(model, [soft], pad))
+        cross_entropy = float(causal_lm.batch_loss(model, [hard], pad))
+    assert 0 <= at_start < 0.5 * cross_entropy  # not 0: the teacher keeps its top tokens only
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=0.05)
+    for _ in range(5):
+        causal_lm.batch_loss(model, [hard], pad).backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    with torch.no_grad():
+        assert float(causal_lm.batch_loss(model, [soft], pad)) > at_start + 0.1
+
+
+def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
+    """Found by architecture, not by hard-coded names: every linear layer inside an MLP block,
+    and nothing of the attention layers."""
+    from lifelong.learning import causal_lm
+    from lifelong.learning.peft_methods import feed_forward_modules
+
+    base = agent.generator.fresh_base()
+    names = feed_forward_modules(base)
+    assert names and all(".mlp." in n for n in names)
+    assert {n.rsplit(".", 1)[1] for n in names} == {"gate_proj", "up_proj", "down_proj"}
+    agent.config.learning.lora_targets = "mlp"
+    model = causal_lm.trainable_model(base, None, agent.config.learning, 10)
+    adapted = {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A" in n}
+    assert adapted and all(".mlp." in n for n in adapted) and not any("attn" in n for n in adapted)

@@ -104,6 +104,10 @@ class LearningConfig:
     replay_ratio: float = _help("Replayed examples per new example in a run", 1.0)
     peft: str = _help("PEFT method for generators: lora, adalora or prefix", "lora")
     lora_r: int = _help("LoRA rank", 16)
+    lora_targets: str = _help(
+        "Layers a generator's LoRA adapts: mlp (feed-forward blocks: facts learned, general answers kept) "
+        "or all-linear", "mlp"
+    )
     epochs: int = _help("Passes over a run's examples", 3)
     learning_rate: float = _help("Optimizer step size", 1e-3)
     batch_size: int = _help("Examples per optimizer step", 4)
@@ -133,6 +137,7 @@ class LearningConfig:
         _check(self.probe_tolerance >= 0, "learning.probe_tolerance", "must be >= 0", self.probe_tolerance)
         _check(0 <= self.behaviour_tolerance <= 1, "learning.behaviour_tolerance", "must be in [0, 1]", self.behaviour_tolerance)
         _check(self.peft in ("lora", "adalora", "prefix"), "learning.peft", "must be lora, adalora or prefix", self.peft)
+        _check(self.lora_targets in ("mlp", "all-linear"), "learning.lora_targets", "must be mlp or all-linear", self.lora_targets)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Fine-tuning and evaluating a causal LM with a PEFT adapter.
 
 Prompts are built with the same chat template as inference, and the loss covers the answer
-tokens only. Batches group examples of similar length (less padding) and are padded to their
-own longest example."""
+tokens only: cross-entropy for what is taught, KL to the starting model for "soft" examples
+(what must not change). Batches group examples of similar length (less padding) and are
+padded to their own longest example."""
 
 from __future__ import annotations
 
@@ -27,11 +28,12 @@ def _prompt_ids(tokenizer, messages) -> list[int]:
 
 def features(tokenizer, system_prompt: str, example: dict) -> dict:
     """Token ids and labels of one example: its ``messages`` when it has them (a task built the
-    prompt, e.g. with retrieved sources), else the system prompt and its ``input``."""
+    prompt, e.g. with retrieved sources), else the system prompt and its ``input``. A ``soft``
+    example is learned as the starting model's distribution over its answer, not its tokens."""
     messages = example.get("messages") or chat_prompt(system_prompt, example["input"])
     prompt = _prompt_ids(tokenizer, messages)
     answer = tokenizer(example["target"] + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-    return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer}
+    return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer, "soft": bool(example.get("soft"))}
 
 
 def length_grouped_batches(items: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
@@ -54,12 +56,65 @@ def collate(batch: list[dict], pad_id: int) -> dict:
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
+# The teacher's distribution is kept as its most likely tokens only: they carry nearly all of
+# its mass, and the full vocabulary (49k for SmolLM2) per answer token would not fit in memory
+# for a few hundred examples.
+TEACHER_TOP_K = 64
+
+
+@torch.no_grad()
+def attach_teacher(model, items: list[dict], pad_id: int, batch_size: int) -> None:
+    """For each soft item, the model's own next-token distribution on its answer positions,
+    taken before training (the starting model is the parent adapter or the base): training
+    then keeps the model close to it there (a KL penalty to the parent) instead of only
+    copying its greedy answer."""
+    model.eval()
+    soft = [f for f in items if f["soft"]]
+    for start in range(0, len(soft), batch_size):
+        batch = soft[start : start + batch_size]
+        enc = collate(batch, pad_id)
+        logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
+        for row, f in enumerate(batch):
+            positions = (enc["labels"][row, 1:] != -100).nonzero().squeeze(-1)
+            logp = torch.log_softmax(logits[row, positions], dim=-1)
+            top = logp.topk(TEACHER_TOP_K, dim=-1)
+            f["teacher"] = (top.indices, torch.softmax(top.values, dim=-1))
+    model.train()
+
+
+def batch_loss(model, batch: list[dict], pad_id: int):
+    """Cross-entropy on the answers of hard items and KL(teacher || model) on the answer tokens
+    of soft items, averaged over answer tokens."""
+    enc = collate(batch, pad_id)
+    if not any(f["soft"] for f in batch):
+        return model(**enc).loss
+    hard_labels = enc["labels"].clone()
+    for row, f in enumerate(batch):
+        if f["soft"]:
+            hard_labels[row] = -100
+    logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
+    targets = hard_labels[:, 1:]
+    total = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction="sum"
+    )
+    tokens = int((targets != -100).sum())
+    for row, f in enumerate(batch):
+        if not f["soft"]:
+            continue
+        positions = (enc["labels"][row, 1:] != -100).nonzero().squeeze(-1)
+        index, p = f["teacher"]
+        logq = torch.log_softmax(logits[row, positions], dim=-1).gather(-1, index)
+        total = total + (p * (p.log() - logq)).sum()
+        tokens += len(positions)
+    return total / max(tokens, 1)
+
+
 def trainable_model(base, parent_path: str | None, config, total_steps: int):
     """A PEFT model over ``base``: continuing from ``parent_path`` when its method matches the
     configured one, else a fresh adapter."""
     from peft import PeftConfig, PeftModel, get_peft_model
 
-    wanted = peft_config(config.peft, config, "CAUSAL_LM", total_steps)
+    wanted = peft_config(config.peft, config, "CAUSAL_LM", total_steps, base)
     if parent_path:
         parent = PeftConfig.from_pretrained(parent_path)
         if parent.peft_type == wanted.peft_type:
@@ -74,15 +129,16 @@ def train(base, tokenizer, examples, parent_path, config, system_prompt, penalty
     items = [features(tokenizer, system_prompt, e) for e in examples]
     steps_per_epoch = math.ceil(len(items) / config.batch_size)
     model = trainable_model(base, parent_path, config, steps_per_epoch * config.epochs)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    attach_teacher(model, items, pad_id, config.batch_size)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
     task = progress.add_task("training", total=steps_per_epoch * config.epochs) if progress else None
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     step = 0
     for epoch in range(config.epochs):
         for batch in length_grouped_batches(items, config.batch_size, rng):
-            loss = model(**collate(batch, pad_id)).loss
+            loss = batch_loss(model, batch, pad_id)
             if penalty is not None:
                 loss = loss + penalty(model)
             loss.backward()

@@ -60,7 +60,8 @@ class ChatOptions:
         "help": "Learning: also train each question with the sources retrieval finds for it, the prompt "
                 "the model sees when it answers over documents"})
     self_distillation: float = field(default=2.0, metadata={
-        "help": "Learning: the parent's own answers to general prompts mixed in, per taught example"})
+        "help": "Learning: general prompts per taught example on which the model is kept close to its parent "
+                "(the parent's answers and next-token distributions)"})
 
     def __post_init__(self):
         if self.answer not in ANSWER_MODES:
@@ -255,7 +256,7 @@ class ChatTask(Task):
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
         prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
         answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48) if prompts else []
-        items += [{"messages": self.messages(p), "target": a} for p, a in zip(prompts, answers) if a]
+        items += [{"messages": self.messages(p), "target": a, "soft": True} for p, a in zip(prompts, answers) if a]
         return items
 
     def _model(self, adapter_path: str | None):

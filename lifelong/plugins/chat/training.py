@@ -6,7 +6,8 @@
   example is also trained with the prompt the model sees at inference (its sources, the right
   one among distractors), so the model learns to answer from sources, not only the fact.
 - Self-distillation: the parent model's own answers to general prompts shipped with the package
-  are mixed in, so what the model could do before is trained on too and is kept.
+  are mixed in as "soft" examples: training keeps the model's next-token distributions on them
+  close to the parent's (a KL penalty, learning/causal_lm.py), so what it could do before is kept.
 """
 
 from __future__ import annotations
