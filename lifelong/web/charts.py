@@ -61,6 +61,8 @@ def metric_lines(runs: list[dict], keys=(("acc", "ACC"), ("bwt", "BWT"))) -> str
         parts.append(f'<text x="{pad + i * step:.1f}" y="{height - 8}" text-anchor="middle">{run["id"]}</text>')
     for (key, label), colour in zip(keys, ("#2563eb", "#dc2626")):
         points = [(pad + i * step, y(r["metrics"][key])) for i, r in enumerate(done) if r["metrics"].get(key) is not None]
+        if not points:  # BWT needs two cycles
+            continue
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in points)}"/>')
         parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>' for a, b in points]
         parts.append(f'<text x="{width - pad + 2}" y="{points[-1][1] + 4:.1f}" fill="{colour}">{escape(label)}</text>')
