@@ -13,7 +13,7 @@ answer must carry: benchmarks/data/kb_qa.jsonl (written for this benchmark).
    sources, before and after, with retrieval-aware training (``learn_with_sources``) and without.
 3. Follow-up questions that only make sense after the previous turn, in one conversation.
 
-Run: .venv/bin/python benchmarks/answers.py [--skip-learning]
+Run: .venv/bin/python benchmarks/answers.py [--skip-learning | --learning-only]
 """
 
 from __future__ import annotations
@@ -129,13 +129,15 @@ def follow_ups(workdir: Path) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-learning", action="store_true")
+    parser.add_argument("--skip-learning", action="store_true", help="parts 1 and 3 only")
+    parser.add_argument("--learning-only", action="store_true", help="part 2 only")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
     try:
-        base_answers(tmp / "base")
-        print("\n3. Follow-up questions")
-        follow_ups(tmp / "base")
+        if not args.learning_only:
+            base_answers(tmp / "base")
+            print("\n3. Follow-up questions")
+            follow_ups(tmp / "base")
         if args.skip_learning:
             return
         print("\n2. Corrections of half of the questions, one default cycle (gate on)")

@@ -5,7 +5,7 @@ import pytest
 from lifelong import Agent, ConfigError
 from lifelong.core.learner import Learner
 from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
-from lifelong.plugins.chat.training import PARAPHRASES, distillation_prompts, paraphrases
+from lifelong.plugins.chat.training import MIN_DISTILLATION, PARAPHRASES, distillation_prompts, paraphrases
 
 from conftest import TINY_CONFIG
 
@@ -84,7 +84,7 @@ def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_wor
     assert len(with_sources) == 2 and "[1] The parking garage is free" in with_sources[0]
     assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2 + 1  # question, 2 paraphrases, with sources
     distilled = [i for i in items if i["messages"][-1]["content"] in distillation_prompts()]
-    assert len(distilled) == 8 == len(plain) - 2 * (1 + 2)  # at least 8 general prompts, else one per example
+    assert len(distilled) == MIN_DISTILLATION == len(plain) - 2 * (1 + 2)  # at least so many, else one per example
     assert {i["target"] for i in distilled} == {"parent says"} and all(i["soft"] for i in distilled)
     assert not any(i.get("soft") for i in items if i not in distilled)
     assert all(i["messages"][0]["role"] == "system" for i in items)
