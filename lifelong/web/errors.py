@@ -32,17 +32,16 @@ def _field(location) -> str:
 
 def validation_message(errors) -> tuple[str, str]:
     """One line naming each bad field and what is wrong with it, and the first field."""
-    seen, lines = set(), []
+    fields, lines = [], []
     for error in errors:
         field = _field(error.get("loc", ()))
         # A union type (content: text or parts) reports each alternative; name the field once.
         base = field.split(".str")[0].split(".list[")[0]
-        if base in seen:
+        if base in fields:
             continue
-        seen.add(base)
+        fields.append(base)
         lines.append(f"{base}: {error.get('msg', 'invalid')}")
-    first = next(iter(seen), "body")
-    return "; ".join(lines[:3]) or "invalid request", first
+    return "; ".join(lines[:3]) or "invalid request", fields[0] if fields else "body"
 
 
 def install(app: FastAPI) -> None:
