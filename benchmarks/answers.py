@@ -146,6 +146,8 @@ def main():
         for key in next(iter(results.values())):
             cells = "".join(f"{v:>17.2f}" if isinstance(v, float) else f"{str(v)[:16]:>17}" for v in (r[key] for r in results.values()))
             print(f"   {key:34}{cells}")
+        for name, result in results.items():
+            print(f"   {name}: {result['reason']}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
 from lifelong.learning.metrics import summarize  # noqa: E402
-from lifelong.plugins.classify import DEFAULT_THRESHOLDS  # noqa: E402
+from lifelong.plugins.classify.task import DEFAULT_THRESHOLDS  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "clinc150"
 

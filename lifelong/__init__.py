@@ -7,8 +7,8 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+from .api import *  # noqa: E402,F401,F403  the extension API, also importable as lifelong.api
+from .api import __all__ as _api
 from .core.agent import Agent  # noqa: E402
-from .core.errors import ConfigError, InputError, LifelongError, NotFoundError, PluginError
-from .core.hookspecs import hookimpl
 
-__all__ = ["Agent", "hookimpl", "LifelongError", "ConfigError", "PluginError", "NotFoundError", "InputError"]
+__all__ = ["Agent", *_api]

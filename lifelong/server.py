@@ -19,10 +19,10 @@ from pydantic import BaseModel, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .core.agent import Agent
-from .core.errors import InputError, LifelongError
 from .core.jobs import LearningJobs
 from .core.task import GenerationOptions
-from .core.validation import MAX_ID, check_question
+from .errors import InputError, LifelongError
+from .validation import MAX_ID, check_question
 from .web import dashboard, errors
 
 # Host names a browser uses for this machine. Any other Host header is refused, so a web page

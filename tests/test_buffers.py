@@ -3,9 +3,11 @@ from collections import Counter
 
 import pytest
 
+from lifelong.api import PluginError
 from lifelong.memory import open_database, write_transaction
 from lifelong.memory.examples import ExampleStore
-from lifelong.memory.replay import BalancedBuffer, RecencyBuffer, ReservoirBuffer, select
+from lifelong.memory.replay import select_replayed
+from lifelong.plugins.buffers import BalancedBuffer, RecencyBuffer, ReservoirBuffer
 
 
 @pytest.fixture
@@ -75,5 +77,17 @@ def test_resize_and_validation(db):
 
 def test_select():
     items = list(range(10))
-    assert sorted(select(items, 20, random.Random(0))) == items
-    assert len(set(select(items, 3, random.Random(0)))) == 3
+    assert sorted(select_replayed(items, 20, random.Random(0))) == items
+    assert len(set(select_replayed(items, 3, random.Random(0)))) == 3
+
+
+def test_a_policy_keeping_too_much_is_refused_and_the_buffer_kept(db):
+    class Hoarder(ReservoirBuffer):
+        def keep(self, stored, new):
+            return [*stored, *new]
+
+    buffer = Hoarder(db, "t", max_size=3)
+    buffer.update(make(db, 2))
+    with pytest.raises(PluginError, match="kept 5 examples, over its max_size 3"):
+        buffer.update(make(db, 3))
+    assert len(buffer) == 2 and buffer.seen == 2

@@ -74,15 +74,16 @@ def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_wor
     agent = Agent.open(tiny_workspace)
     # The tiny model's own answers may be empty (and are then left out): the parent answers here.
     monkeypatch.setattr(type(agent.task("chat")), "_generate_batch", lambda self, model, prompts, n: ["parent says"] * len(prompts))
-    examples = [{"input": "Is parking free?", "target": "Yes, on weekdays."},
+    examples = [{"input": "Is parking free?", "target": "Parking is free for customers on weekdays."},
                 {"input": "Who is the CEO?", "target": "Mira Okafor."}]
     plain = agent.task("chat").training_items(examples, None)
     agent.ingest([tmp_path / "kb.txt"])
     items = agent.task("chat").training_items(examples, None)
     questions = [i["messages"][-1]["content"] for i in items]
     with_sources = [q for q in questions if q.startswith("Sources:")]
-    assert len(with_sources) == 2 and "[1] The parking garage is free" in with_sources[0]
-    assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2 + 1  # question, 2 paraphrases, with sources
+    # Only where the sources carry the answer: the parking garage sentence says nothing of the CEO.
+    assert len(with_sources) == 1 and "[1] The parking garage is free" in with_sources[0]
+    assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2  # question, 2 paraphrases
     distilled = [i for i in items if i["messages"][-1]["content"] in distillation_prompts()]
     assert len(distilled) == MIN_DISTILLATION == len(plain) - 2 * (1 + 2)  # at least so many, else one per example
     assert {i["target"] for i in distilled} == {"parent says"} and all(i["soft"] for i in distilled)

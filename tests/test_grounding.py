@@ -8,7 +8,7 @@ from lifelong.plugins.chat import search_query
 from lifelong.plugins.chat.grounding import (
     NOT_IN_SOURCES, Evidence, Grounding, check_answer, cite, extractive_answer, repeats, select_evidence, sentences,
 )
-from lifelong.plugins.retrieval.retriever import Hit
+from lifelong.api import Hit
 
 
 class WordsEmbedder:

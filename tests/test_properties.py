@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifelong.core.config import Config, config_from_dict
-from lifelong.core.errors import ConfigError
+from lifelong.errors import ConfigError
 from lifelong.plugins.retrieval.chunker import Chunker, blocks
 from lifelong.plugins.retrieval.readers import SUPPORTED, UnreadableFile, read_text
 
@@ -23,7 +23,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def tokenizer():
     from transformers import AutoTokenizer
 
-    from fakes import tiny_embedder_path
+    from lifelong.testing.tiny_models import tiny_embedder_path
 
     return AutoTokenizer.from_pretrained(tiny_embedder_path())
 

@@ -15,9 +15,9 @@ except ImportError:
     from click import UsageError
 from typer.core import TyperGroup
 
-from ..core.errors import LifelongError
+from ..errors import LifelongError
 from ..core.plugins import PluginHost
-from ..core.validation import printable
+from ..validation import printable
 from . import (agent_commands, core_commands, knowledge_commands, learn_commands, portable_commands, review_command,
                serve_command, task_commands)
 

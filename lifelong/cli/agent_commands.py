@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ..core.errors import LifelongError
+from ..errors import LifelongError
 from .output import console, print_json
 
 

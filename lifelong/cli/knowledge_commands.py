@@ -64,7 +64,7 @@ def documents(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List the documents in the knowledge base."""
-    docs = ctx.obj.agent.retriever.documents()
+    docs = ctx.obj.agent.documents()
     if as_json:
         print_json(docs)
         return

@@ -14,8 +14,8 @@ from rich.markup import escape
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..core.errors import InputError, LifelongError
-from ..core.validation import MAX_ID
+from ..errors import InputError, LifelongError
+from ..validation import MAX_ID
 from .output import console, print_json, print_table, shorten
 
 

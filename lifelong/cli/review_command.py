@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from ..core.validation import MAX_ID
+from ..validation import MAX_ID
 from .output import console, print_json, print_table, shorten
 
 

@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import typer
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 
 # Seconds between starting the server and opening the browser on its dashboard ('lifelong ui').

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from ..core.errors import InputError
+from ..errors import InputError
 from .learn_commands import read_rows
 from .output import console, print_json, print_table
 

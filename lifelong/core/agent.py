@@ -13,10 +13,11 @@ from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
-from .errors import InputError, NotFoundError
-from .validation import check_question, printable
+from ..errors import InputError, NotFoundError, PluginError
+from ..validation import check_question, printable
 from .plugins import PluginHost
-from .task import Answer, GenerationOptions, Reply, Task, sources_of
+from .retriever import IngestReport, Retriever
+from .task import Answer, GenerationOptions, LearnableTask, Reply, Task
 from .workspace import Workspace
 
 
@@ -72,13 +73,17 @@ class Agent:
         return (f"v{active['id']}", active["adapter_path"]), f"v{active['id']}"
 
     @cached_property
-    def retriever(self):
-        cls = self.plugins.registry.get("retrievers", self.config.retrieval.retriever)
-        return cls(self)
+    def retriever(self) -> Retriever:
+        name = self.config.retrieval.retriever
+        retriever = self.plugins.registry.get("retrievers", name)(self)
+        if not isinstance(retriever, Retriever):
+            raise PluginError(f"retriever {name!r} is a {type(retriever).__name__}, not a lifelong.Retriever; "
+                              "subclass lifelong.api.Retriever")
+        return retriever
 
     # --- knowledge -----------------------------------------------------------------------------
 
-    def ingest(self, paths, progress=None):
+    def ingest(self, paths, progress=None) -> IngestReport:
         """Add files and folders to the knowledge base; returns an IngestReport (``skipped``
         lists each file left out, with the reason)."""
         if isinstance(paths, (str, Path)):
@@ -93,6 +98,10 @@ class Agent:
         """Remove a document and its vectors; returns how many chunks went."""
         return self.retriever.forget(document)
 
+    def documents(self) -> list[dict]:
+        """The documents in the knowledge base: ``path``, ``origin``, ``chunks``, ``ingested_at``."""
+        return self.retriever.documents()
+
     # --- tasks, asking and feedback ---------------------------------------------------------------
 
     def task(self, name: str) -> Task:
@@ -103,7 +112,7 @@ class Agent:
                 known = ", ".join(sorted({"chat", *self.config.tasks})) or "none"
                 raise NotFoundError(f"unknown task {name!r}; configured tasks: {known} (add one with 'lifelong tasks add')")
             cls = self.plugins.registry.get("tasks", options["plugin"])
-            self._tasks[name] = cls(name, {k: v for k, v in options.items() if k != "plugin"}, self)
+            self._tasks[name] = _checked_task(cls(name, {k: v for k, v in options.items() if k != "plugin"}, self))
         return self._tasks[name]
 
     def add_task(self, name: str, plugin: str, **options) -> Task:
@@ -114,7 +123,7 @@ class Agent:
         if name in self.config.tasks or name == "chat":
             raise InputError(f"task {name!r} exists already; edit lifelong.toml to change it")
         cls = self.plugins.registry.get("tasks", plugin)
-        task = cls(name, dict(options), self)  # validates the options before anything is saved
+        task = _checked_task(cls(name, dict(options), self))  # validates the options before anything is saved
         config = self.workspace.load_config()
         config.tasks[name] = {"plugin": plugin, **options}
         self.workspace.save_config(config)
@@ -130,8 +139,6 @@ class Agent:
         """Score the task's active model on rows of ``text`` and ``label``: accuracy, macro_f1,
         per_label, confusions and out_of_scope_recall (classification tasks)."""
         task_obj = self.task(task)
-        if not hasattr(task_obj, "evaluate_rows"):
-            raise InputError(f"task {task!r} cannot be evaluated on labelled rows")
         parsed = [_example_row(i, row) for i, row in enumerate(rows, 1)]
         if not parsed:
             raise InputError("no rows to evaluate")
@@ -211,7 +218,7 @@ class Agent:
                             answered_by=hooked.get("answered_by", "before_ask"))
             return task_obj, [], hooked
         hits = []
-        if retrieval and task_obj.uses_retrieval and self.db["chunks"].count:
+        if retrieval and task_obj.uses_retrieval and not self.retriever.is_empty():
             hits = self.search(task_obj.search_query(text, history), k=self.config.retrieval.top_k)
         return task_obj, hits, None
 
@@ -280,11 +287,16 @@ class Agent:
                 self.examples.add(task, text, label, origin, split)
         return len(parsed)
 
+    def learnable_task(self, task: str) -> LearnableTask:
+        """The task instance ``name``; an InputError if it does not learn."""
+        task_obj = self.task(task)
+        if not isinstance(task_obj, LearnableTask):
+            raise InputError(f"task {task!r} ({type(task_obj).__name__}) does not learn")
+        return task_obj
+
     def check_learnable(self, task: str, strategy: str | None = None) -> None:
         """Raise at once if ``task`` does not exist or does not learn, or ``strategy`` is unknown."""
-        task_obj = self.task(task)
-        if not hasattr(task_obj, "train"):
-            raise InputError(f"task {task!r} ({type(task_obj).__name__}) does not learn")
+        self.learnable_task(task)
         self.plugins.registry.get("learners", strategy or self.config.learning.strategy)
 
     def learn(self, task: str | None = None, strategy: str | None = None, progress=None):
@@ -301,7 +313,7 @@ class Agent:
         from .scheduler import BackgroundLearning
 
         self.task(task)
-        return BackgroundLearning(self.workspace, task, every, min_new or self.config.learning.min_new)
+        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new)
 
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)
@@ -314,6 +326,12 @@ class Agent:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _checked_task(task) -> Task:
+    if not isinstance(task, Task):
+        raise PluginError(f"task type {type(task).__name__} is not a lifelong.Task; subclass lifelong.api.Task")
+    return task
 
 
 def _checked_history(history) -> list[dict]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tomli_w
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def _help(text, default):

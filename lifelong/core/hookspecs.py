@@ -19,33 +19,36 @@ hookimpl = pluggy.HookimplMarker("lifelong")
 
 @hookspec
 def register_tasks(register):
-    """Register task types (``chat``, ``classify``...): a subclass of ``lifelong.core.task.Task``,
-    called with ``(name, options, agent)`` for each task instance named in the config."""
+    """Register task types (``chat``, ``classify``...): ``register(name, cls)`` with a subclass of
+    ``lifelong.Task``, or of ``lifelong.LearnableTask`` for a task that learns, created as
+    ``cls(name, options, agent)`` for each task instance configured with ``plugin = name``."""
 
 
 @hookspec
 def register_retrievers(register):
-    """Register knowledge retrievers: a class called with ``(agent)`` that provides
-    ``ingest(paths)``, ``search(query, k, mode)``, ``add_text(text, source)`` and ``forget(doc)``."""
+    """Register knowledge retrievers: ``register(name, cls)`` with a subclass of
+    ``lifelong.Retriever``, created as ``cls(agent)`` when ``[retrieval] retriever = name``."""
 
 
 @hookspec
 def register_learners(register):
-    """Register continual-learning strategies (``replay``, ``naive``...): a class called with
-    ``(agent, task, buffer)`` whose ``plan(new, parent_path, rng)`` returns what a run trains on
-    and whose ``after_cycle(new, model, adapter_path)`` runs once a candidate is promoted."""
+    """Register continual-learning strategies (``replay``, ``naive``...): ``register(name, cls)``
+    with a subclass of ``lifelong.Strategy``, created as ``cls(agent, task, buffer)`` for each
+    run when ``[learning] strategy = name``."""
 
 
 @hookspec
 def register_buffers(register):
-    """Register replay-buffer policies (what is kept): a ``lifelong.memory.ReplayBuffer``
-    subclass."""
+    """Register replay-buffer policies (what is kept): ``register(name, cls)`` with a subclass
+    of ``lifelong.ReplayBuffer`` implementing ``keep(stored, new)``, picked by
+    ``[learning] buffer = name``."""
 
 
 @hookspec
 def register_models(register):
-    """Register model loaders: ``register(name, loader)`` where ``loader(spec, config)`` returns a
-    generator or an embedder for a model spec such as ``smollm2`` or an HF id or path."""
+    """Register model loaders: ``register(name, loader)`` where ``loader(agent)`` (a
+    ``lifelong.ModelLoader``) returns a ``lifelong.TextGenerator`` or ``lifelong.TextEmbedder``,
+    loaded when ``[models] generator`` or ``embedder`` is ``name``."""
 
 
 @hookspec

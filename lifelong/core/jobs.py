@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from .errors import InputError, LifelongError, NotFoundError
+from ..errors import InputError, LifelongError, NotFoundError
 
 
 class LearningCancelled(LifelongError):

@@ -19,7 +19,7 @@ from ..learning.behaviour import behaviour_verdict, lost_questions
 from ..learning.gate import refusal
 from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
-from .errors import InputError, LifelongError
+from ..errors import InputError, LifelongError
 from .jobs import LearningCancelled
 
 
@@ -49,9 +49,7 @@ class Learner:
     def run(self, task: str = "chat", strategy: str | None = None, progress=None) -> LearningReport:
         config = self.agent.config.learning
         strategy = strategy or config.strategy
-        task_obj = self.agent.task(task)
-        if not hasattr(task_obj, "train"):
-            raise InputError(f"task {task!r} ({type(task_obj).__name__}) does not learn")
+        task_obj = self.agent.learnable_task(task)
         strategy_cls = self.agent.plugins.registry.get("learners", strategy)
         buffer_cls = self.agent.plugins.registry.get("buffers", config.buffer)
         with self._lock(task):
@@ -66,8 +64,7 @@ class Learner:
     def _cycle(self, task_obj, strategy, strategy_cls, buffer_cls, new, progress) -> LearningReport:
         task, config, started = task_obj.name, self.agent.config.learning, time.perf_counter()
         cycle = 1 + (self.db.execute("select coalesce(max(cycle), 0) from examples where task = ?", [task]).fetchone()[0])
-        group = getattr(task_obj, "replay_group", None)
-        buffer = buffer_cls(self.db, task, config.buffer_size, config.seed, group=group)
+        buffer = buffer_cls(self.db, task, config.buffer_size, config.seed, group=task_obj.replay_group)
         strat = strategy_cls(self.agent, task_obj, buffer)
         train_new = [e for e in new if e["split"] == "train"]
         if not train_new:

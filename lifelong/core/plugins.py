@@ -14,7 +14,7 @@ from pathlib import Path
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from ..errors import PluginError
 from .registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "lifelong"

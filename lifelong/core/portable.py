@@ -12,7 +12,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 from .workspace import CONFIG_FILE, DATABASE_FILE, Workspace
 
 SUFFIXES = (".tar.gz", ".tgz")

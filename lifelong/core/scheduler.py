@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Callable
 
-from .errors import LifelongError
+from ..errors import LifelongError
 
 log = logging.getLogger("lifelong")
 
 
 class BackgroundLearning:
     """Every ``every`` seconds, run a learning cycle of ``task`` when ``min_new`` new examples
-    are waiting. The thread has its own Agent (own SQLite connection and model copies); the
-    serving agent picks up a promoted adapter on its next ask."""
+    are waiting. The thread has its own agent from ``open_agent`` (own SQLite connection and
+    model copies); the serving agent picks up a promoted adapter on its next ask."""
 
-    def __init__(self, workspace, task: str, every: float, min_new: int):
-        self.workspace, self.task, self.every, self.min_new = workspace, task, every, min_new
+    def __init__(self, open_agent: Callable, task: str, every: float, min_new: int):
+        self.open_agent, self.task, self.every, self.min_new = open_agent, task, every, min_new
         self.reports = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"lifelong-learn-{task}", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        from .agent import Agent
-
-        agent = Agent(self.workspace)
+        agent = self.open_agent()
         try:
             while not self._stop.wait(self.every):
                 if len(agent.examples.pending(self.task)) < self.min_new:

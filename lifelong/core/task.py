@@ -1,9 +1,14 @@
-"""What a task plugin provides. Subclass ``Task`` and register it with ``register_tasks``."""
+"""What a task plugin provides: subclass ``Task`` (answers) or ``LearnableTask`` (answers and
+learns from feedback), and register it with ``register_tasks``."""
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Generator
+from pathlib import Path
+from typing import Callable, Generator
+
+from ..errors import InputError
 
 
 @dataclass
@@ -50,13 +55,9 @@ class Answer:
     finish_reason: str = "stop"  # "length" when generation ended at the token limit
 
 
-def sources_of(hits) -> list[dict]:
-    """How retrieved chunks are cited in a Reply and in the log."""
-    return [{"chunk_id": h.chunk_id, "document": h.document, "score": round(h.score, 4)} for h in hits]
-
-
-class Task:
-    """Base class of task plugins: one instance per task configured in lifelong.toml."""
+class Task(ABC):
+    """Base class of task plugins: one instance per task configured in lifelong.toml, created as
+    ``cls(name, options, agent)``; validate ``options`` in ``__init__`` (raise ``ConfigError``)."""
 
     #: Whether retrieved chunks go into the model input.
     uses_retrieval = False
@@ -74,11 +75,16 @@ class Task:
         self.options = options
         self.agent = agent
 
+    @abstractmethod
     def answer(self, text: str, hits: list, **context) -> Answer:
         """Answer ``text`` given the retrieved ``hits`` (empty when retrieval is off). A task with
         ``uses_history`` also gets ``history``: the earlier turns as chat messages, oldest first;
         one that ``generates`` gets ``generation``: the request's GenerationOptions."""
-        raise NotImplementedError
+
+    @abstractmethod
+    def score(self, prediction: str, target: str, input: str = "") -> float:
+        """1.0 when ``prediction`` (the answer to ``input``) is right for ``target``, else 0.0
+        (or anything in between)."""
 
     def stream(self, text: str, hits: list, **context) -> Generator[str, None, Answer]:
         """Yield the answer in pieces and return the Answer; by default, all at once."""
@@ -104,7 +110,40 @@ class Task:
         review queue puts answers near it first."""
         return None
 
-    def score(self, prediction: str, target: str, input: str = "") -> float:
-        """1.0 when ``prediction`` (the answer to ``input``) is right for ``target``, else 0.0
-        (or anything in between)."""
-        raise NotImplementedError
+    def evaluate_rows(self, rows: list[tuple[str, str]]) -> dict:
+        """Score the active model on ``(text, label)`` rows (``lifelong evaluate``); a task that
+        can be evaluated on labelled rows overrides this."""
+        raise InputError(f"task {self.name!r} ({type(self).__name__}) cannot be evaluated on labelled rows")
+
+
+class LearnableTask(Task):
+    """A task that learns: the learner trains a candidate on new plus replayed examples, saves
+    it, and promotes it only when ``assess`` shows the gate it forgot nothing."""
+
+    @abstractmethod
+    def train(self, examples: list[dict], parent_path: str | None, penalty: Callable | None = None,
+              progress=None):
+        """Train a candidate model on ``examples`` (rows with ``input`` and ``target``), starting
+        from the adapter at ``parent_path`` (None: the base model). ``penalty(model)``, when
+        given, is a loss term to add (EWC); ``progress`` is a rich Progress or None."""
+
+    @abstractmethod
+    def save_adapter(self, model, path: Path) -> None:
+        """Write what ``train`` returned into the folder ``path`` (it exists and is empty)."""
+
+    @abstractmethod
+    def assess(self, adapter_path: str | None, sets: dict) -> tuple[dict, dict | None]:
+        """Score the model at ``adapter_path`` (None: the base model) on each cycle's examples:
+        returns ``(scores, probes)``; ``scores`` maps each key of ``sets`` to a score in [0, 1]
+        (plus the optional like-with-like scores named in ``lifelong.learning.gate``), and
+        ``probes`` is None or ``{"perplexity": float, "behaviour": {question: bool}}``."""
+
+    def replay_group(self, example: dict):
+        """What a balanced replay buffer gives equal room to: by default the cycle an example
+        joined; a classifier gives each label its room."""
+        return example["cycle"]
+
+    def fisher(self, model, examples: list[dict]) -> dict:
+        """Per-parameter importance for EWC (parameter name -> tensor of its shape). By default
+        none: the ``ewc`` strategy then adds no penalty for this task."""
+        return {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config, load_config, save_config
-from .errors import ConfigError
+from ..errors import ConfigError
 
 CONFIG_FILE = "lifelong.toml"
 DATABASE_FILE = "lifelong.db"

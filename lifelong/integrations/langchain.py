@@ -14,7 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 
 class LifelongRetriever(BaseRetriever):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..core.errors import StorageError
+from ..errors import StorageError
 from .migrations import migrations
 
 BUSY_TIMEOUT_S = 60

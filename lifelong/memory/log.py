@@ -7,8 +7,8 @@ from typing import Callable
 
 import sqlite_utils
 
-from ..core.errors import InputError, NotFoundError
-from ..core.validation import MAX_ID, check_id, check_text
+from ..errors import InputError, NotFoundError
+from ..validation import MAX_ID, check_id, check_text
 from .db import utcnow, write_transaction
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..core.errors import InputError, NotFoundError
-from ..core.validation import check_id
+from ..errors import InputError, NotFoundError
+from ..validation import check_id
 from .db import utcnow, write_transaction
 
 log = logging.getLogger("lifelong")

@@ -1,20 +1,23 @@
-"""Model loading shared by the plugins: generators (causal LMs) and embedders."""
+"""Model loading shared by the model plugins: generators (causal LMs) and embedders. torch and
+transformers are imported by the loaders, so importing this package costs nothing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from .bundled import bundled_path
-from .embedder import Embedder
-from .generator import Generator
 
 
-def load_embedder(spec: str) -> Embedder:
+def load_embedder(spec: str):
+    from .embedder import Embedder
+
     return Embedder.load(bundled_path(spec) if spec.startswith("bundled:") else spec)
 
 
-def load_generator(spec: str, config, cache_dir: Path) -> Generator:
+def load_generator(spec: str, config, cache_dir: Path):
+    from .generator import Generator
+
     return Generator.load(bundled_path(spec) if spec.startswith("bundled:") else spec, config, cache_dir)
 
 
-__all__ = ["Embedder", "Generator", "load_embedder", "load_generator"]
+__all__ = ["load_embedder", "load_generator"]

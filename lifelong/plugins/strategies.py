@@ -4,32 +4,11 @@ in (``plan``, before training) and updated (``after_cycle``, once a candidate is
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from lifelong import hookimpl
-from lifelong.memory.replay import select
+from lifelong.api import Plan, Strategy, hookimpl, select_replayed
 
 EWC_FILE = "ewc.safetensors"
-
-
-@dataclass
-class Plan:
-    examples: list[dict]
-    replayed: int = 0
-    penalty: Callable | None = None
-
-
-class Strategy:
-    def __init__(self, agent, task, buffer):
-        self.agent, self.task, self.buffer = agent, task, buffer
-
-    def plan(self, new: list[dict], parent_path: str | None, rng) -> Plan:
-        return Plan(list(new))
-
-    def after_cycle(self, new: list[dict], model, adapter_path: Path) -> None:
-        self.buffer.update(new)
 
 
 class Naive(Strategy):
@@ -41,7 +20,7 @@ class Replay(Strategy):
 
     def plan(self, new, parent_path, rng):
         wanted = round(self.agent.config.learning.replay_ratio * len(new))
-        replayed = select(self.buffer.items(), wanted, rng)
+        replayed = select_replayed(self.buffer.items(), wanted, rng)
         return Plan([*new, *replayed], replayed=len(replayed))
 
 

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ..core.errors import LifelongError
+from ..errors import LifelongError
 from . import charts
 
 HERE = Path(__file__).parent

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from ..core.errors import LifelongError
+from ..errors import LifelongError
 from .dashboard import COOKIE, PAGE
 
 MODES = ("hybrid", "dense", "keyword")

@@ -4,10 +4,12 @@ exactly what an install leaves behind."""
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lifelong.cli import build_app
 from lifelong.core.plugins import PluginHost
+from lifelong.testing import TaskTests
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 
@@ -40,3 +42,20 @@ def test_adds_cli_command(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "opening hours" in result.output
     sys.modules.pop("lifelong_canned_answers", None)
+
+
+class TestCannedTask(TaskTests):
+    """lifelong's conformance kit: the task behaves as the agent relies on."""
+
+    plugins = ["canned_answers"]
+    task_plugin = "canned"
+    examples = [("What are your opening hours?", "We are open 9:00-17:00, Monday to Friday.")]
+
+    @pytest.fixture(autouse=True)
+    def installed(self, tmp_path, monkeypatch):
+        install_free(tmp_path, monkeypatch)
+        yield
+        sys.modules.pop("lifelong_canned_answers", None)
+
+    def test_answers_from_the_table(self, task):
+        assert task.answer("what are your opening hours?", []).text == self.examples[0][1]

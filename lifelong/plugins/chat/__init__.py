@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from lifelong import hookimpl
-from lifelong.core.errors import ConfigError, InputError
-from lifelong.core.task import Answer, GenerationOptions, Task
+from lifelong.errors import ConfigError, InputError
+from lifelong.api import Answer, GenerationOptions, LearnableTask
 
 from . import grounding, training
 from .grounding import Grounding, content_words
@@ -91,7 +91,7 @@ def search_query(text: str, history: list[dict]) -> str:
 _REFERRING = ("it", "its", "they", "them", "their", "that", "those", "this", "these", "one", "there")
 
 
-class ChatTask(Task):
+class ChatTask(LearnableTask):
     uses_retrieval = True
     uses_history = True
     corrections_are_knowledge = True
@@ -242,17 +242,20 @@ class ChatTask(Task):
 
     def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
         """Each example under its own question and its paraphrases, with its sources where the
-        knowledge base has relevant ones, plus the parent's answers to general prompts
+        knowledge base has relevant ones that support it, plus the parent's answers to general prompts
         (chat/training.py says why)."""
         settings, seed = self.settings, self.agent.config.learning.seed
-        searchable = settings.learn_with_sources and self.agent.db["chunks"].count > 0
+        searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
         items = []
         for e in examples:
             questions = [e["input"], *training.paraphrases(e["input"])[: settings.paraphrases]]
             items += [{"messages": self.messages(q), "target": e["target"]} for q in questions]
             if searchable:
                 found = self.ground(e["input"], self.agent.search(e["input"]))
-                if found.relevant:
+                # Only where the sources support the answer: an answer trained beside sources that
+                # do not carry it teaches the model to ignore its sources (make demo lost 6
+                # general questions of the probe that way).
+                if found.relevant and grounding.check_answer(e["target"], e["input"], found).ok:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
         prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
         answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48) if prompts else []

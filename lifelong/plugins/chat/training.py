@@ -2,9 +2,10 @@
 
 - Paraphrases: each taught question also under other wordings, so a fact is recalled when
   asked differently.
-- Retrieval-aware prompts: where the knowledge base has sentences relevant to the question, the
-  example is also trained with the prompt the model sees at inference (its sources, the right
-  one among distractors), so the model learns to answer from sources, not only the fact.
+- Retrieval-aware prompts: where the knowledge base has sentences relevant to the question that
+  support the answer, the example is also trained with the prompt the model sees at inference
+  (its sources, the right one among distractors), so the model learns to answer from sources,
+  not only the fact.
 - Self-distillation: the parent model's own answers to general prompts shipped with the package
   are mixed in as "soft" examples: training keeps the model's next-token distributions on them
   close to the parent's (a KL penalty, learning/causal_lm.py), so what it could do before is kept.

@@ -6,13 +6,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lifelong.core.errors import InputError
-from lifelong.core.validation import check_text, printable
+from lifelong.api import Hit, IngestReport, InputError, Retriever
+from lifelong.validation import check_text, printable
 from lifelong.memory.documents import DocumentStore
 from lifelong.memory.vector_index import VectorIndex
 
@@ -26,28 +26,6 @@ MAX_HITS = 1000  # a larger k would only make SQLite and FAISS allocate for noth
 
 
 @dataclass
-class Hit:
-    chunk_id: int
-    document: str
-    position: int
-    score: float
-    text: str
-
-
-@dataclass
-class IngestReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    chunks: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return not self.skipped
-
-
-@dataclass
 class _Pending:
     path: str
     sha256: str
@@ -57,9 +35,9 @@ class _Pending:
     updated: bool
 
 
-class FaissRetriever:
+class FaissRetriever(Retriever):
     def __init__(self, agent):
-        self.agent = agent
+        super().__init__(agent)
         self.config = agent.config.retrieval
         self.store = DocumentStore(agent.db)
         self.index_path = agent.workspace.index_dir / "chunks.faiss"
@@ -155,6 +133,9 @@ class FaissRetriever:
 
     def documents(self) -> list[dict]:
         return self.store.documents()
+
+    def is_empty(self) -> bool:
+        return self.store.fingerprint()[0] == 0
 
     def _prepare(self, path: Path, report: IngestReport) -> _Pending | None:
         name = str(path)
