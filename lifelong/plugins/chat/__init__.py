@@ -253,8 +253,7 @@ class ChatTask(LearnableTask):
             if searchable:
                 found = self.ground(e["input"], self.agent.search(e["input"]))
                 # Only where the sources support the answer: an answer trained beside sources that
-                # do not carry it teaches the model to ignore its sources (make demo lost 6
-                # general questions of the probe that way).
+                # do not carry it would teach the model to ignore its sources.
                 if found.relevant and grounding.check_answer(e["target"], e["input"], found).ok:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
         prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
