@@ -125,7 +125,8 @@ def _read_only_connect(monkeypatch):
 
 
 DATABASE_FAULTS = [
-    ("read-only-ask", "read-only", ["ask", "hello there", "--task", "intent"]),
+    # --no-stream: a streamed answer is printed before it is logged, and the error follows it.
+    ("read-only-ask", "read-only", ["ask", "hello there", "--task", "intent", "--no-stream"]),
     ("read-only-feedback", "read-only", ["feedback", "1", "--good"]),
     ("read-only-rollback", "read-only", ["rollback", "--task", "intent"]),
     ("not-a-database", "garbage", ["logs"]),

@@ -32,26 +32,54 @@ def test_health_and_completion(client):
 
 
 def test_streaming(client):
-    with client.stream("POST", "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}], "stream": True, "retrieval": False}) as response:
+    with client.stream("POST", "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}], "stream": True, "retrieval": False, "stop": "\n"}) as response:
         lines = [line for line in response.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
     last = json.loads(lines[-2][6:])
     assert last["choices"][0]["finish_reason"] == "stop" and last["lifelong"]["interaction_id"] > 0
 
 
-def test_feedback_learn_and_pickup_without_restart(client):
-    facts = {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo.", "What colour is the logo?": "Teal."}
+def learn_and_wait(client, **body):
+    started = client.post("/v1/learn", json={"task": "chat", **body})
+    assert started.status_code == 202 and started.json()["status"] == "running", started.text
+    client.app.state.jobs.wait(started.json()["id"], timeout=300)
+    return client.get(f"/v1/learn/{started.json()['id']}").json()
+
+
+def teach(client, facts):
     for question, answer in facts.items():
         interaction = ask(client, question).json()["lifelong"]["interaction_id"]
         stored = client.post("/v1/feedback", json={"interaction_id": interaction, "correction": answer})
         assert stored.status_code == 200 and stored.json()["example_id"]
-    report = client.post("/v1/learn", json={"task": "chat"}).json()
+
+
+def test_feedback_learn_and_pickup_without_restart(client):
+    teach(client, {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo.", "What colour is the logo?": "Teal."})
+    job = learn_and_wait(client)
+    assert job["status"] == "succeeded" and job["progress"]["fraction"] == 1.0, job
+    report = job["result"]
     assert report["promoted"], report
     assert client.get("/v1/versions").json()[0]["status"] == "active"
     client.app.state.agent.config.retrieval.correction_match = 1.01  # the model itself, not the stored correction
     body = ask(client, "Who is the CEO?").json()
     assert body["lifelong"]["model_version"] == f"v{report['version']}"
     assert body["choices"][0]["message"]["content"] == "Mira."
+
+
+def test_a_cancelled_learning_job_promotes_nothing_and_the_next_run_works(client):
+    teach(client, {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo."})
+    agent = client.app.state.agent
+    started = client.post("/v1/learn", json={"task": "chat"}).json()
+    cancelled = client.delete(f"/v1/learn/{started['id']}")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] in ("cancelling", "cancelled")
+    job = client.app.state.jobs.wait(started["id"], timeout=300).to_dict()
+    assert job["status"] == "cancelled" and job["result"] is None, job
+    assert agent.versions.list("chat") == []
+    run = agent.db.execute("select status, reason from learning_runs").fetchall()
+    assert run == [("cancelled", "LearningCancelled: cancelled on request")]
+    assert len(agent.examples.pending("chat")) == 2  # the examples wait for the next run
+    assert learn_and_wait(client)["status"] == "succeeded"
+    assert client.get("/v1/learn").json()["data"][0]["status"] == "succeeded"
 
 
 def test_errors(client):
@@ -61,6 +89,74 @@ def test_errors(client):
     assert client.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "x"}]}).status_code == 400
     assert client.post("/v1/feedback", json={"interaction_id": 1, "rating": 5}).status_code == 422
     assert client.post("/v1/learn", json={"task": "chat"}).status_code == 400  # no new examples
+    assert client.get("/v1/learn/nosuch").status_code == 404
+
+
+def test_every_error_has_openai_shape(client):
+    responses = [
+        client.post("/v1/feedback", json={"interaction_id": "abc", "rating": 1}),  # validation
+        ask(client, "hi", max_tokens=0),  # validation
+        client.get("/v1/nosuch"),  # routing
+        client.get("/v1/chat/completions"),  # method
+        ask(client, "hi", model="nosuch"),  # the agent
+        client.post("/v1/chat/completions", content=b"{oops", headers={"content-type": "application/json"}),
+        client.get("/v1/models", headers={"host": "evil.example"}),  # DNS rebinding guard
+    ]
+    for response in responses:
+        error = response.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"} and error["message"], response.text
+    assert responses[0].json()["error"]["param"] == "interaction_id"
+    assert responses[1].status_code == 422 and "max_tokens" in responses[1].json()["error"]["message"]
+
+
+def test_an_unknown_task_is_refused_before_anything_is_logged(client):
+    for stream in (False, True):
+        response = ask(client, "hi", model="nosuch", stream=stream)
+        assert response.status_code == 404 and "nosuch" in response.json()["error"]["message"]
+    assert client.app.state.agent.log.recent(5) == []
+
+
+def test_models_list_one_entry_per_task(client):
+    client.app.state.agent.add_task("intent", plugin="classify")
+    listed = client.get("/v1/models").json()
+    assert listed["object"] == "list"
+    assert [(m["id"], m["object"], m["lifelong"]["version"]) for m in listed["data"]] == [("chat", "model", "base"), ("intent", "model", "base")]
+    assert client.get("/v1/models/intent").json()["lifelong"]["plugin"] == "classify"
+    assert client.get("/v1/models/nosuch").status_code == 404
+
+
+def test_generation_options_and_finish_reason(client):
+    agent = client.app.state.agent
+    cut = ask(client, "Say something long", max_tokens=3).json()
+    assert cut["choices"][0]["finish_reason"] == "length" and cut["usage"]["completion_tokens"] == 3
+    newest = max_completion = ask(client, "Say something long", max_completion_tokens=2).json()
+    assert max_completion["usage"]["completion_tokens"] == 2
+    # The tiny model writes line breaks: a stop string ends the answer at the first one.
+    stopped = ask(client, "Say something long", stop="\n").json()
+    assert stopped["choices"][0]["finish_reason"] == "stop" and "\n" not in stopped["choices"][0]["message"]["content"]
+    assert stopped["usage"]["completion_tokens"] < agent.config.generation.max_new_tokens
+    sampled = ask(client, "Say something", temperature=1.5, top_p=0.5, max_tokens=4).json()
+    assert sampled["usage"]["completion_tokens"] <= 4 and newest["id"] != sampled["id"]
+    assert ask(client, "hi", stop=["a", "b", "c", "d", "e"]).status_code == 400
+
+
+def test_content_as_a_list_of_parts(client):
+    parts = [{"type": "text", "text": "Who is"}, {"type": "text", "text": "the CEO?"}]
+    body = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": parts}], "retrieval": False}).json()
+    assert client.app.state.agent.log.get(body["lifelong"]["interaction_id"])["input"] == "Who is\nthe CEO?"
+    image = [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]
+    refused = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": image}]})
+    assert refused.status_code == 400 and "image_url" in refused.json()["error"]["message"]
+
+
+def test_stream_with_usage_and_length(client):
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True, "retrieval": False, "max_tokens": 2,
+            "stream_options": {"include_usage": True}}
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+    assert events[-2]["choices"][0]["finish_reason"] == "length"
+    assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] == 2
+    assert all(e["usage"] is None for e in events[:-1])
 
 
 def test_token_required(learning_workspace):
@@ -97,23 +193,43 @@ def test_official_openai_client_and_serving_during_learning(live_server):
     import openai
 
     client = openai.OpenAI(base_url=f"{live_server}/v1", api_key="s3cret")
-    completion = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "Who is the CEO?"}],
-                                                extra_body={"retrieval": False})
+    model = client.models.list().data[0].id  # no model name known in advance
+    completion = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "Who is the CEO?"}],
+                                                extra_body={"retrieval": False}, max_tokens=4)
+    assert completion.choices[0].finish_reason == "length" and completion.usage.completion_tokens == 4
     interaction = completion.model_extra["lifelong"]["interaction_id"]
     chunks = [c for c in client.chat.completions.create(
-        model="chat", messages=[{"role": "user", "content": "hello"}], stream=True, extra_body={"retrieval": False}) if c.choices]
+        model="chat", messages=[{"role": "user", "content": "hello"}], stream=True, stop=["\n"], extra_body={"retrieval": False}) if c.choices]
     assert chunks[0].choices[0].delta.role == "assistant" and chunks[-1].choices[0].finish_reason == "stop"
     headers = {"Authorization": "Bearer s3cret"}
     for question, answer in {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo."}.items():
         httpx.post(f"{live_server}/v1/feedback", headers=headers, json={"interaction_id": interaction, "correction": answer}, timeout=30)
-    finished = {}
-    learning = threading.Thread(target=lambda: finished.setdefault("learn", (httpx.post(
-        f"{live_server}/v1/learn", headers=headers, json={}, timeout=300), time.time())))
-    learning.start()
-    time.sleep(0.5)
+    job = httpx.post(f"{live_server}/v1/learn", headers=headers, json={}, timeout=30)
+    assert job.status_code == 202
     answered = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}], extra_body={"retrieval": False})
-    answered_at = time.time()
-    learning.join(300)
-    response, learned_at = finished["learn"]
-    assert response.status_code == 200 and answered.choices[0].message.role == "assistant"
-    assert answered_at < learned_at  # served while the learning run was going on
+    progress = httpx.get(f"{live_server}/v1/learn/{job.json()['id']}", headers=headers, timeout=30).json()
+    assert answered.choices[0].message.role == "assistant"
+    assert progress["status"] == "running"  # served while the learning run was going on
+    deadline = time.time() + 300
+    while progress["status"] == "running" and time.time() < deadline:
+        time.sleep(0.2)
+        progress = httpx.get(f"{live_server}/v1/learn/{job.json()['id']}", headers=headers, timeout=30).json()
+    assert progress["status"] == "succeeded", progress
+
+
+def test_ui_serves_on_loopback_and_opens_the_dashboard(learning_workspace, monkeypatch):
+    import webbrowser
+
+    from lifelong.cli import serve_command
+
+    served, opened = {}, []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw, paths={r.path for r in app.routes}))
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    monkeypatch.setattr(serve_command, "OPEN_AFTER", 0.0)
+    result = CliRunner().invoke(build_app(), ["-w", str(learning_workspace), "ui", "--port", "8123"])
+    assert result.exit_code == 0, result.output
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8123) and "/ui/review" in served["paths"]
+    deadline = time.time() + 5
+    while not opened and time.time() < deadline:
+        time.sleep(0.05)
+    assert opened == ["http://127.0.0.1:8123/ui"]

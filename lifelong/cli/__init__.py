@@ -18,7 +18,8 @@ from typer.core import TyperGroup
 from ..errors import LifelongError
 from ..core.plugins import PluginHost
 from ..validation import printable
-from . import agent_commands, core_commands, knowledge_commands, learn_commands, serve_command, task_commands
+from . import (agent_commands, core_commands, knowledge_commands, learn_commands, portable_commands, review_command,
+               serve_command, task_commands)
 
 
 class _Group(TyperGroup):
@@ -41,18 +42,27 @@ class _Group(TyperGroup):
             raise typer.Exit(code=1) from None
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"lifelong {version('lifelong')}")
+        raise typer.Exit()
+
+
 def build_app() -> typer.Typer:
     app = typer.Typer(
         cls=_Group,
         help="lifelong: agents that keep learning after they ship.",
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=True,
         pretty_exceptions_enable=False,
     )
 
     @app.callback()
     def root(
         ctx: typer.Context,
+        version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
         workspace: Optional[Path] = typer.Option(
             None,
             "--workspace",
@@ -68,6 +78,8 @@ def build_app() -> typer.Typer:
     learn_commands.add_to(app)
     task_commands.add_to(app)
     serve_command.add_to(app)
+    review_command.add_to(app)
+    portable_commands.add_to(app)
     try:
         PluginHost().add_commands(app)
     except LifelongError:

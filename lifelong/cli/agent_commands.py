@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Optional
 
 import typer
+from rich.console import Console
 
 from ..errors import LifelongError
 from .output import console, print_json
@@ -32,17 +34,32 @@ def _print_sources(sources) -> None:
 
 def ask(
     ctx: typer.Context,
-    text: str = typer.Argument(..., help="The question or input."),
+    text: str = typer.Argument(..., help="The question or input; '-' reads it from stdin."),
     task: str = typer.Option("chat", "--task", "-t", help="Task to answer with (see 'lifelong tasks')."),
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
     as_json: bool = typer.Option(False, "--json", help="Print id, answer, sources, model_version, latency_ms."),
+    no_stream: bool = typer.Option(False, "--no-stream", help="Print the answer once it is complete (for scripts)."),
 ):
     """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'."""
-    reply = ctx.obj.agent.ask(text, task=task, retrieval=not no_retrieval)
-    if as_json:
-        print_json(_reply_dict(reply))
-        return
-    typer.echo(reply.answer)
+    if text == "-":
+        text = sys.stdin.read().strip()
+    agent = ctx.obj.agent
+    if as_json or no_stream:
+        reply = agent.ask(text, task=task, retrieval=not no_retrieval)
+        if as_json:
+            print_json(_reply_dict(reply))
+            return
+        typer.echo(reply.answer)
+    else:
+        pieces = agent.stream(text, task=task, retrieval=not no_retrieval)
+        # A spinner on stderr until the first piece (loading the model, searching, generating).
+        with Console(stderr=True).status("thinking…"):
+            first = next(pieces, "")
+        typer.echo(first, nl=False)
+        for piece in pieces:
+            typer.echo(piece, nl=False)
+        typer.echo()
+        reply = agent.last_reply
     _print_sources(reply.sources)
     console.print(f"[dim]#{reply.id} · {reply.model_version} · answered by {reply.answered_by} · {reply.latency_ms:.0f} ms · "
                   f"lifelong feedback {reply.id} --good | --bad | --correct TEXT[/dim]")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from ..core.agent import Agent
 from ..core.config import config_to_dict, describe
@@ -36,6 +38,7 @@ def add_to(app: typer.Typer) -> None:
     logs_app = typer.Typer(help="List and show logged interactions.", invoke_without_command=True)
     logs_app.callback()(logs)
     logs_app.command("show")(logs_show)
+    logs_app.command("path")(logs_path)
     app.add_typer(logs_app, name="logs")
 
 
@@ -95,12 +98,14 @@ def logs(
     ctx: typer.Context,
     n: int = typer.Option(20, "-n", "--count", min=1, help="How many recent interactions."),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
+    query: Optional[str] = typer.Option(None, "-q", "--query", help="Only interactions with this text in the question or answer."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List the most recent interactions (newest first)."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = ctx.obj.agent.log.recent(n, task=task)
+    agent = ctx.obj.agent
+    rows = agent.log.filtered(task=task, text=query, limit=n) if query else agent.log.recent(n, task=task)
     if as_json:
         print_json(rows)
         return
@@ -124,7 +129,13 @@ def logs_show(
         print_json(row)
         return
     for key, value in row.items():
-        console.print(f"[bold]{key}[/bold]: {value}")
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        console.print(f"[bold]{key}[/bold]: {escape(shown)}")
+
+
+def logs_path(ctx: typer.Context):
+    """Print the path of the database that holds the log (SQLite; open it with any SQLite tool)."""
+    typer.echo(str(Workspace.resolve(ctx.obj.workspace).db_path))
 
 
 def _ms(row):

@@ -27,6 +27,7 @@ def add_to(app: typer.Typer) -> None:
     app.command("report")(report)
     examples_app = typer.Typer(help="List and import training examples.", invoke_without_command=True)
     examples_app.callback()(examples)
+    examples_app.command("list")(list_examples)
     examples_app.command("import")(import_examples)
     app.add_typer(examples_app, name="examples")
 
@@ -200,8 +201,17 @@ def examples(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List training examples with their split, origin and learning cycle."""
-    if ctx.invoked_subcommand is not None:
-        return
+    if ctx.invoked_subcommand is None:
+        list_examples(ctx, task, n, as_json)
+
+
+def list_examples(
+    ctx: typer.Context,
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
+    n: int = typer.Option(50, "-n", "--count", min=1, max=MAX_ID, help="How many (newest first)."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+):
+    """List training examples with their split, origin and learning cycle."""
     where, args = ("task = ?", [task]) if task else (None, [])
     rows = list(ctx.obj.agent.db["examples"].rows_where(where, args, order_by="id desc", limit=n))
     if as_json:

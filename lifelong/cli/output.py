@@ -4,6 +4,7 @@ import json
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -14,11 +15,12 @@ def print_json(data) -> None:
 
 
 def print_table(rows: list[dict], columns: list[str], title: str | None = None) -> None:
-    table = Table(title=title)
+    # Cells are data, never markup: a system prompt's "[n]" must show as written.
+    table = Table(title=escape(title) if title else None)
     for column in columns:
-        table.add_column(column)
+        table.add_column(escape(column))
     for row in rows:
-        table.add_row(*["" if row.get(c) is None else str(row.get(c)) for c in columns])
+        table.add_row(*["" if row.get(c) is None else escape(str(row.get(c))) for c in columns])
     console.print(table)
 
 

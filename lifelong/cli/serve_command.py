@@ -11,8 +11,13 @@ import typer
 from ..errors import InputError
 
 
+# Seconds between starting the server and opening the browser on its dashboard ('lifelong ui').
+OPEN_AFTER = 1.5
+
+
 def add_to(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("ui")(ui)
 
 
 def is_loopback(host: str) -> bool:
@@ -39,7 +44,8 @@ def serve(
     ),
     max_body_mb: float = typer.Option(1.0, "--max-body-mb", min=0.001, max=1024, help="Largest request body accepted."),
 ):
-    """Serve an OpenAI-compatible API: /v1/chat/completions, /v1/feedback, /v1/learn, /v1/versions, /healthz."""
+    """Serve an OpenAI-compatible API (/v1/models, /v1/chat/completions, /v1/feedback, /v1/learn,
+    /v1/versions, /healthz) and the operator's dashboard at /ui."""
     if token_file is not None:
         if token:
             raise InputError("give the token once: --token-file, or --token / LIFELONG_API_TOKEN")
@@ -53,10 +59,31 @@ def serve(
         typer.echo("warning: --token is visible to other users in 'ps'; prefer LIFELONG_API_TOKEN or --token-file", err=True)
     if (require_token or not is_loopback(host)) and not token:
         raise InputError(f"binding to {host} needs a bearer token: set LIFELONG_API_TOKEN or pass --token-file")
+    hosts = [*(allow_host or []), *([] if is_loopback(host) or host in ("0.0.0.0", "::") else [host])]
+    _run(ctx.obj.workspace, host, port, token, hosts, max_body_mb)
+
+
+def ui(
+    ctx: typer.Context,
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port."),
+    open_browser: bool = typer.Option(True, "--open/--no-open", help="Open the dashboard in the default browser."),
+):
+    """Serve on this machine (127.0.0.1) and open the dashboard, /ui, in a browser. For another
+    address or a token, use 'lifelong serve' and open /ui yourself."""
+    url = f"http://127.0.0.1:{port}/ui"
+    typer.echo(f"dashboard at {url} (Ctrl-C stops it)")
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(OPEN_AFTER, webbrowser.open, [url]).start()
+    _run(ctx.obj.workspace, "127.0.0.1", port, None, [], 1.0)
+
+
+def _run(workspace, host, port, token, hosts, max_body_mb) -> None:
     import uvicorn
 
     from ..server import create_app
 
-    hosts = [*(allow_host or []), *([] if is_loopback(host) or host in ("0.0.0.0", "::") else [host])]
-    app = create_app(ctx.obj.workspace, token=token, allowed_hosts=hosts, max_body_bytes=int(max_body_mb * 1_000_000))
+    app = create_app(workspace, token=token, allowed_hosts=hosts, max_body_bytes=int(max_body_mb * 1_000_000))
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -17,7 +17,7 @@ from ..errors import InputError, NotFoundError, PluginError
 from ..validation import check_question, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
-from .task import Answer, LearnableTask, Reply, Task
+from .task import Answer, GenerationOptions, LearnableTask, Reply, Task
 from .workspace import Workspace
 
 
@@ -145,24 +145,25 @@ class Agent:
         return task_obj.evaluate_rows(parsed)
 
     def ask(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
-            conversation: str | None = None) -> Reply:
+            conversation: str | None = None, generation: GenerationOptions | None = None) -> Reply:
         """Answer ``text`` with task ``task``; logged before it returns, failures included.
         ``history``: the conversation's earlier turns as ``{"role", "content"}`` messages, oldest
         first; ``conversation``: the id that groups its turns in the log (new when None).
-        ``Agent.conversation()`` keeps both for you."""
+        ``Agent.conversation()`` keeps both for you. ``generation``: decoding settings of this
+        answer (max_tokens, temperature, top_p, stop) for tasks that generate text."""
         started = time.perf_counter()
         conversation = conversation or new_conversation_id()
         try:
             history = _checked_history(history)
             task_obj, hits, hooked = self._prepare(text, task, retrieval, history)
-            answer = hooked or task_obj.answer(text, hits, **self._context(task_obj, history))
+            answer = hooked or task_obj.answer(text, hits, **self._context(task_obj, history, generation))
         except Exception as exc:
             self._log_failure(task, text, exc, started, conversation)
             raise
         return self._finish(task, text, answer, started, conversation)
 
     def stream(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
-               conversation: str | None = None) -> Iterator[str]:
+               conversation: str | None = None, generation: GenerationOptions | None = None) -> Iterator[str]:
         """Yield the answer in pieces; the interaction is logged when the stream ends.
         After the stream, ``agent.last_reply`` holds the logged Reply."""
         started = time.perf_counter()
@@ -176,7 +177,7 @@ class Agent:
                 yield hooked.text
                 answer = hooked
             else:
-                stream = task_obj.stream(text, hits, **self._context(task_obj, history))
+                stream = task_obj.stream(text, hits, **self._context(task_obj, history, generation))
                 while True:
                     try:
                         piece = next(stream)
@@ -200,8 +201,11 @@ class Agent:
         return Conversation(self, task, retrieval)
 
     @staticmethod
-    def _context(task_obj, history) -> dict:
-        return {"history": history} if task_obj.uses_history else {}
+    def _context(task_obj, history, generation) -> dict:
+        context = {"history": history} if task_obj.uses_history else {}
+        if task_obj.generates:
+            context["generation"] = generation or GenerationOptions()
+        return context
 
     def _prepare(self, text, task, retrieval, history):
         check_question(text)
@@ -224,9 +228,10 @@ class Agent:
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
             latency_ms=latency, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             answered_by=answer.answered_by, grounding=answer.grounding, conversation=conversation,
+            confidence=answer.confidence,
         )
         reply = Reply(interaction_id, answer.text, answer.sources, answer.model_version, latency, answer.confidence,
-                      answer.answered_by, conversation)
+                      answer.answered_by, conversation, answer.finish_reason)
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
 
@@ -256,6 +261,15 @@ class Agent:
         record["example_id"] = example_id
         self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
         return record
+
+    def review_queue(self, limit: int = 20, task: str | None = None) -> list:
+        """The answers most worth a person's time first (ReviewItem: interaction, reason, detail,
+        similar); label them with ``feedback``."""
+        from .review import ReviewQueue
+
+        if task is not None:
+            self.task(task)
+        return ReviewQueue(self).items(limit, task)
 
     # --- learning ---------------------------------------------------------------------------------
 

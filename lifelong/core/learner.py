@@ -20,6 +20,7 @@ from ..learning.gate import refusal
 from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
 from ..errors import InputError, LifelongError
+from .jobs import LearningCancelled
 
 
 @dataclass
@@ -85,7 +86,8 @@ class Learner:
             candidate, candidate_probe = task_obj.assess(str(adapter_path), sets)
             before, before_probe = task_obj.assess(parent_path, sets)
         except BaseException as exc:
-            self._finish(run_id, "failed", None, {}, f"{type(exc).__name__}: {exc}", started)
+            status = "cancelled" if isinstance(exc, LearningCancelled) else "failed"
+            self._finish(run_id, status, None, {}, f"{type(exc).__name__}: {exc}", started)
             raise
         promoted, reason = self._gate(cycle, candidate, before, candidate_probe, before_probe)
         metrics = self._metrics(task, run_id, cycle, candidate, before, candidate_probe, before_probe)

@@ -25,6 +25,19 @@ class Reply:
     #: a ``before_ask`` plugin's name such as correction, or the task's own word.
     answered_by: str = "model"
     conversation: str = ""  # the conversation this turn belongs to
+    finish_reason: str = "stop"  # "length" when the answer was cut at the token limit
+
+
+@dataclass
+class GenerationOptions:
+    """Per-request decoding settings (the OpenAI API's ``max_tokens``, ``temperature``,
+    ``top_p``, ``stop``); None keeps the workspace's ``[generation]`` setting. Tasks that
+    generate text (``Task.generates``) honour them; others have nothing to decode."""
+
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass
@@ -39,6 +52,7 @@ class Answer:
     sources: list[dict] = field(default_factory=list)
     answered_by: str = "model"
     grounding: str | None = None  # why a generated answer was replaced, when it was
+    finish_reason: str = "stop"  # "length" when generation ended at the token limit
 
 
 class Task(ABC):
@@ -53,6 +67,8 @@ class Task(ABC):
     corrections_are_knowledge = False
     #: Whether some of the examples are held out of training for the evaluation gate.
     holds_out_examples = True
+    #: Whether answers are generated text: such a task gets ``generation`` (GenerationOptions).
+    generates = False
 
     def __init__(self, name: str, options: dict, agent):
         self.name = name
@@ -62,7 +78,8 @@ class Task(ABC):
     @abstractmethod
     def answer(self, text: str, hits: list, **context) -> Answer:
         """Answer ``text`` given the retrieved ``hits`` (empty when retrieval is off). A task with
-        ``uses_history`` also gets ``history``: the earlier turns as chat messages, oldest first."""
+        ``uses_history`` also gets ``history``: the earlier turns as chat messages, oldest first;
+        one that ``generates`` gets ``generation``: the request's GenerationOptions."""
 
     @abstractmethod
     def score(self, prediction: str, target: str, input: str = "") -> float:
@@ -86,6 +103,11 @@ class Task(ABC):
             return correction
         if rating == 1 and interaction.get("output"):
             return interaction["output"]
+        return None
+
+    def confidence_threshold(self) -> float | None:
+        """The confidence below which answers are out of scope (classifiers), or None: the
+        review queue puts answers near it first."""
         return None
 
     def evaluate_rows(self, rows: list[tuple[str, str]]) -> dict:

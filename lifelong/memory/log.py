@@ -34,6 +34,7 @@ class InteractionLog:
         answered_by: str | None = None,
         grounding: str | None = None,
         conversation: str | None = None,
+        confidence: float | None = None,
     ) -> int:
         record = {
             "created_at": utcnow(),
@@ -50,6 +51,7 @@ class InteractionLog:
             "answered_by": answered_by,
             "grounding": grounding,
             "conversation": conversation,
+            "confidence": confidence,
         }
         self._before_log(record)
         with write_transaction(self.db):
@@ -69,6 +71,43 @@ class InteractionLog:
         where, args = ("task = ?", [task]) if task else (None, [])
         rows = self.db["interactions"].rows_where(where, args, order_by="id desc", limit=n)
         return [self._decode(row) for row in rows]
+
+    RATINGS = ("good", "bad", "corrected", "unrated")
+
+    def filtered(self, *, task: str | None = None, version: str | None = None, rating: str | None = None,
+                 text: str | None = None, since: str | None = None, until: str | None = None,
+                 limit: int = 50, offset: int = 0) -> list[dict]:
+        """Interactions, newest first, with their feedback (``rating``: the latest, ``correction``):
+        ``rating`` one of RATINGS; ``text`` found in the question or answer; ``since`` / ``until``:
+        ISO dates (``until`` inclusive)."""
+        where, args = ["1 = 1"], []
+        for column, value in (("task", task), ("model_version", version)):
+            if value:
+                where.append(f"i.{column} = ?")
+                args.append(value)
+        if text:
+            where.append("(i.input like ? escape '\\' or i.output like ? escape '\\')")
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [pattern, pattern]
+        if since:
+            where.append("i.created_at >= ?")
+            args.append(since)
+        if until:
+            where.append("substr(i.created_at, 1, 10) <= ?")
+            args.append(until)
+        if rating is not None and rating not in self.RATINGS:
+            raise InputError(f"rating filter {rating!r}: use one of {', '.join(self.RATINGS)}")
+        having = {"good": "rating = 1", "bad": "rating = -1", "corrected": "correction is not null",
+                  "unrated": "rating is null and correction is null"}.get(rating or "", "1 = 1")
+        sql = f"""select * from (
+                    select i.*,
+                      (select f.rating from feedback f where f.interaction_id = i.id and f.rating is not null
+                       order by f.id desc limit 1) as rating,
+                      (select f.correction from feedback f where f.interaction_id = i.id and f.correction is not null
+                       order by f.id desc limit 1) as correction
+                    from interactions i where {' and '.join(where)})
+                  where {having} order by id desc limit ? offset ?"""
+        return [self._decode(row) for row in self.db.query(sql, [*args, min(limit, MAX_ID), min(offset, MAX_ID)])]
 
     def conversation_of(self, input: str, output: str) -> str | None:
         """The conversation of the latest turn that asked ``input`` and answered ``output``: how a

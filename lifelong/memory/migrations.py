@@ -182,3 +182,10 @@ def m010_corrections_leave_the_documents(db):
     for doc_id in ids:
         db.execute("delete from chunks where document_id = ?", [doc_id])
         db.execute("delete from documents where id = ?", [doc_id])
+
+
+@migrations()
+def m012_answer_confidence(db):
+    # A classifier's confidence in its answer, so the review queue can put the least sure
+    # answers, and those near the out-of-scope threshold, in front of a person.
+    db["interactions"].add_column("confidence", float)

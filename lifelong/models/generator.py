@@ -11,7 +11,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Generator as PythonGenerator
 
 import torch
 
@@ -24,6 +24,35 @@ class Generation:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    finish_reason: str = "stop"  # "length": cut at max_new_tokens
+
+
+class StopCutter:
+    """Ends text at the first of the ``stops`` strings, fed piece by piece: a piece that may
+    begin a stop string is held back until the next one shows whether it does."""
+
+    def __init__(self, stops=()):
+        self.stops = [s for s in stops if s]
+        self.pending = ""
+        self.stopped = False
+
+    def feed(self, piece: str) -> str:
+        if self.stopped:
+            return ""
+        self.pending += piece
+        found = [i for i in (self.pending.find(s) for s in self.stops) if i >= 0]
+        if found:
+            self.stopped = True
+            out, self.pending = self.pending[: min(found)], ""
+            return out
+        held = max((k for s in self.stops for k in range(1, len(s)) if self.pending.endswith(s[:k])), default=0)
+        cut = len(self.pending) - held
+        out, self.pending = self.pending[:cut], self.pending[cut:]
+        return out
+
+    def flush(self) -> str:
+        out, self.pending = ("" if self.stopped else self.pending), ""
+        return out
 
 
 class Generator:
@@ -77,13 +106,23 @@ class Generator:
     def count_tokens(self, messages: list[dict]) -> int:
         return int(self.encode_chat(messages)["input_ids"].shape[1])
 
-    def _generate_kwargs(self, inputs, max_new_tokens, temperature, top_p) -> dict:
+    def _generate_kwargs(self, inputs, max_new_tokens, temperature, top_p, stop=()) -> dict:
         kwargs = dict(**inputs, max_new_tokens=max_new_tokens, pad_token_id=self.tokenizer.pad_token_id)
         if temperature > 0:
             kwargs.update(do_sample=True, temperature=temperature, top_p=top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        if stop:
+            # Decoding ends once a stop string is out; StopCutter then removes it from the text.
+            kwargs.update(stop_strings=list(stop), tokenizer=self.tokenizer)
         return kwargs
+
+    def _finish_reason(self, new_tokens, max_new_tokens: int, stopped: bool) -> str:
+        ends = self.model.generation_config.eos_token_id
+        ends = set(ends if isinstance(ends, list) else [ends]) | {self.tokenizer.eos_token_id}
+        if stopped or len(new_tokens) < max_new_tokens or int(new_tokens[-1]) in ends:
+            return "stop"
+        return "length"
 
     @contextlib.contextmanager
     def using(self, adapter: tuple[str, str] | None):
@@ -107,37 +146,55 @@ class Generator:
             self.peft_model.set_adapter(name)
             yield self.peft_model
 
-    def generate(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None) -> Generation:
+    def generate(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None, stop=()) -> Generation:
         inputs = self.encode_chat(messages)
         prompt_len = inputs["input_ids"].shape[1]
         with self.using(adapter) as model, torch.inference_mode():
-            output = model.generate(**self._generate_kwargs(inputs, max_new_tokens, temperature, top_p))
+            output = model.generate(**self._generate_kwargs(inputs, max_new_tokens, temperature, top_p, stop))
         new_tokens = output[0][prompt_len:]
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
-        return Generation(text, prompt_len, int(new_tokens.shape[0]))
+        cutter = StopCutter(stop)
+        text = cutter.feed(self.tokenizer.decode(new_tokens, skip_special_tokens=True))
+        text = (text + cutter.flush()).strip()
+        finish = self._finish_reason(new_tokens, max_new_tokens, cutter.stopped)
+        return Generation(text, prompt_len, int(new_tokens.shape[0]), finish)
 
-    def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None) -> Iterator[str]:
+    def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None,
+               stop=()) -> PythonGenerator[str, None, Generation]:
+        """Yields the answer in pieces and returns its Generation."""
         from transformers import TextIteratorStreamer
 
         inputs = self.encode_chat(messages)
+        prompt_len = inputs["input_ids"].shape[1]
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = self._generate_kwargs(inputs, max_new_tokens, temperature, top_p)
-        errors = []
+        kwargs = self._generate_kwargs(inputs, max_new_tokens, temperature, top_p, stop)
+        errors, outputs = [], []
 
         def run():
             try:
                 with self.using(adapter) as model, torch.inference_mode():
-                    model.generate(**kwargs, streamer=streamer)
+                    outputs.append(model.generate(**kwargs, streamer=streamer))
             except Exception as exc:  # surfaced in the caller's thread below
                 errors.append(exc)
                 streamer.end()
 
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
-        yield from streamer
+        cutter, pieces = StopCutter(stop), []
+        for piece in streamer:
+            text = cutter.feed(piece)
+            if text:
+                pieces.append(text)
+                yield text
         thread.join()
         if errors:
             raise errors[0]
+        rest = cutter.flush()
+        if rest:
+            pieces.append(rest)
+            yield rest
+        new_tokens = outputs[0][0][prompt_len:]
+        finish = self._finish_reason(new_tokens, max_new_tokens, cutter.stopped)
+        return Generation("".join(pieces).strip(), prompt_len, int(new_tokens.shape[0]), finish)
 
 
 def _dequantised_copy(gguf: Path, cache_dir: Path) -> str:

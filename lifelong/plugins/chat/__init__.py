@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 
 from lifelong import hookimpl
 from lifelong.errors import ConfigError, InputError
-from lifelong.api import Answer, LearnableTask
+from lifelong.api import Answer, GenerationOptions, LearnableTask
 
 from . import grounding, training
 from .grounding import Grounding, content_words
@@ -26,6 +26,26 @@ from .grounding import Grounding, content_words
 ANSWER_MODES = ("auto", "generate", "extract")
 EVIDENCE_SENTENCES = 3
 GROUNDED_INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source as [n]."
+
+
+@dataclass
+class Decoding:
+    """The decoding settings of one answer: the workspace's [generation], overridden per request."""
+
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    stop: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, config, request: GenerationOptions | None) -> "Decoding":
+        request = request or GenerationOptions()
+        return cls(
+            config.max_new_tokens if request.max_tokens is None else request.max_tokens,
+            config.temperature if request.temperature is None else request.temperature,
+            config.top_p if request.top_p is None else request.top_p,
+            tuple(request.stop),
+        )
 
 
 @dataclass
@@ -78,6 +98,7 @@ class ChatTask(LearnableTask):
     # Facts taught by correction are meant to be learned, all of them: the gate checks recall
     # on them and on earlier cycles' facts instead of on held-out questions.
     holds_out_examples = False
+    generates = True
 
     def __init__(self, name, options, agent):
         super().__init__(name, options, agent)
@@ -108,11 +129,11 @@ class ChatTask(LearnableTask):
             user = f"Sources:\n{lines}\n\nQuestion: {text}\n{GROUNDED_INSTRUCTION}"
         return [{"role": "system", "content": self.system_prompt}, *history, {"role": "user", "content": user}]
 
-    def fit(self, text: str, evidence: list, history: list[dict]) -> tuple[list[dict], list]:
+    def fit(self, text: str, evidence: list, history: list[dict], max_new_tokens: int | None = None) -> tuple[list[dict], list]:
         """Drop the oldest turns, then the weakest sentences, until the prompt leaves room for the
         answer; refuse a question that is too long on its own."""
         generator = self.agent.generator
-        budget = generator.context_length - self.agent.config.generation.max_new_tokens
+        budget = generator.context_length - (max_new_tokens or self.agent.config.generation.max_new_tokens)
         history, evidence = list(history), list(evidence)
         while True:
             messages = self.messages(text, evidence, history)
@@ -136,24 +157,25 @@ class ChatTask(LearnableTask):
 
     # --- answering ------------------------------------------------------------------------------
 
-    def answer(self, text: str, hits: list, history: list[dict] = ()) -> Answer:
-        pieces = self._answer(text, hits, history, stream=False)
+    def answer(self, text: str, hits: list, history: list[dict] = (), generation: GenerationOptions | None = None) -> Answer:
+        pieces = self._answer(text, hits, history, False, Decoding.of(self.agent.config.generation, generation))
         while True:
             try:
                 next(pieces)
             except StopIteration as done:
                 return done.value
 
-    def stream(self, text: str, hits: list, history: list[dict] = ()):
-        return (yield from self._answer(text, hits, history, stream=True))
+    def stream(self, text: str, hits: list, history: list[dict] = (), generation: GenerationOptions | None = None):
+        return (yield from self._answer(text, hits, history, True, Decoding.of(self.agent.config.generation, generation)))
 
-    def _answer(self, text, hits, history, stream):
+    def _answer(self, text, hits, history, stream, decoding: Decoding):
         """Yields the answer's pieces, then returns the Answer. Only answers that need no check
-        stream token by token: a checked answer is shown once it has passed."""
+        stream token by token: a checked answer is shown once it has passed. ``decoding`` bounds
+        what the model generates; a quoted source sentence is not cut."""
         adapter, version = self.agent.adapter_for(self.name)
         if not hits:
-            messages, _ = self.fit(text, [], history)
-            answer = yield from self._generate(messages, adapter, version, stream)
+            messages, _ = self.fit(text, [], history, decoding.max_new_tokens)
+            answer = yield from self._generate(messages, adapter, version, stream, decoding)
             answer.answered_by = "model"
             return answer
         found = self.ground(text, hits, history)
@@ -165,17 +187,17 @@ class ChatTask(LearnableTask):
             text_out = grounding.extractive_answer(found)
             yield text_out
             return Answer(text_out, version, sources=_sources(found), answered_by="extract")
-        messages, kept = self.fit(text, found.evidence, history)
+        messages, kept = self.fit(text, found.evidence, history, decoding.max_new_tokens)
         found = found.narrowed(kept)
         sources = _sources(found)
         if mode == "generate":
-            answer = yield from self._generate(messages, adapter, version, stream)
+            answer = yield from self._generate(messages, adapter, version, stream, decoding)
             cited = grounding.cite(answer.text, text, found)
             if cited != answer.text:
                 yield cited[len(answer.text):]
             answer.text, answer.sources, answer.answered_by = cited, sources, "generate"
             return answer
-        generated = yield from self._generate(messages, adapter, version, stream=False, emit=False)
+        generated = yield from self._generate(messages, adapter, version, False, decoding, emit=False)
         check = grounding.check_answer(generated.text, text, found)
         if check.ok:
             generated.text = grounding.cite(generated.text, text, found)
@@ -187,19 +209,15 @@ class ChatTask(LearnableTask):
         return Answer(text_out, version, generated.prompt_tokens, generated.completion_tokens, sources=sources,
                       answered_by="extract", grounding=check.reason)
 
-    def _generate(self, messages, adapter, version, stream, emit=True):
-        gen, generator = self.agent.config.generation, self.agent.generator
+    def _generate(self, messages, adapter, version, stream, decoding: Decoding, emit=True):
+        d, generator = decoding, self.agent.generator
         if stream:
-            pieces = []
-            for piece in generator.stream(messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter):
-                pieces.append(piece)
-                yield piece
-            text = "".join(pieces).strip()
-            return Answer(text, version, generator.count_tokens(messages), None)
-        out = generator.generate(messages, gen.max_new_tokens, gen.temperature, gen.top_p, adapter=adapter)
-        if emit:
-            yield out.text
-        return Answer(out.text, version, out.prompt_tokens, out.completion_tokens)
+            out = yield from generator.stream(messages, d.max_new_tokens, d.temperature, d.top_p, adapter=adapter, stop=d.stop)
+        else:
+            out = generator.generate(messages, d.max_new_tokens, d.temperature, d.top_p, adapter=adapter, stop=d.stop)
+            if emit:
+                yield out.text
+        return Answer(out.text, version, out.prompt_tokens, out.completion_tokens, finish_reason=out.finish_reason)
 
     def score(self, prediction: str, target: str, input: str = "") -> float:
         """1.0 when the answer carries the target's facts: at least 3/4 of the target's content

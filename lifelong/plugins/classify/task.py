@@ -79,6 +79,9 @@ class ClassifyTask(LearnableTask):
         self._served: dict[str, object] = {}
         self._base_features: dict[str, torch.Tensor] = {}
 
+    def confidence_threshold(self) -> float:
+        return self.settings.threshold
+
     def replay_group(self, example: dict):
         return example["target"]
 
