@@ -9,29 +9,9 @@ import os
 import pytest
 
 from hostile import Case, assert_nothing_lost, assert_one_line_error, run_cli, snapshot
+from pdfs import minimal_pdf
 
 DEEP = "[" * 100_000 + "]" * 100_000
-
-
-def _pdf_with_length(length: str) -> bytes:
-    """A one-page PDF whose content stream declares ``/Length length`` (offsets in the xref table
-    are right, so only the length is wrong)."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + length.encode() + b" >>\nstream\nBT /F1 12 Tf 20 100 Td (Hello refunds) Tj ET\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
 
 
 # (case id, file name, content as bytes or a callable that makes it at a path, words the skip line shows)
@@ -40,11 +20,11 @@ BAD_FILES = [
     ("jsonl-nested-100000-deep", "deep.jsonl", DEEP.encode(), "nested too deeply"),
     ("csv-field-200kb", "wide.csv", b"text\n" + b"a" * 200_000 + b"\n", "field larger"),
     ("csv-without-text-column", "cols.csv", b"a,b\n1,2\n", "no column 'text'"),
-    ("pdf-length-1e12", "huge-length.pdf", _pdf_with_length("1e12"), "empty"),
-    ("pdf-length-10-to-the-12", "huger-length.pdf", _pdf_with_length("999999999999"), "exceeds maximum"),
-    ("pdf-length-word", "word-length.pdf", _pdf_with_length("abc"), "empty"),
+    ("pdf-length-1e12", "huge-length.pdf", minimal_pdf("Hello refunds", "1e12"), "empty"),
+    ("pdf-length-10-to-the-12", "huger-length.pdf", minimal_pdf("Hello refunds", "999999999999"), "exceeds maximum"),
+    ("pdf-length-word", "word-length.pdf", minimal_pdf("Hello refunds", "abc"), "empty"),
     ("pdf-garbage", "garbage.pdf", os.urandom(2048), "PDF"),
-    ("pdf-truncated", "truncated.pdf", _pdf_with_length("62")[:150], "PDF"),
+    ("pdf-truncated", "truncated.pdf", minimal_pdf("Hello refunds", "62")[:150], "PDF"),
     ("pdf-empty-file", "empty.pdf", b"", "PDF"),
     ("txt-with-nul-bytes", "binary.txt", b"abc\x00def" * 10, "binary"),
     ("txt-latin-1", "latin1.txt", "caf\xe9 cr\xe8me".encode("latin-1"), "UTF-8"),
