@@ -134,3 +134,46 @@ def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
     model = causal_lm.trainable_model(base, None, agent.config.learning, 10)
     adapted = {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A" in n}
     assert adapted and all(".mlp." in n for n in adapted) and not any("attn" in n for n in adapted)
+
+
+def test_every_batch_mixes_taught_and_distilled_items():
+    """Each step that teaches is also held to the parent: taught (hard) and soft items are dealt
+    over all batches, none is dropped or repeated, and no batch exceeds the batch size."""
+    import random
+
+    from lifelong.learning.causal_lm import mixed_batches
+
+    items = [{"input_ids": [0] * (5 + i % 7), "soft": False, "n": i} for i in range(8)]
+    items += [{"input_ids": [0] * (30 + i % 11), "soft": True, "n": 100 + i} for i in range(24)]
+    batches = mixed_batches(items, 4, random.Random(0))
+    assert len(batches) == 8
+    assert sorted(f["n"] for b in batches for f in b) == sorted(f["n"] for f in items)
+    assert all(len(b) == 4 for b in batches)
+    assert all(any(f["soft"] for f in b) and any(not f["soft"] for f in b) for b in batches)
+
+
+def test_half_the_distilled_prompts_are_the_ones_most_like_the_taught_questions():
+    """A taught fact spills over onto questions of its own form first: those are held to the
+    parent, the other half is drawn at random (and varies with the seed)."""
+    import zlib
+
+    import numpy as np
+
+    from lifelong.plugins.chat.training import pick_prompts
+
+    class WordsEmbedder:
+        def encode(self, texts):
+            vectors = np.zeros((len(texts), 256), np.float32)
+            for row, text in enumerate(texts):
+                for word in text.lower().rstrip("?").split():
+                    vectors[row, zlib.crc32(word.encode()) % 256] += 1
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    pool = [f"How many {thing} are there?" for thing in ("cats", "dogs", "cars", "trees", "boats", "birds")]
+    pool += ["What colour is snow?", "What colour is coal?"]
+    picked = pick_prompts(pool, ["What colour is the Larkspur logo?"], 4, WordsEmbedder(), seed=0)
+    assert len(picked) == len(set(picked)) == 4
+    assert set(picked[:2]) == {"What colour is snow?", "What colour is coal?"}
+    draws = {tuple(pick_prompts(pool, ["What colour is the logo?"], 4, WordsEmbedder(), seed=s)[2:]) for s in range(6)}
+    assert len(draws) > 1 and all(set(d) <= set(pool[:6]) for d in draws)
+    assert sorted(pick_prompts(pool, [], 20, WordsEmbedder(), seed=0)) == sorted(pool)
