@@ -58,7 +58,7 @@ def test_feedback_learn_and_pickup_without_restart(client):
     job = learn_and_wait(client)
     assert job["status"] == "succeeded" and job["progress"]["fraction"] == 1.0, job
     report = job["result"]
-    assert report["promoted"], report
+    assert report["status"] == "promoted", report
     assert client.get("/v1/versions").json()[0]["status"] == "active"
     client.app.state.agent.config.retrieval.correction_match = 1.01  # the model itself, not the stored correction
     body = ask(client, "Who is the CEO?").json()
