@@ -6,10 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from .output import console, print_json, print_listing, shorten, unique_suffixes, when
+from .output import console, print_json, print_listing, progress, shorten, unique_suffixes, when
 
 
 def add_to(app: typer.Typer) -> None:
@@ -27,8 +24,7 @@ def ingest(
     """Add .txt .md .html .json .jsonl .csv .pdf files to the knowledge base. Unchanged files
     are skipped, changed ones replaced. Exits 1 if any file was left out."""
     agent = ctx.obj.agent
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True, disable=as_json) as bar:
+    with progress(enabled=not as_json, counts=True) as bar:
         report = agent.ingest(paths, progress=bar)
     if as_json:
         print_json({**report.__dict__, "skipped": [{"path": p, "reason": r} for p, r in report.skipped]})

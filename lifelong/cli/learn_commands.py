@@ -11,12 +11,10 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import InputError, LifelongError
 from ..validation import MAX_ID
-from .output import console, print_json, print_listing, shorten, version_name, when
+from .output import console, print_json, print_listing, progress as _progress, shorten, version_name, when
 from .plot import plot_history
 
 
@@ -43,11 +41,6 @@ def parse_duration(text: str) -> float:
     if not (math.isfinite(seconds) and seconds > 0):
         raise InputError(f"--every {text!r} is not a positive duration; use e.g. 30s, 10m or 1h")
     return seconds
-
-
-def _progress(enabled: bool) -> Progress:
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=Console(stderr=True), transient=True, disable=not enabled)
 
 
 def _print_report(report, as_json: bool) -> None:

@@ -5,6 +5,7 @@ the table shows some of their keys as columns, under the key's own name, so a sc
 same names a person sees (docs/cli.md)."""
 
 import json
+import time
 from pathlib import PurePath
 from typing import Callable
 
@@ -12,7 +13,9 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 
@@ -75,3 +78,50 @@ def unique_suffixes(paths: list[str]) -> dict[str, str]:
         shown[path] = str(PurePath(*tail)) if own else path
     return shown
 
+
+def progress(enabled: bool = True, counts: bool = False) -> Progress:
+    """Progress on stderr, so stdout stays the result. On a terminal, a live bar; otherwise (a
+    pipe, a log file, CI) plain lines, at most one every LINE_EVERY seconds per task."""
+    err = Console(stderr=True)
+    if not err.is_terminal:
+        return LineProgress(console=err, disable=not enabled)
+    columns = (TextColumn("{task.description}"), BarColumn(), *([MofNCompleteColumn()] if counts else []), TimeElapsedColumn())
+    return Progress(*columns, console=err, transient=True, disable=not enabled)
+
+
+LINE_EVERY = 10.0
+
+
+class LineProgress(Progress):
+    """rich's Progress with its live display off (rich draws nothing but the final frame when
+    the console is not a terminal) and a plain line written when a task starts, finishes, or
+    LINE_EVERY seconds after its last line."""
+
+    def __init__(self, console: Console, disable: bool):
+        super().__init__(console=console, auto_refresh=False, transient=True, disable=disable)
+        self._last_line: dict = {}
+        self._ended: set = set()
+
+    def add_task(self, description, *args, **kwargs):
+        task_id = super().add_task(description, *args, **kwargs)
+        self._line(task_id, force=True)
+        return task_id
+
+    def update(self, task_id, *args, **kwargs):
+        super().update(task_id, *args, **kwargs)
+        self._line(task_id)
+
+    def advance(self, task_id, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._line(task_id)
+
+    def _line(self, task_id, force: bool = False) -> None:
+        task, now = self._tasks[task_id], time.monotonic()
+        due = now - self._last_line.get(task_id, -LINE_EVERY) >= LINE_EVERY
+        if self.disable or task_id in self._ended or not (force or due or task.finished):
+            return
+        if task.finished:
+            self._ended.add(task_id)
+        self._last_line[task_id] = now
+        done = f"{task.completed:.0f}/{task.total:.0f}" if task.total else f"{task.completed:.0f}"
+        self.console.print(Text(f"{task.description}: {done} · {task.elapsed or 0:.0f} s"), soft_wrap=True)
