@@ -36,7 +36,13 @@ def plot_history(runs: list[dict], path: Path) -> None:
             _per_cycle(ax, done, keys)
             ax.set_title(f"{task}: {title}")
             ax.set_xlabel("cycle")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            # Whole cycles only: matplotlib's own ticks split a short range into fractions.
+            first, last = min(r["cycle"] for r in done), max(r["cycle"] for r in done)
+            ax.set_xlim(first - 0.5, last + 0.5)
+            if last - first < 12:
+                ax.set_xticks(range(first, last + 1))
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     try:
         fig.savefig(path, dpi=100)
