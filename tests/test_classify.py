@@ -84,7 +84,9 @@ def test_cli_tasks_and_eval(tiny_workspace, tmp_path):
                                 *[f"-o{k}={v}" for k, v in OPTIONS.items()], "-o", "threshold=0.2"])
     assert added.exit_code == 0, added.output
     listed = json.loads(runner.invoke(app, [*w, "tasks", "--json"]).output)
-    assert listed["intent"]["threshold"] == 0.2 and listed["intent"]["epochs"] == 40
+    intent = next(t for t in listed if t["task"] == "intent")
+    assert intent["options"]["threshold"] == 0.2 and intent["options"]["epochs"] == 40
+    assert (intent["plugin"], intent["active"], intent["pending"]) == ("classify", None, 0)
     data = tmp_path / "train.csv"
     data.write_text("text,label\n" + "".join(f"{t},greet\n" for t in GREET) + "".join(f"{t},bye\n" for t in BYE))
     assert runner.invoke(app, [*w, "examples", "import", str(data), "--task", "intent"]).exit_code == 0

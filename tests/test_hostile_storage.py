@@ -82,7 +82,7 @@ def test_damaged_adapter_is_marked_and_the_previous_one_serves(fault, hostile_ws
     assert len(warning) == 1 and fault[2] in warning[0] and "lifelong learn --task intent" in warning[0], warning
     assert json.loads(result.output)["model_version"] == "v1"
     versions = json.loads(run_cli(hostile_ws, ["versions", "--json"]).output)
-    assert [(v["id"], v["status"]) for v in versions if v["task"] == "intent"] == [(1, "active"), (2, "damaged")]
+    assert [(v["version"], v["status"]) for v in versions if v["task"] == "intent"] == [(1, "active"), (2, "damaged")]
     promote = run_cli(hostile_ws, ["promote", "2"])
     assert promote.exit_code == 1 and "cannot be served" in promote.output
 
@@ -110,7 +110,7 @@ def test_absolute_adapter_paths_are_migrated_to_relative_ones(hostile_ws):
     result = run_cli(hostile_ws, ["versions", "--json"])
     paths = [v["adapter_path"] for v in json.loads(result.output)]
     assert paths == [str(hostile_ws / "adapters" / "intent" / f"v{i}") for i in (1, 2)]
-    assert all(json.loads(v["adapter_files"]) for v in json.loads(result.output))
+    assert all(v["adapter_files"] for v in json.loads(result.output))
 
 
 def _read_only_connect(monkeypatch):

@@ -147,8 +147,8 @@ def test_cli_learning_commands(learning_workspace, tmp_path):
     learned = runner.invoke(app, [*w, "learn", "--json"])
     assert learned.exit_code == 0, learned.output
     report = json.loads(learned.output)
-    assert set(report) >= {"run_id", "strategy", "new_examples", "replayed_examples", "metrics", "promoted", "version", "seconds"}
-    assert report["promoted"]
+    assert set(report) >= {"run", "strategy", "new", "replayed", "metrics", "status", "version", "seconds"}
+    assert report["status"] == "promoted"
     versions = json.loads(runner.invoke(app, [*w, "versions", "--json"]).output)
     assert versions[0]["status"] == "active"
     assert "base model" in runner.invoke(app, [*w, "rollback"]).output

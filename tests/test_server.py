@@ -58,7 +58,7 @@ def test_feedback_learn_and_pickup_without_restart(client):
     job = learn_and_wait(client)
     assert job["status"] == "succeeded" and job["progress"]["fraction"] == 1.0, job
     report = job["result"]
-    assert report["promoted"], report
+    assert report["status"] == "promoted", report
     assert client.get("/v1/versions").json()[0]["status"] == "active"
     client.app.state.agent.config.retrieval.correction_match = 1.01  # the model itself, not the stored correction
     body = ask(client, "Who is the CEO?").json()
@@ -203,13 +203,19 @@ def test_official_openai_client_and_serving_during_learning(live_server):
     assert chunks[0].choices[0].delta.role == "assistant" and chunks[-1].choices[0].finish_reason == "stop"
     headers = {"Authorization": "Bearer s3cret"}
     for question, answer in {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo."}.items():
-        httpx.post(f"{live_server}/v1/feedback", headers=headers, json={"interaction_id": interaction, "correction": answer}, timeout=30)
+        if question != "Who is the CEO?":  # each fact corrects the answer to its own question
+            interaction = client.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": question}], extra_body={"retrieval": False},
+                max_tokens=4).model_extra["lifelong"]["interaction_id"]
+        stored = httpx.post(f"{live_server}/v1/feedback", headers=headers, json={"interaction_id": interaction, "correction": answer}, timeout=30)
+        assert stored.status_code == 200 and stored.json()["example_id"], stored.text
     job = httpx.post(f"{live_server}/v1/learn", headers=headers, json={}, timeout=30)
     assert job.status_code == 202
     answered = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": "hi"}], extra_body={"retrieval": False})
     progress = httpx.get(f"{live_server}/v1/learn/{job.json()['id']}", headers=headers, timeout=30).json()
     assert answered.choices[0].message.role == "assistant"
-    assert progress["status"] == "running"  # served while the learning run was going on
+    # served while the learning run was going on (a run that failed meanwhile shows its error here)
+    assert progress["status"] == "running", progress
     deadline = time.time() + 300
     while progress["status"] == "running" and time.time() < deadline:
         time.sleep(0.2)

@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from ..errors import LifelongError
 from ..core.plugins import PluginHost
+from ..quiet import quiet_libraries
 from ..validation import printable
 from . import (agent_commands, core_commands, knowledge_commands, learn_commands, portable_commands, review_command,
                serve_command, task_commands)
@@ -69,7 +70,13 @@ def build_app() -> typer.Typer:
             "-w",
             help="Workspace directory (default: $LIFELONG_WORKSPACE, else ~/.local/share/lifelong).",
         ),
+        verbose: bool = typer.Option(
+            False, "--verbose", "-v", envvar="LIFELONG_VERBOSE",
+            help="Show the warnings, log lines and progress bars of transformers, peft, torch and the like.",
+        ),
     ):
+        if not verbose:
+            quiet_libraries()
         ctx.obj = core_commands.State(workspace)
 
     core_commands.add_to(app)

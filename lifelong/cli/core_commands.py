@@ -14,7 +14,7 @@ from ..core.agent import Agent
 from ..core.config import config_to_dict, describe
 from ..core.plugins import PluginHost
 from ..core.workspace import Workspace
-from .output import console, print_json, print_table, shorten
+from .output import console, print_json, print_listing, print_table, shorten, when
 
 
 class State:
@@ -79,19 +79,10 @@ def plugins(
     host = PluginHost(ws.load_config().plugins, base_dir=ws.path)
     host.add_commands(typer.Typer())
     infos = [dataclasses.asdict(info) for info in host.info.values()]
-    if as_json:
-        print_json(infos)
-        return
-    rows = [
-        {
-            "name": i["name"],
-            "source": i["source"],
-            "registers": "; ".join(f"{k}: {', '.join(v)}" for k, v in i["registers"].items()),
-            "hooks": ", ".join(h for h in i["hooks"] if not h.startswith("register_")),
-        }
-        for i in infos
-    ]
-    print_table(rows, ["name", "source", "registers", "hooks"])
+    print_listing(infos, ["name", "source", "registers", "hooks"], as_json, {
+        "registers": lambda r: "; ".join(f"{k}: {', '.join(v)}" for k, v in r.items()),
+        "hooks": lambda hooks: ", ".join(h for h in hooks if not h.startswith("register_")),
+    })
 
 
 def logs(
@@ -106,14 +97,10 @@ def logs(
         return
     agent = ctx.obj.agent
     rows = agent.log.filtered(task=task, text=query, limit=n) if query else agent.log.recent(n, task=task)
-    if as_json:
-        print_json(rows)
-        return
-    view = [
-        {**r, "input": shorten(r["input"], 40), "output": shorten(r["output"], 50), "ms": _ms(r)}
-        for r in rows
-    ]
-    print_table(view, ["id", "created_at", "task", "input", "output", "status", "ms"])
+    print_listing(rows, ["id", "created_at", "task", "input", "output", "status", "latency_ms"], as_json, {
+        "created_at": when, "input": lambda t: shorten(t, 40), "output": lambda t: shorten(t, 40),
+        "latency_ms": lambda ms: None if ms is None else f"{ms:.0f}",
+    })
 
 
 def logs_show(
@@ -137,6 +124,3 @@ def logs_path(ctx: typer.Context):
     """Print the path of the database that holds the log (SQLite; open it with any SQLite tool)."""
     typer.echo(str(Workspace.resolve(ctx.obj.workspace).db_path))
 
-
-def _ms(row):
-    return None if row["latency_ms"] is None else f"{row['latency_ms']:.0f}"

@@ -6,10 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from .output import console, print_json, print_table, shorten
+from .output import console, print_json, print_listing, progress, shorten, unique_suffixes, when
 
 
 def add_to(app: typer.Typer) -> None:
@@ -27,9 +24,8 @@ def ingest(
     """Add .txt .md .html .json .jsonl .csv .pdf files to the knowledge base. Unchanged files
     are skipped, changed ones replaced. Exits 1 if any file was left out."""
     agent = ctx.obj.agent
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True, disable=as_json) as progress:
-        report = agent.ingest(paths, progress=progress)
+    with progress(enabled=not as_json, counts=True) as bar:
+        report = agent.ingest(paths, progress=bar)
     if as_json:
         print_json({**report.__dict__, "skipped": [{"path": p, "reason": r} for p, r in report.skipped]})
     else:
@@ -51,12 +47,12 @@ def search(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """Search the knowledge base."""
-    hits = ctx.obj.agent.search(query, k=k, mode=mode)
-    if as_json:
-        print_json([hit.__dict__ for hit in hits])
-        return
-    rows = [{"score": f"{h.score:.3f}", "document": h.document, "text": shorten(h.text, 70)} for h in hits]
-    print_table(rows, ["score", "document", "text"])
+    agent = ctx.obj.agent
+    rows = [hit.__dict__ for hit in agent.search(query, k=k, mode=mode)]
+    # Told apart from every document, so a document shows the same here as in 'lifelong documents'.
+    paths = unique_suffixes([d["path"] for d in agent.documents()] + [r["document"] for r in rows])
+    print_listing(rows, ["score", "document", "text"], as_json,
+                  {"score": lambda s: f"{s:.3f}", "document": paths.get, "text": lambda t: shorten(t, 100)})
 
 
 def documents(
@@ -65,10 +61,8 @@ def documents(
 ):
     """List the documents in the knowledge base."""
     docs = ctx.obj.agent.documents()
-    if as_json:
-        print_json(docs)
-        return
-    print_table(docs, ["id", "path", "origin", "chunks", "ingested_at"])
+    paths = unique_suffixes([d["path"] for d in docs])
+    print_listing(docs, ["id", "path", "origin", "chunks", "ingested_at"], as_json, {"path": paths.get, "ingested_at": when})
 
 
 def forget(

@@ -11,12 +11,11 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..errors import InputError, LifelongError
 from ..validation import MAX_ID
-from .output import console, print_json, print_table, shorten
+from .output import console, print_json, print_listing, progress as _progress, shorten, version_name, when
+from .plot import plot_history
 
 
 def add_to(app: typer.Typer) -> None:
@@ -44,28 +43,27 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-def _progress(enabled: bool) -> Progress:
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=Console(stderr=True), transient=True, disable=not enabled)
-
-
 def _print_report(report, as_json: bool) -> None:
+    run = report.to_dict()
     if as_json:
-        print_json(report.to_dict())
+        print_json(run)
         return
     verdict = "[green]promoted[/green]" if report.promoted else "[red]rejected[/red]"
     console.print(
-        f"run {report.run_id} · task {report.task} · cycle {report.cycle} · {report.strategy}: "
-        f"{report.new_examples} new + {report.replayed_examples} replayed · {report.seconds:.0f} s · "
-        f"version v{report.version} {verdict} ({escape(report.reason)})"
+        f"run {run['run']} · task {escape(run['task'])} · cycle {run['cycle']} · {escape(run['strategy'])}: "
+        f"{run['new']} new + {run['replayed']} replayed · {run['seconds']:.0f} s\n"
+        f"{version_name(run['version'])} {verdict}: {escape(run['reason'])}"
     )
-    m = report.metrics
-    probe = ""
-    if m.get("probe_perplexity") is not None:
-        probe = (f" · probe perplexity {_fmt(m['probe_perplexity'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)})"
-                 f" · behaviour probe {m.get('behaviour_right')} right (before {m.get('behaviour_right_before')})")
-    console.print(f"  scores by cycle {m.get('row')} (before: {m.get('before')}) · ACC {_fmt(m.get('acc'))} · "
-                  f"BWT {_fmt(m.get('bwt'))}{probe}")
+    m = run["metrics"]
+    console.print(f"scores by cycle {_scores(m.get('row'))} (before: {_scores(m.get('before'))})\n"
+                  f"ACC {_fmt(run['acc'])} · BWT {_fmt(run['bwt'])}")
+    if run["ppl"] is not None:
+        console.print(f"probe perplexity {_fmt(run['ppl'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)}) · "
+                      f"behaviour probe {m.get('behaviour_right')} right (before {m.get('behaviour_right_before')})")
+
+
+def _scores(row) -> str:
+    return " ".join(f"{s:.2f}" for s in row or []) or "none"
 
 
 def learn(
@@ -108,17 +106,21 @@ def versions(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List model versions (adapters) and their status."""
-    rows = ctx.obj.agent.versions.list(task)
-    if as_json:
-        print_json(rows)
-        return
-    print_table([{**r, "reason": shorten(r["reason"], 50)} for r in rows],
-                ["id", "task", "status", "parent_id", "created_at", "reason"])
+    rows = [version_record(r) for r in ctx.obj.agent.versions.list(task)]
+    print_listing(rows, ["version", "task", "status", "parent", "created_at", "reason"], as_json,
+                  {"version": version_name, "parent": version_name, "created_at": when, "reason": lambda r: shorten(r, 80)})
+
+
+def version_record(row: dict) -> dict:
+    """A model_versions row as listed: named ``version`` and ``parent`` (numbers), not ids."""
+    return {"version": row["id"], "task": row["task"], "status": row["status"], "parent": row["parent_id"],
+            "created_at": row["created_at"], "reason": row["reason"], "adapter_path": row["adapter_path"],
+            "adapter_files": json.loads(row["adapter_files"]) if row.get("adapter_files") else None}
 
 
 def promote(
     ctx: typer.Context,
-    version: int = typer.Argument(..., help="Version id (see 'lifelong versions')."),
+    version: int = typer.Argument(..., help="The version's number: 3 for v3 (see 'lifelong versions')."),
 ):
     """Make a version the active one of its task, whatever the gate said."""
     row = ctx.obj.agent.versions.promote(version)
@@ -141,57 +143,17 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """The learning-run history: scores per cycle, ACC, BWT, forgetting, probe perplexity."""
-    agent = ctx.obj.agent
-    where, args = ("task = ?", [task]) if task else (None, [])
-    runs = [dict(r, metrics=json.loads(r["metrics"] or "{}")) for r in agent.db["learning_runs"].rows_where(where, args, order_by="id")]
-    if as_json:
-        print_json(runs)
-    else:
-        rows = [{
-            "run": r["id"], "task": r["task"], "cycle": r["cycle"], "strategy": r["strategy"], "status": r["status"],
-            "new": r["new_examples"], "replayed": r["replayed_examples"],
-            "scores": " ".join(f"{s:.2f}" for s in r["metrics"].get("row", [])),
-            "ACC": _fmt(r["metrics"].get("acc")), "BWT": _fmt(r["metrics"].get("bwt")),
-            "probe ppl": _fmt(r["metrics"].get("probe_perplexity")), "s": _fmt(r["seconds"], 0),
-        } for r in runs]
-        print_table(rows, ["run", "task", "cycle", "strategy", "status", "new", "replayed", "scores", "ACC", "BWT", "probe ppl", "s"])
+    runs = ctx.obj.agent.learning_runs(task)
+    print_listing(runs, ["run", "task", "cycle", "status", "version", "new", "replayed", "acc", "bwt", "ppl"], as_json, {
+        "version": version_name, "acc": _fmt, "bwt": _fmt, "ppl": lambda p: _fmt(p, 2),
+    })
     if plot:
-        _plot(runs, plot)
+        plot_history(runs, plot)
         typer.echo(f"plot written to {plot}", err=as_json)
 
 
 def _fmt(value, digits=3):
     return "" if value is None else f"{value:.{digits}f}"
-
-
-def _plot(runs, path: Path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise InputError("--plot needs matplotlib: pip install 'lifelong[plot]'") from None
-    done = [r for r in runs if r["metrics"].get("row")]
-    if not done:
-        raise InputError("no finished learning runs to plot yet")
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label in (("acc", "ACC"), ("bwt", "BWT")):
-        points = [(r["id"], r["metrics"][key]) for r in done if r["metrics"].get(key) is not None]
-        if points:
-            ax.plot(*zip(*points), marker="o", label=label)
-    ax.set_xlabel("learning run")
-    ax.set_ylabel("score")
-    ax.axhline(0, color="grey", linewidth=0.5)
-    ax.legend()
-    ax.set_title("lifelong: learning history")
-    fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=100)
-    except (OSError, ValueError) as exc:  # ValueError: a suffix matplotlib cannot write
-        raise InputError(f"--plot {path}: cannot write it ({exc})") from None
-    finally:
-        plt.close(fig)
 
 
 def examples(
@@ -214,11 +176,8 @@ def list_examples(
     """List training examples with their split, origin and learning cycle."""
     where, args = ("task = ?", [task]) if task else (None, [])
     rows = list(ctx.obj.agent.db["examples"].rows_where(where, args, order_by="id desc", limit=n))
-    if as_json:
-        print_json(rows)
-        return
-    print_table([{**r, "input": shorten(r["input"], 40), "target": shorten(r["target"], 40)} for r in rows],
-                ["id", "task", "input", "target", "split", "origin", "cycle"])
+    print_listing(rows, ["id", "task", "input", "target", "split", "origin", "cycle"], as_json,
+                  {"input": lambda t: shorten(t, 40), "target": lambda t: shorten(t, 30)})
 
 
 def import_examples(

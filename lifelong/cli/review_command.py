@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from ..validation import MAX_ID
-from .output import console, print_json, print_table, shorten
+from .output import console, print_listing, shorten
 
 
 def add_to(app: typer.Typer) -> None:
@@ -26,14 +26,13 @@ def review(
     and rate or correct them: a correction becomes a training example, as with 'feedback'."""
     agent = ctx.obj.agent
     queue = agent.review_queue(n, task)
-    if as_json:
-        print_json([item.to_dict() for item in queue])
-        return
-    if listing or not queue:
-        rows = [{"id": i.interaction["id"], "task": i.interaction["task"], "reason": i.reason,
-                 "question": shorten(i.interaction["input"], 40), "answer": shorten(i.interaction["output"], 30),
-                 "similar": i.similar or ""} for i in queue]
-        print_table(rows, ["id", "task", "reason", "question", "answer", "similar"])
+    if as_json or listing or not queue:
+        rows = [{"id": i.interaction["id"], "task": i.interaction["task"], "reason": i.reason, "detail": i.detail,
+                 "question": i.interaction["input"], "answer": i.interaction["output"], "similar": i.similar,
+                 "model_version": i.interaction["model_version"], "created_at": i.interaction["created_at"]} for i in queue]
+        print_listing(rows, ["id", "task", "reason", "question", "answer", "similar"], as_json, {
+            "question": lambda t: shorten(t, 40), "answer": lambda t: shorten(t, 30), "similar": lambda n: n or "",
+        })
         return
     for number, item in enumerate(queue, 1):
         row = item.interaction

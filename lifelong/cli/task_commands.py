@@ -11,7 +11,7 @@ import typer
 
 from ..errors import InputError
 from .learn_commands import read_rows
-from .output import console, print_json, print_table
+from .output import console, print_json, print_listing, print_table, version_name
 
 
 def add_to(app: typer.Typer) -> None:
@@ -26,19 +26,20 @@ def tasks(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
     """List configured tasks with their plugin and options."""
     if ctx.invoked_subcommand is not None:
         return
-    configured = ctx.obj.agent.tasks()
-    if as_json:
-        print_json(configured)
-        return
+    agent = ctx.obj.agent
     rows = []
-    for name, options in configured.items():
-        active = ctx.obj.agent.versions.active(name)
+    for name, options in agent.tasks().items():
+        active = agent.versions.active(name)
         rows.append({
-            "task": name, "plugin": options["plugin"], "active": f"v{active['id']}" if active else "base",
-            "pending examples": len(ctx.obj.agent.examples.pending(name)),
-            "options": ", ".join(f"{k}={v}" for k, v in options.items() if k != "plugin"),
+            "task": name, "plugin": options["plugin"], "active": active["id"] if active else None,
+            "pending": len(agent.examples.pending(name)),
+            "options": {k: v for k, v in options.items() if k != "plugin"},
         })
-    print_table(rows, ["task", "plugin", "active", "pending examples", "options"])
+    # active: the version serving (none: the base model); pending: examples no run has used yet.
+    print_listing(rows, ["task", "plugin", "active", "pending", "options"], as_json, {
+        "active": lambda v: version_name(v, "base"),
+        "options": lambda options: ", ".join(f"{k}={v}" for k, v in options.items()),
+    })
 
 
 def _parse_option(text: str) -> tuple[str, object]:

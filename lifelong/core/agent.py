@@ -306,6 +306,13 @@ class Agent:
 
         return Learner(self).run(task or "chat", strategy, progress=progress)
 
+    def learning_runs(self, task: str | None = None) -> list[dict]:
+        """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the
+        same keys as ``learn(...).to_dict()``."""
+        from .runs import learning_runs
+
+        return learning_runs(self.db, task)
+
     def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None):
         """Re-fine-tune ``task`` whenever ``min_new`` (default learning.min_new) new examples
         have arrived, checking every ``every`` seconds, without blocking ``ask``. Returns a

@@ -12,7 +12,7 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..learning.behaviour import behaviour_verdict, lost_questions
@@ -21,6 +21,7 @@ from ..learning.metrics import summarize
 from ..memory.db import utcnow, write_transaction
 from ..errors import InputError, LifelongError
 from .jobs import LearningCancelled
+from .runs import run_record
 
 
 @dataclass
@@ -38,7 +39,11 @@ class LearningReport:
     metrics: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The run record (core/runs.py), as ``lifelong report --json`` lists it."""
+        return run_record(run=self.run_id, task=self.task, cycle=self.cycle, strategy=self.strategy,
+                          status="promoted" if self.promoted else "rejected", version=self.version,
+                          new=self.new_examples, replayed=self.replayed_examples, seconds=self.seconds,
+                          reason=self.reason, metrics=self.metrics)
 
 
 class Learner:
@@ -98,12 +103,11 @@ class Learner:
                 self.agent.examples.mark_cycle([e["id"] for e in new], cycle)
             else:
                 self.agent.versions.reject(version_id, reason)
-            self._finish(run_id, "promoted" if promoted else "rejected", version_id, metrics, reason, started)
+            seconds = self._finish(run_id, "promoted" if promoted else "rejected", version_id, metrics, reason, started)
         if promoted:
             strat.after_cycle(train_new, model, adapter_path)
         report = LearningReport(
-            run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted, version_id, reason,
-            round(time.perf_counter() - started, 2), metrics,
+            run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted, version_id, reason, seconds, metrics,
         )
         self.agent.plugins.hook.after_learn(agent=self.agent, task=task, report=report)
         return report
@@ -168,12 +172,15 @@ class Learner:
         os.replace(tmp, final)
         return final
 
-    def _finish(self, run_id, status, version_id, metrics, reason, started) -> None:
+    def _finish(self, run_id, status, version_id, metrics, reason, started) -> float:
+        """Record how the run ended; returns its duration, as recorded (the report shows the same)."""
+        seconds = round(time.perf_counter() - started, 2)
         with write_transaction(self.db):
             self.db["learning_runs"].update(run_id, {
                 "status": status, "version_id": version_id, "metrics": json.dumps(metrics), "reason": reason,
-                "finished_at": utcnow(), "seconds": round(time.perf_counter() - started, 2),
+                "finished_at": utcnow(), "seconds": seconds,
             })
+        return seconds
 
     def _close_dead_runs(self, task) -> None:
         """Runs left 'running' by a killed process (we hold the lock, so none is alive)."""

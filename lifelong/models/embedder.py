@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ._quiet import quiet_loading
 
 
 class Embedder:
@@ -20,7 +19,6 @@ class Embedder:
     def load(cls, name_or_path: str | Path) -> "Embedder":
         from sentence_transformers import SentenceTransformer
 
-        quiet_loading()
         try:
             model = SentenceTransformer(str(name_or_path), device="cpu")
         except OSError as exc:

@@ -16,7 +16,6 @@ from typing import Generator as PythonGenerator
 import torch
 
 from ..errors import ConfigError
-from ._quiet import quiet_loading
 
 
 @dataclass
@@ -71,7 +70,6 @@ class Generator:
     def load(cls, name_or_path: str | Path, config, cache_dir: Path) -> "Generator":
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        quiet_loading()
         path = Path(name_or_path)
         try:
             if path.suffix == ".gguf":
