@@ -93,14 +93,20 @@ LINE_EVERY = 10.0
 
 
 class LineProgress(Progress):
-    """rich's Progress with its live display off (rich draws nothing but the final frame when
-    the console is not a terminal) and a plain line written when a task starts, finishes, or
-    LINE_EVERY seconds after its last line."""
+    """rich's Progress without its live display: a plain line is written when a task starts,
+    finishes, or LINE_EVERY seconds after its last line."""
 
     def __init__(self, console: Console, disable: bool):
         super().__init__(console=console, auto_refresh=False, transient=True, disable=disable)
         self._last_line: dict = {}
         self._ended: set = set()
+
+    # No live display at all: rich's would still print its last frame (or a blank line) on stop.
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
 
     def add_task(self, description, *args, **kwargs):
         task_id = super().add_task(description, *args, **kwargs)
