@@ -151,29 +151,3 @@ def test_every_batch_mixes_taught_and_distilled_items():
     assert all(len(b) == 4 for b in batches)
     assert all(any(f["soft"] for f in b) and any(not f["soft"] for f in b) for b in batches)
 
-
-def test_half_the_distilled_prompts_are_the_ones_most_like_the_taught_questions():
-    """A taught fact spills over onto questions of its own form first: those are held to the
-    parent, the other half is drawn at random (and varies with the seed)."""
-    import zlib
-
-    import numpy as np
-
-    from lifelong.plugins.chat.training import pick_prompts
-
-    class WordsEmbedder:
-        def encode(self, texts):
-            vectors = np.zeros((len(texts), 256), np.float32)
-            for row, text in enumerate(texts):
-                for word in text.lower().rstrip("?").split():
-                    vectors[row, zlib.crc32(word.encode()) % 256] += 1
-            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-    pool = [f"How many {thing} are there?" for thing in ("cats", "dogs", "cars", "trees", "boats", "birds")]
-    pool += ["What colour is snow?", "What colour is coal?"]
-    picked = pick_prompts(pool, ["What colour is the Larkspur logo?"], 4, WordsEmbedder(), seed=0)
-    assert len(picked) == len(set(picked)) == 4
-    assert set(picked[:2]) == {"What colour is snow?", "What colour is coal?"}
-    draws = {tuple(pick_prompts(pool, ["What colour is the logo?"], 4, WordsEmbedder(), seed=s)[2:]) for s in range(6)}
-    assert len(draws) > 1 and all(set(d) <= set(pool[:6]) for d in draws)
-    assert sorted(pick_prompts(pool, [], 20, WordsEmbedder(), seed=0)) == sorted(pool)
