@@ -134,20 +134,3 @@ def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
     model = causal_lm.trainable_model(base, None, agent.config.learning, 10)
     adapted = {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A" in n}
     assert adapted and all(".mlp." in n for n in adapted) and not any("attn" in n for n in adapted)
-
-
-def test_every_batch_mixes_taught_and_distilled_items():
-    """Each step that teaches is also held to the parent: taught (hard) and soft items are dealt
-    over all batches, none is dropped or repeated, and no batch exceeds the batch size."""
-    import random
-
-    from lifelong.learning.causal_lm import mixed_batches
-
-    items = [{"input_ids": [0] * (5 + i % 7), "soft": False, "n": i} for i in range(8)]
-    items += [{"input_ids": [0] * (30 + i % 11), "soft": True, "n": 100 + i} for i in range(24)]
-    batches = mixed_batches(items, 4, random.Random(0))
-    assert len(batches) == 8
-    assert sorted(f["n"] for b in batches for f in b) == sorted(f["n"] for f in items)
-    assert all(len(b) == 4 for b in batches)
-    assert all(any(f["soft"] for f in b) and any(not f["soft"] for f in b) for b in batches)
-
