@@ -2,8 +2,8 @@
 
 Prompts are built with the same chat template as inference, and the loss covers the answer
 tokens only: cross-entropy for what is taught, KL to the starting model for "soft" examples
-(what must not change). Every batch mixes the two kinds (``mixed_batches``) and is padded to
-its own longest example."""
+(what must not change). Batches group examples of similar length (less padding) and are
+padded to their own longest example."""
 
 from __future__ import annotations
 
@@ -36,20 +36,9 @@ def features(tokenizer, system_prompt: str, example: dict) -> dict:
     return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer, "soft": bool(example.get("soft"))}
 
 
-def mixed_batches(items: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
-    """Batches that each carry their share of taught (hard) and soft items, so that every step
-    that moves the model towards what is taught is also held to the parent there. (Grouping by
-    length alone put the short taught answers and the long distilled ones in separate batches:
-    a 4-fact cycle then lost 6 to 9 of the behaviour probe's 40 questions, dealt out 4.)
-    Items are dealt round-robin over the steps, taught ones first, so batch sizes differ by at
-    most one; dealing them in length order gives every batch a similar spread of lengths."""
-    steps = math.ceil(len(items) / batch_size)
-    batches: list[list[dict]] = [[] for _ in range(steps)]
-    hard = sorted((f for f in items if not f["soft"]), key=lambda f: (len(f["input_ids"]), rng.random()))
-    soft = sorted((f for f in items if f["soft"]), key=lambda f: (len(f["input_ids"]), rng.random()))
-    offset = rng.randrange(steps) if steps else 0
-    for i, f in enumerate(hard + soft):
-        batches[(i + offset) % steps].append(f)
+def length_grouped_batches(items: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    order = sorted(range(len(items)), key=lambda i: (len(items[i]["input_ids"]), rng.random()))
+    batches = [[items[i] for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches
 
@@ -148,7 +137,7 @@ def train(base, tokenizer, examples, parent_path, config, system_prompt, penalty
     task = progress.add_task("training", total=steps_per_epoch * config.epochs) if progress else None
     step = 0
     for epoch in range(config.epochs):
-        for batch in mixed_batches(items, config.batch_size, rng):
+        for batch in length_grouped_batches(items, config.batch_size, rng):
             loss = batch_loss(model, batch, pad_id)
             if penalty is not None:
                 loss = loss + penalty(model)

@@ -256,8 +256,7 @@ class ChatTask(LearnableTask):
                 # do not carry it would teach the model to ignore its sources.
                 if found.relevant and grounding.check_answer(e["target"], e["input"], found).ok:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
-        count = training.distillation_count(settings.self_distillation, len(examples))
-        prompts = training.pick_prompts(training.distillation_prompts(), [e["input"] for e in examples], count, self.agent.embedder, seed)
+        prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
         answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48) if prompts else []
         items += [{"messages": self.messages(p), "target": a, "soft": True} for p, a in zip(prompts, answers) if a]
         return items

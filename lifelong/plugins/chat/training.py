@@ -32,7 +32,7 @@ _REWORDINGS = (
 )
 _FUNCTION_WORDS = frozenset("a an the is are was were of in at on to do does did what who which where when how".split())
 # Fewer made a single correction cost general answers (benchmarks/learn.py: 24 prompts kept
-# 0.91 of the general questions, 40 kept 0.96). The package ships more (pick_prompts chooses).
+# 0.91 of the general questions, 40 kept 0.96).
 MIN_DISTILLATION = 40
 #: How many paraphrases ``paraphrases`` can make.
 PARAPHRASES = 4
@@ -68,16 +68,5 @@ def distillation_count(ratio: float, taught: int) -> int:
     return 0 if ratio <= 0 else max(MIN_DISTILLATION, round(ratio * taught))
 
 
-def pick_prompts(prompts: list[str], taught: list[str], n: int, embedder, seed: int) -> list[str]:
-    """``n`` of ``prompts``: half of them the ones most like the taught questions, the rest drawn
-    at random. A fact spills over first onto questions of its own form ("What colour is the
-    Larkspur logo?" taught "teal" made "What colour is grass?" wrong): holding the model to its
-    parent there protects what a cycle is most likely to break (the "neighbourhood" prompts of
-    knowledge-editing work), the random half everything else."""
-    n = min(n, len(prompts))
-    if not taught or n == 0:
-        return random.Random(seed).sample(prompts, n)
-    likeness = (embedder.encode(prompts) @ embedder.encode(taught).T).max(axis=1)
-    nearest = [prompts[i] for i in sorted(range(len(prompts)), key=lambda i: -likeness[i])[: n // 2]]
-    rest = [p for p in prompts if p not in nearest]
-    return nearest + random.Random(seed).sample(rest, n - len(nearest))
+def sample(items: list, n: int, seed: int) -> list:
+    return random.Random(seed).sample(items, min(n, len(items)))
