@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import tempfile
 import tomllib
 import types
 import typing
@@ -19,6 +17,7 @@ from pathlib import Path
 import tomli_w
 
 from ..errors import ConfigError
+from ..files import atomic_write
 
 
 def _help(text, default):
@@ -245,12 +244,8 @@ def config_to_dict(config: Config) -> dict:
 def save_config(config: Config, path: Path) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one."""
     text = tomli_w.dumps(config_to_dict(config))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lifelong.toml.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def describe(cls=Config, prefix="") -> list[tuple[str, object, str]]:

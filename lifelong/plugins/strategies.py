@@ -3,10 +3,10 @@ in (``plan``, before training) and updated (``after_cycle``, once a candidate is
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from lifelong.api import Plan, Strategy, hookimpl, select_replayed
+from lifelong.files import atomic_write
 
 EWC_FILE = "ewc.safetensors"
 
@@ -71,9 +71,8 @@ class EWC(Strategy):
                 if key.startswith("fisher.") and key in tensors:
                     rows = value.shape[0]
                     tensors[key][:rows] += value  # importance accumulates over cycles
-        tmp = Path(adapter_path) / f".{EWC_FILE}.tmp"
-        save_file(tensors, str(tmp))
-        os.replace(tmp, Path(adapter_path) / EWC_FILE)
+        with atomic_write(Path(adapter_path) / EWC_FILE) as tmp:
+            save_file(tensors, str(tmp))
 
     def _parent_file(self, adapter_path):
         version = self.agent.versions.get(int(Path(adapter_path).name.removeprefix("v")))
