@@ -3,7 +3,6 @@
 import pytest
 
 from lifelong import Agent, ConfigError
-from lifelong.core.learner import Learner
 from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
 from lifelong.plugins.chat.training import MIN_DISTILLATION, PARAPHRASES, distillation_prompts, paraphrases
 
@@ -40,21 +39,6 @@ def test_behaviour_verdict_names_the_lost_questions_beyond_the_tolerance():
     reason = behaviour_verdict(parent, two_lost, 0.05)
     assert "lost 2 of the 20" in reason and "q3" in reason and "q7" in reason
     assert behaviour_verdict({"q": False}, {"q": False}, 0.0) is None  # nothing to lose
-
-
-def probes(perplexity, right):
-    return {"perplexity": perplexity, "behaviour": {f"q{i}": i < right for i in range(20)}}
-
-
-@pytest.mark.parametrize("candidate, promoted, reason", [
-    (probes(10.0, 20), True, "passed"),
-    (probes(10.0, 19), True, "passed"),
-    (probes(10.0, 17), False, "behaviour probe: lost 3 of the 20"),
-    (probes(13.0, 20), False, "probe perplexity rose"),
-])
-def test_gate_checks_both_probes(agent, candidate, promoted, reason):
-    verdict = Learner(agent)._gate(2, {1: 1.0, 2: 1.0}, {1: 1.0, 2: 0.0}, candidate, probes(10.0, 20))
-    assert verdict[0] is promoted and reason in verdict[1]
 
 
 def test_chat_options_are_validated(tiny_workspace):

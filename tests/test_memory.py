@@ -3,6 +3,7 @@ import sqlite3
 
 from lifelong.memory import InteractionLog, open_database
 from lifelong.memory.migrations import migrations
+from lifelong.memory.runs import LearningRuns
 
 TABLES = {
     "interactions", "feedback", "documents", "chunks", "examples",
@@ -70,3 +71,18 @@ def test_correction_documents_of_older_workspaces_leave_the_knowledge_base(tmp_p
     assert [d["path"] for d in db["documents"].rows] == ["/kb/returns.md"]
     assert [c["text"] for c in db["chunks"].rows] == ["text of /kb/returns.md"]
     assert db.execute("select count(*) from chunks_fts where chunks_fts match 'correction'").fetchone()[0] == 0
+
+
+def test_learning_runs_from_start_to_verdict(tmp_path):
+    runs = LearningRuns(open_database(tmp_path / "db"))
+    first = runs.start("chat", 1, "replay", new_examples=4, replayed_examples=0)
+    runs.finish(first, "promoted", None, {"row": [1.0]}, "passed the gate", 2.5)
+    second = runs.start("chat", 2, "replay", new_examples=3, replayed_examples=3)
+    runs.start("intent", 1, "naive", new_examples=8, replayed_examples=0)
+    assert [r["metrics"] for r in runs.list("chat", "promoted", before_cycle=2)] == [{"row": [1.0]}]
+    assert runs.list("chat", "promoted", before_cycle=1) == []
+    runs.interrupted("chat")  # the process running cycle 2 was killed
+    assert [(r["id"], r["status"], r["reason"]) for r in runs.list("chat")] == [
+        (first, "promoted", "passed the gate"), (second, "failed", "interrupted")]
+    assert [r["status"] for r in runs.list("intent")] == ["running"]  # another task's run is left alone
+    assert len(runs.list()) == 3

@@ -142,8 +142,7 @@ def report(
 ):
     """The learning-run history: scores per cycle, ACC, BWT, forgetting, probe perplexity."""
     agent = ctx.obj.agent
-    where, args = ("task = ?", [task]) if task else (None, [])
-    runs = [dict(r, metrics=json.loads(r["metrics"] or "{}")) for r in agent.db["learning_runs"].rows_where(where, args, order_by="id")]
+    runs = agent.runs.list(task)
     if as_json:
         print_json(runs)
     else:

@@ -11,6 +11,7 @@ from typing import Iterator
 
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
+from ..memory.runs import LearningRuns
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
 from ..errors import InputError, NotFoundError, PluginError
@@ -32,6 +33,7 @@ class Agent:
         self.log = InteractionLog(self.db, before_log=self._before_log)
         self.examples = ExampleStore(self.db, before_store=self._before_log)
         self.versions = ModelVersions(self.db, root=workspace.path)
+        self.runs = LearningRuns(self.db)
         self._tasks: dict[str, Task] = {}
 
     @classmethod
