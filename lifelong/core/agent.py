@@ -7,7 +7,6 @@ from functools import cached_property
 from pathlib import Path
 
 import time
-from typing import Iterator
 
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
@@ -18,7 +17,7 @@ from ..errors import InputError, NotFoundError, PluginError
 from ..validation import check_question, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
-from .task import Answer, GenerationOptions, LearnableTask, Reply, Task
+from .task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
 from .workspace import Workspace
 
 
@@ -165,9 +164,12 @@ class Agent:
         return self._finish(task, text, answer, started, conversation)
 
     def stream(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
-               conversation: str | None = None, generation: GenerationOptions | None = None) -> Iterator[str]:
-        """Yield the answer in pieces; the interaction is logged when the stream ends.
-        After the stream, ``agent.last_reply`` holds the logged Reply."""
+               conversation: str | None = None, generation: GenerationOptions | None = None) -> ReplyStream:
+        """The answer in pieces: iterate the ReplyStream; the interaction is logged when it ends,
+        and then ``stream.reply`` is the logged Reply."""
+        return ReplyStream(self._stream(text, task, retrieval, history, conversation, generation))
+
+    def _stream(self, text, task, retrieval, history, conversation, generation):
         started = time.perf_counter()
         conversation = conversation or new_conversation_id()
         pieces = []
@@ -196,7 +198,7 @@ class Agent:
         except Exception as exc:
             self._log_failure(task, text, exc, started, conversation, output="".join(pieces) or None)
             raise
-        self.last_reply = self._finish(task, text, answer, started, conversation)
+        return self._finish(task, text, answer, started, conversation)
 
     def conversation(self, task: str = "chat", retrieval: bool = True) -> "Conversation":
         """A conversation whose turns see the earlier ones: ``conv.ask(text)``, ``conv.stream(text)``."""
