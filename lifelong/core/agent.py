@@ -310,14 +310,17 @@ class Agent:
 
         return Learner(self).run(task or "chat", strategy, progress=progress)
 
-    def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None):
+    def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None,
+                            strategy: str | None = None, on_report=None):
         """Re-fine-tune ``task`` whenever ``min_new`` (default learning.min_new) new examples
-        have arrived, checking every ``every`` seconds, without blocking ``ask``. Returns a
-        handle with ``stop()`` and the ``reports`` so far."""
+        have arrived, checking at once and then every ``every`` seconds, without blocking
+        ``ask``; ``on_report(report)`` is called after each run. Returns a handle with
+        ``stop()`` and the ``reports`` so far."""
         from .scheduler import BackgroundLearning
 
-        self.task(task)
-        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new)
+        self.check_learnable(task, strategy)  # a typo must fail now, not in the thread
+        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new,
+                                  strategy, on_report)
 
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)
