@@ -13,7 +13,7 @@ from ..memory.examples import ExampleStore, heldout
 from ..memory.runs import LearningRuns
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
-from ..errors import InputError, NotFoundError, PluginError
+from ..errors import ConfigError, InputError, NotFoundError, PluginError
 from ..validation import check_question, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
@@ -45,26 +45,25 @@ class Agent:
         default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lifelong" / "models"
         return Path(os.environ.get("LIFELONG_MODEL_CACHE") or default)
 
-    def _model(self, spec: str, fallback):
+    def _model(self, kind: str, spec: str):
+        """A registered model loader by name, else the first plugin whose ``load_model`` loads
+        ``spec`` (the built-in hf_models: an HF id or a local path)."""
         if spec in self.plugins.registry.names("models"):
             return self.plugins.registry.get("models", spec)(self)
-        return fallback(spec)
+        model = self.plugins.hook.load_model(agent=self, kind=kind, spec=spec)
+        if model is None:
+            hint = f"; {self.plugins.registry.hint}" if self.plugins.registry.hint else ""
+            raise ConfigError(f"models.{kind} {spec!r}: no plugin loads it (registered models: "
+                              f"{', '.join(self.plugins.registry.names('models')) or 'none'}){hint}")
+        return model
 
     @cached_property
     def embedder(self):
-        from ..models import load_embedder
-
-        return self._model(self.config.models.embedder, load_embedder)
+        return self._model("embedder", self.config.models.embedder)
 
     @cached_property
     def generator(self):
-        from ..models import load_generator
-
-        if self.config.models.threads:
-            import torch
-
-            torch.set_num_threads(self.config.models.threads)
-        return self._model(self.config.models.generator, lambda spec: load_generator(spec, self.config, self.model_cache))
+        return self._model("generator", self.config.models.generator)
 
     def adapter_for(self, task: str) -> tuple[tuple[str, str] | None, str]:
         """((adapter name, path) or None, version label) of the task's active model."""

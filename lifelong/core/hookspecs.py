@@ -51,6 +51,15 @@ def register_models(register):
     loaded when ``[models] generator`` or ``embedder`` is ``name``."""
 
 
+@hookspec(firstresult=True)
+def load_model(agent, kind, spec):
+    """Load the model that ``[models] generator`` or ``embedder`` names when no registered name
+    matches: ``kind`` is ``"generator"`` or ``"embedder"``, ``spec`` the configured value (an
+    HF id, a path...). Return a ``TextGenerator`` or ``TextEmbedder``, or None to leave it to
+    another plugin; the first non-None answer wins. The built-in ``hf_models`` plugin loads HF
+    ids and local paths."""
+
+
 @hookspec
 def register_commands(cli):
     """Add sub-commands to the ``lifelong`` CLI: ``cli`` is the root ``typer.Typer``."""
