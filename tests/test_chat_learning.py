@@ -4,6 +4,7 @@ import pytest
 
 from lifelong import Agent, ConfigError
 from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
+from lifelong.plugins.chat import ChatTrainingOptions
 from lifelong.plugins.chat.training import MIN_DISTILLATION, PARAPHRASES, distillation_prompts, paraphrases
 
 from conftest import TINY_CONFIG
@@ -114,7 +115,8 @@ def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
     names = feed_forward_modules(base)
     assert names and all(".mlp." in n for n in names)
     assert {n.rsplit(".", 1)[1] for n in names} == {"gate_proj", "up_proj", "down_proj"}
-    agent.config.learning.lora_targets = "mlp"
-    model = causal_lm.trainable_model(base, None, agent.config.learning, 10)
+    training = agent.plugin_options(ChatTrainingOptions)
+    training.lora_targets = "mlp"
+    model = causal_lm.trainable_model(base, None, training, 10)
     adapted = {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A" in n}
     assert adapted and all(".mlp." in n for n in adapted) and not any("attn" in n for n in adapted)

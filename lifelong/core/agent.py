@@ -10,6 +10,7 @@ import time
 
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
+from ..memory.migrations import named_set
 from ..memory.runs import LearningRuns
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
@@ -27,8 +28,12 @@ class Agent:
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self.config = workspace.load_config()
-        self.plugins = PluginHost(self.config.plugins, base_dir=workspace.path)
-        self.db = open_database(workspace.db_path)
+        try:
+            self.plugins = PluginHost(self.config.plugins.modules, workspace.path, self.config.plugins.options)
+        except ConfigError as exc:
+            raise ConfigError(f"{workspace.config_path}: {exc}") from None
+        self.db = open_database(workspace.db_path, [named_set(f"plugin:{plugin}", found)
+                                                    for plugin, found in self.plugins.migrations.items()])
         self.log = InteractionLog(self.db, before_log=self._before_log)
         self.examples = ExampleStore(self.db, before_store=self._before_log)
         self.versions = ModelVersions(self.db, root=workspace.path)
@@ -44,6 +49,11 @@ class Agent:
         """De-quantised model weights, shared by every workspace of the user."""
         default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lifelong" / "models"
         return Path(os.environ.get("LIFELONG_MODEL_CACHE") or default)
+
+    def plugin_options(self, cls):
+        """The options of the plugin that declared the dataclass ``cls`` (its ``plugin_options``
+        hook), as ``[plugins.NAME]`` in lifelong.toml set them."""
+        return self.plugins.options_of(cls)
 
     def _model(self, kind: str, spec: str):
         """A registered model loader by name, else the first plugin whose ``load_model`` loads

@@ -1,17 +1,31 @@
 """Built-in model plugin: the bundled SmolLM2-135M-Instruct generator and all-MiniLM-L6-v2
-embedder by name, and any other ``[models]`` value as an HF model id or a local path."""
+embedder by name, and any other ``[models]`` value as an HF model id or a local path.
+``[plugins.hf_models] threads`` sets torch's CPU threads."""
+
+from dataclasses import dataclass, field
 
 from lifelong import hookimpl
+from lifelong.api import ConfigError
 from lifelong.models.bundled import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
+
+
+@dataclass
+class HFModelsOptions:
+    threads: int = field(default=0, metadata={"help": "CPU threads for torch (0: torch's default)"})
+
+    def __post_init__(self):
+        if self.threads < 0:
+            raise ConfigError(f"threads must be >= 0, got {self.threads!r}")
 
 
 def _generator(agent, spec):
     from lifelong.models import load_generator  # torch and transformers load on first use only
 
-    if agent.config.models.threads:
+    threads = agent.plugin_options(HFModelsOptions).threads
+    if threads:
         import torch
 
-        torch.set_num_threads(agent.config.models.threads)
+        torch.set_num_threads(threads)
     return load_generator(spec, agent.config, agent.model_cache)
 
 
@@ -19,6 +33,11 @@ def _embedder(spec):
     from lifelong.models import load_embedder
 
     return load_embedder(spec)
+
+
+@hookimpl
+def plugin_options():
+    return HFModelsOptions
 
 
 @hookimpl
