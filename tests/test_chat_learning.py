@@ -85,7 +85,7 @@ def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
     from lifelong.learning import causal_lm
 
     gen = agent.generator
-    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.config.learning, 10)
+    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 10)
     pad = gen.tokenizer.pad_token_id if gen.tokenizer.pad_token_id is not None else gen.tokenizer.eos_token_id
     example = {"input": "What is the capital of France?", "target": "Paris is the capital."}
     hard = causal_lm.features(gen.tokenizer, "Be brief.", example)
