@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
 from lifelong.learning.behaviour import answered_right  # noqa: E402
+from lifelong.plugins.chat import ChatTrainingOptions  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 FACTS = [json.loads(line) for line in (DATA / "facts.jsonl").read_text().splitlines()]
@@ -35,8 +36,9 @@ GENERAL = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().
 
 def configure(agent, recipe: str) -> None:
     if recipe == "previous":
-        agent.config.learning.epochs = 8
-        agent.config.learning.lora_targets = "all-linear"
+        training = agent.plugin_options(ChatTrainingOptions)
+        training.epochs = 8
+        training.lora_targets = "all-linear"
         agent.config.learning.behaviour_tolerance = 1.0  # the gate had no behaviour probe
         agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 0, "self_distillation": 0.0}
         agent._tasks.pop("chat", None)

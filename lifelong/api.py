@@ -7,14 +7,14 @@ from .core.hookspecs import hookimpl
 from .core.models import ModelLoader, TextEmbedder, TextGenerator
 from .core.retriever import Hit, IngestReport, Retriever
 from .core.strategy import Plan, Strategy
-from .core.task import Answer, GenerationOptions, LearnableTask, Reply, Task
+from .core.task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
 from .memory.replay import ReplayBuffer, select_replayed
 from .models import load_embedder, load_generator
 
 __all__ = [
     "hookimpl", "options_from_dict",
     # tasks
-    "Task", "LearnableTask", "Answer", "Reply", "GenerationOptions",
+    "Task", "LearnableTask", "Answer", "Reply", "ReplyStream", "GenerationOptions",
     # retrieval
     "Retriever", "Hit", "IngestReport",
     # continual learning

@@ -178,10 +178,11 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         with serving:
             try:
                 yield chunk({"role": "assistant", "content": ""})
-                for piece in agent.stream(text, task=body.model, retrieval=body.retrieval, history=history,
-                                          conversation=conversation, generation=generation):
+                stream = agent.stream(text, task=body.model, retrieval=body.retrieval, history=history,
+                                      conversation=conversation, generation=generation)
+                for piece in stream:
                     yield chunk({"content": piece})
-                reply = agent.last_reply
+                reply = stream.reply
                 yield chunk({}, reply.finish_reason, _extra(reply), cid=f"chatcmpl-{reply.id}")
                 if usage:
                     last = {"id": f"chatcmpl-{reply.id}", "object": "chat.completion.chunk", "created": created,

@@ -3,7 +3,8 @@ import pytest
 from lifelong import Agent
 from lifelong.core.plugins import DEFAULT_PLUGINS
 
-TINY_CONFIG = """plugins = ["fakes"]
+TINY_CONFIG = """[plugins]
+modules = ["fakes"]
 
 [models]
 generator = "tiny-llm"
@@ -37,13 +38,15 @@ def tiny_workspace(workspace):
 # self-distillation).
 TINY_LEARNING = """
 [learning]
+replay_ratio = 1.5
+
+[plugins.chat]
 epochs = 300
 learning_rate = 0.003
 lora_r = 16
 # The tiny random model has nothing stored in its feed-forward blocks to build on: it needs an
 # adapter on every layer to learn a few facts in a unit test's time.
 lora_targets = "all-linear"
-replay_ratio = 1.5
 
 [tasks.chat]
 plugin = "chat"

@@ -18,7 +18,8 @@ from lifelong import Agent
 from lifelong.cli import build_app
 from lifelong.core.plugins import DEFAULT_PLUGINS
 
-TEMPLATE_CONFIG = """plugins = ["fakes"]
+TEMPLATE_CONFIG = """[plugins]
+modules = ["fakes"]
 
 [models]
 generator = "tiny-llm"

@@ -114,9 +114,13 @@ def test_pii_masked_in_question_and_correction(agent):
 
 
 def test_stream_yields_and_logs(agent):
-    pieces = list(agent.stream("hello", retrieval=False))
-    assert agent.last_reply.answer == "".join(pieces).strip()
-    assert agent.log.get(agent.last_reply.id)["status"] == "ok"
+    stream = agent.stream("hello", retrieval=False)
+    with pytest.raises(RuntimeError, match="has not ended"):
+        stream.reply
+    pieces = list(stream)
+    assert stream.reply.answer == "".join(pieces).strip()
+    assert agent.log.get(stream.reply.id)["status"] == "ok"
+    assert not hasattr(agent, "last_reply")
 
 
 def test_hooks_fire(tiny_workspace, tmp_path, monkeypatch):

@@ -3,8 +3,8 @@
 import pytest
 
 from lifelong import Agent, ConfigError
-from lifelong.core.learner import Learner
 from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
+from lifelong.plugins.chat import ChatTrainingOptions
 from lifelong.plugins.chat.training import MIN_DISTILLATION, PARAPHRASES, distillation_prompts, paraphrases
 
 from conftest import TINY_CONFIG
@@ -40,21 +40,6 @@ def test_behaviour_verdict_names_the_lost_questions_beyond_the_tolerance():
     reason = behaviour_verdict(parent, two_lost, 0.05)
     assert "lost 2 of the 20" in reason and "q3" in reason and "q7" in reason
     assert behaviour_verdict({"q": False}, {"q": False}, 0.0) is None  # nothing to lose
-
-
-def probes(perplexity, right):
-    return {"perplexity": perplexity, "behaviour": {f"q{i}": i < right for i in range(20)}}
-
-
-@pytest.mark.parametrize("candidate, promoted, reason", [
-    (probes(10.0, 20), True, "passed"),
-    (probes(10.0, 19), True, "passed"),
-    (probes(10.0, 17), False, "behaviour probe: lost 3 of the 20"),
-    (probes(13.0, 20), False, "probe perplexity rose"),
-])
-def test_gate_checks_both_probes(agent, candidate, promoted, reason):
-    verdict = Learner(agent)._gate(2, {1: 1.0, 2: 1.0}, {1: 1.0, 2: 0.0}, candidate, probes(10.0, 20))
-    assert verdict[0] is promoted and reason in verdict[1]
 
 
 def test_chat_options_are_validated(tiny_workspace):
@@ -100,7 +85,7 @@ def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
     from lifelong.learning import causal_lm
 
     gen = agent.generator
-    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.config.learning, 10)
+    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 10)
     pad = gen.tokenizer.pad_token_id if gen.tokenizer.pad_token_id is not None else gen.tokenizer.eos_token_id
     example = {"input": "What is the capital of France?", "target": "Paris is the capital."}
     hard = causal_lm.features(gen.tokenizer, "Be brief.", example)
@@ -130,7 +115,8 @@ def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
     names = feed_forward_modules(base)
     assert names and all(".mlp." in n for n in names)
     assert {n.rsplit(".", 1)[1] for n in names} == {"gate_proj", "up_proj", "down_proj"}
-    agent.config.learning.lora_targets = "mlp"
-    model = causal_lm.trainable_model(base, None, agent.config.learning, 10)
+    training = agent.plugin_options(ChatTrainingOptions)
+    training.lora_targets = "mlp"
+    model = causal_lm.trainable_model(base, None, training, 10)
     adapted = {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A" in n}
     assert adapted and all(".mlp." in n for n in adapted) and not any("attn" in n for n in adapted)

@@ -1,9 +1,13 @@
+import json
+
 import pytest
 from typer.testing import CliRunner
 
 from lifelong import Agent, ConfigError
-from lifelong.cli import build_app
+from lifelong.cli import build_app, output
 from lifelong.core.config import Config, config_from_dict, load_config, save_config
+from lifelong.plugins.chat import ChatTrainingOptions
+from lifelong.plugins.retrieval.options import RetrievalOptions
 
 
 def write(workspace, text):
@@ -14,7 +18,9 @@ def write(workspace, text):
 def test_defaults_round_trip(tmp_path):
     path = tmp_path / "lifelong.toml"
     config = Config()
-    config.learning.epochs = 3
+    config.learning.buffer_size = 30
+    config.plugins.modules = ["my_plugin"]
+    config.plugins.options = {"retrieval": {"chunk_size": 300}}
     save_config(config, path)
     assert load_config(path) == config
 
@@ -22,12 +28,18 @@ def test_defaults_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "text, key",
     [
-        ("[learning]\nepochz = 3\n", "learning.epochz"),
-        ("[learning]\nepochs = 'three'\n", "learning.epochs"),
-        ("[learning]\nepochs = 0\n", "learning.epochs"),
-        ("[retrieval]\nchunk_overlap = 500\n", "retrieval.chunk_overlap"),
-        ("[retrieval]\nmode = 'fuzzy'\n", "retrieval.mode"),
-        ("[privacy]\nredact_pii = 1\n", "privacy.redact_pii"),
+        ("[learning]\nbuffer_sise = 3\n", "learning.buffer_sise"),
+        ("[learning]\nbuffer_size = 'three'\n", "learning.buffer_size"),
+        ("[learning]\nbuffer_size = 0\n", "learning.buffer_size"),
+        ("[plugins.retrieval]\nchunk_overlap = 500\n", "plugins.retrieval.chunk_overlap"),
+        ("[plugins.retrieval]\nmode = 'fuzzy'\n", "plugins.retrieval.mode"),
+        ("[plugins.retrieval]\nmod = 'dense'\n", "plugins.retrieval.mod"),
+        ("[plugins.pii]\nredact = 1\n", "plugins.pii.redact"),
+        ("[plugins.chat]\nepochs = 0\n", "plugins.chat.epochs"),
+        ("[plugins.chat]\npeft = 'ia3'\n", "plugins.chat.peft"),
+        ("[plugins.nosuch]\nx = 1\n", "plugins.nosuch"),
+        ("[plugins.buffers]\nx = 1\n", "plugins.buffers"),  # a plugin without options
+        ("[retrieval]\nchunk_overlap = 500\n", "plugins.retrieval.chunk_overlap"),  # the old key: read as the new
         ("[tasks.intent]\nthreshold = 0.5\n", "tasks.intent.plugin"),
         ("models = 3\n", "models"),
     ],
@@ -63,3 +75,52 @@ def test_config_command_json(workspace):
     result = CliRunner().invoke(build_app(), ["-w", str(workspace), "config", "--json"])
     assert result.exit_code == 0
     assert '"buffer_size": 500' in result.output
+
+
+def test_plugin_options_are_read_from_their_table(workspace):
+    write(workspace, "[plugins.retrieval]\nchunk_size = 120\n\n[plugins.chat]\nlora_r = 4\n")
+    with Agent.open(workspace) as agent:
+        assert agent.plugin_options(RetrievalOptions).chunk_size == 120
+        assert agent.plugin_options(RetrievalOptions).chunk_overlap == 30  # the default
+        assert agent.plugin_options(ChatTrainingOptions).lora_r == 4
+
+
+def test_old_keys_are_read_as_their_new_names_with_one_warning(workspace, caplog):
+    old = "plugins = [\"my_plugin\"]\n\n[retrieval]\ntop_k = 5\nchunk_size = 120\n\n[learning]\nlora_r = 4\n\n[privacy]\nredact_pii = false\n"
+    write(workspace, old)
+    with caplog.at_level("WARNING", logger="lifelong"):
+        first, again = load_config(workspace / "lifelong.toml"), load_config(workspace / "lifelong.toml")
+    assert first == again and first.plugins.modules == ["my_plugin"] and first.retrieval.top_k == 5
+    assert first.plugins.options == {"retrieval": {"chunk_size": 120}, "chat": {"lora_r": 4}, "pii": {"redact": False}}
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 4, warnings  # once per key, not once per load
+    assert any("retrieval.chunk_size is now plugins.retrieval.chunk_size" in w for w in warnings)
+    assert any("privacy.redact_pii is now plugins.pii.redact" in w for w in warnings)
+    assert (workspace / "lifelong.toml").read_text() == old  # read, never rewritten
+
+
+def test_old_keys_at_their_defaults_are_dropped_without_a_warning(workspace, caplog):
+    """Every lifelong.toml written before the move lists all keys with their defaults."""
+    write(workspace, "plugins = []\n\n[models]\nthreads = 0\n\n[retrieval]\nmode = \"hybrid\"\n\n[privacy]\nredact_pii = true\n")
+    with caplog.at_level("WARNING", logger="lifelong"):
+        config = load_config(workspace / "lifelong.toml")
+    assert config == Config() and not caplog.records
+
+
+def test_an_old_key_beside_its_new_one_is_refused(workspace):
+    write(workspace, "[retrieval]\nchunk_size = 120\n\n[plugins.retrieval]\nchunk_size = 100\n")
+    with pytest.raises(ConfigError, match="both retrieval.chunk_size and plugins.retrieval.chunk_size are set"):
+        load_config(workspace / "lifelong.toml")
+
+
+def test_config_command_shows_each_plugins_options_with_help(workspace, monkeypatch):
+    monkeypatch.setattr(output.console, "width", 250)  # one row per line, to read them back
+    write(workspace, "[plugins.corrections]\nmin_similarity = 0.9\n")
+    result = CliRunner().invoke(build_app(), ["-w", str(workspace), "config"])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "plugins.corrections.min_similarity" in line)
+    assert "0.9" in line and "Cosine similarity" in line
+    assert "plugins.retrieval.chunk_size" in result.output and "plugins.chat.peft" in result.output
+    shown = json.loads(CliRunner().invoke(build_app(), ["-w", str(workspace), "config", "--json"]).output)
+    assert shown["plugins"]["corrections"] == {"min_similarity": 0.9}
+    assert shown["plugins"]["retrieval"]["chunk_size"] == 200

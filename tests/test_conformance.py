@@ -5,7 +5,7 @@ import pytest
 from lifelong.testing import BufferTests, LearnableTaskTests, RetrieverTests, StrategyTests
 
 # The tiny models learn nothing in one epoch, and need not: the suites check the contract.
-QUICK_LEARNING = "\n[learning]\nepochs = 1\nholdout_fraction = 0.0\n"
+QUICK_LEARNING = "\n[learning]\nholdout_fraction = 0.0\n\n[plugins.chat]\nepochs = 1\n"
 FACTS = [("Who is the CEO of Acme?", "The CEO of Acme is Mira Okafor."),
          ("How long is the kettle warranty?", "The kettle warranty lasts three years.")]
 INTENTS = [("i want my money back", "refund"), ("where is my parcel", "tracking"),

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from lifelong import Agent, api
 from lifelong.core import hookspecs
-from lifelong.testing import BufferTests, LearnableTaskTests, StrategyTests
+from lifelong.cli import build_app, output
+from lifelong.testing import AgentSuite, BufferTests, LearnableTaskTests, StrategyTests
 from lifelong.testing.tiny_models import tiny_embedder_path
 
 DOCS = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
@@ -72,7 +74,7 @@ def example(name: str) -> list[str]:
 
 
 def test_there_is_a_worked_example_of_each_kind():
-    assert set(EXAMPLES) == {"lookup_task.py", "replay_everything.py", "fifo_buffer.py", "my_encoder.py"}
+    assert set(EXAMPLES) == {"lookup_task.py", "replay_everything.py", "fifo_buffer.py", "my_encoder.py", "slow_answers.py"}
     assert "examples/sqlite_retriever/" in DOCS  # the retriever example is a package, kit-tested there
 
 
@@ -101,8 +103,33 @@ class TestDocsFifoBuffer(BufferTests):
 def test_docs_model_loader(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_ENCODER_PATH", tiny_embedder_path())
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join(["hf_models", *example("my_encoder.py")]))
-    (tmp_path / "lifelong.toml").write_text(f'plugins = {example("my_encoder.py")!r}\n\n[models]\nembedder = "my-encoder"\n'.replace("'", '"'))
+    (tmp_path / "lifelong.toml").write_text(f'[plugins]\nmodules = {example("my_encoder.py")!r}\n\n[models]\nembedder = "my-encoder"\n'.replace("'", '"'))
     with Agent.open(tmp_path) as agent:
         assert isinstance(agent.embedder, api.TextEmbedder)
         vectors = agent.embedder.encode(["one", "two"])
         assert vectors.shape == (2, agent.embedder.dim) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+class TestDocsSlowAnswers(AgentSuite):
+    """The options-and-table example: its option is read from [plugins.slow_answers], its table
+    made by its migration (recorded under its name), and a bad value refused naming the key."""
+
+    plugins = example("slow_answers.py")
+    config = "\n[plugins.slow_answers]\nthreshold_ms = 0.0\n"
+
+    def test_keeps_slow_answers_in_its_own_table(self, agent):
+        reply = agent.ask("hello", retrieval=False)
+        assert [r["interaction_id"] for r in agent.db["slow_answers"].rows] == [reply.id]
+        recorded = agent.db.execute("select name from _sqlite_migrations where migration_set = 'plugin:slow_answers'")
+        assert [row[0] for row in recorded] == ["m001_slow_answers"]
+
+    def test_a_bad_value_names_the_key(self, workspace):
+        (workspace / "lifelong.toml").write_text(self.workspace_config().replace("threshold_ms = 0.0", "threshold_ms = -1.0"))
+        with pytest.raises(api.ConfigError, match=r"plugins\.slow_answers\.threshold_ms must be >= 0, got -1\.0"):
+            Agent.open(workspace)
+
+    def test_config_shows_the_option_with_its_help(self, workspace, monkeypatch):
+        monkeypatch.setattr(output.console, "width", 250)  # one row per line, to read them back
+        result = CliRunner().invoke(build_app(), ["-w", str(workspace), "config"])
+        line = next(line for line in result.output.splitlines() if "plugins.slow_answers.threshold_ms" in line)
+        assert "0.0" in line and "Answers slower than this are kept" in line

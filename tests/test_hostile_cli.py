@@ -12,18 +12,21 @@ import tomli_w
 
 from hostile import Case, assert_nothing_lost, assert_one_line_error, run_cli, snapshot
 from lifelong.core.config import describe
+from lifelong.core.plugins import PluginHost
 
 BIG = [2**63, 2**64, 2**70, 10**30]
 
 
 def _config_cases() -> list[Case]:
-    """Every setting of lifelong.toml with a value of the wrong type, and every number with a
-    value out of range or not finite."""
+    """Every setting of lifelong.toml, the built-in plugins' options included, with a value of
+    the wrong type, and every number with a value out of range or not finite."""
     cases = []
-    for key, default, _ in describe():
-        if key in ("plugins", "tasks"):
+    settings = [*describe(), *(row for plugin, options in PluginHost().options.items()
+                               for row in describe(type(options), f"plugins.{plugin}.", options))]
+    for key, default, _ in settings:
+        if key in ("plugins.modules", "tasks"):
             continue
-        section, name = key.split(".")
+        section, name = key.rsplit(".", 1)
         wrong = 5 if isinstance(default, str) else '"high"'
         cases.append(Case(f"toml-type-{key}", [f"[{section}]\n{name} = {wrong}"], 1, key))
         if isinstance(default, float):
@@ -36,7 +39,10 @@ def _config_cases() -> list[Case]:
         Case("toml-unknown-key", ["[learning]\nepoch = 3"], 1, "learning.epoch"),
         Case("toml-section-not-table", ["learning = 3"], 1, "learning"),
         Case("toml-syntax", ["[learning\nepochs = 3"], 1, "not valid TOML"),
-        Case("toml-plugins-not-strings", ["plugins = [1]"], 1, "plugins"),
+        Case("toml-plugins-not-strings", ["[plugins]\nmodules = [1]"], 1, "plugins.modules"),
+        Case("toml-old-plugins-not-strings", ["plugins = [1]"], 1, "plugins.modules"),
+        Case("toml-options-of-no-plugin", ["[plugins.nosuch]\nx = 1"], 1, "plugins.nosuch"),
+        Case("toml-unknown-plugin-option", ["[plugins.retrieval]\nchunk = 100"], 1, "plugins.retrieval.chunk"),
         Case("toml-task-without-plugin", ["[tasks.intent2]\nthreshold = 0.4"], 1, "tasks.intent2.plugin"),
         Case("toml-task-threshold-string", ["[tasks.intent2]\nplugin = 'classify'\nthreshold = 'high'"], 1, "tasks.intent2.threshold"),
         Case("toml-task-epochs-float", ["[tasks.intent2]\nplugin = 'classify'\nepochs = 1.5"], 1, "tasks.intent2.epochs"),

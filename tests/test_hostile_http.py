@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hostile import PLUGINS, assert_nothing_lost, environment, snapshot
+from lifelong.plugins.corrections import CorrectionsOptions
 from lifelong.server import create_app
 
 CHAT, FEEDBACK, LEARN = "/v1/chat/completions", "/v1/feedback", "/v1/learn"
@@ -129,7 +130,7 @@ def test_a_stream_the_reader_leaves_is_logged_with_what_was_generated(hostile_ws
     from lifelong import Agent
 
     with environment({"LIFELONG_LOAD_PLUGINS": PLUGINS}), Agent.open(hostile_ws) as agent:
-        agent.config.retrieval.correction_match = 1.01  # the model streams, not a stored correction
+        agent.plugin_options(CorrectionsOptions).min_similarity = 1.01  # the model streams, not a stored correction
         stream = agent.stream("Tell me about refunds", retrieval=False)
         first = next(stream)
         stream.close()  # what the server does when the client disconnects

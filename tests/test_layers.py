@@ -9,7 +9,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "lifelong"
 # Lowest first; a module may import its own layer and those below.
 LAYERS = [
-    ("lifelong.errors", "lifelong.validation"),
+    ("lifelong.errors", "lifelong.validation", "lifelong.files"),
     ("lifelong.memory",),
     ("lifelong.models", "lifelong.learning"),
     ("lifelong.core", "lifelong.api", "lifelong.testing", "lifelong"),
@@ -69,3 +69,16 @@ def test_the_walk_resolves_relative_and_nested_imports():
     source = "from ..core.agent import Agent\ndef f():\n    from . import db\n    import lifelong.cli\n"
     assert [t for _, t in imports(source, "lifelong.memory")] == ["lifelong.core.agent", "lifelong.memory", "lifelong.cli"]
     assert layer("lifelong.core.agent") > layer("lifelong.memory")
+
+
+def test_the_core_loads_models_only_through_the_model_plugins():
+    """core/ gets generators and embedders from register_models and load_model, never by
+    importing the loaders: a workspace without hf_models loads no Hugging Face model."""
+    found = []
+    for path in MODULES:
+        name = module_name(path)
+        if name.startswith("lifelong.core."):
+            package = name.rpartition(".")[0]
+            found += [f"{name} line {line}" for line, target in imports(path.read_text(), package)
+                      if target == "lifelong.models" or target.startswith("lifelong.models.")]
+    assert found == []

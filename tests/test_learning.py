@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from lifelong import Agent, InputError, LifelongError, NotFoundError
 from lifelong.cli import build_app
 from lifelong.learning.metrics import summarize
+from lifelong.plugins.chat import ChatTrainingOptions
 
 FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
 MORE = [("What is the motto?", "Onward."), ("Who is the CTO?", "Juno.")]
@@ -58,7 +59,7 @@ def test_second_cycle_replays_and_keeps_first(learner):
 
 
 def test_gate_rejects_a_candidate_that_learned_nothing(learner):
-    learner.config.learning.epochs = 1
+    learner.plugin_options(ChatTrainingOptions).epochs = 1
     teach(learner, FACTS)
     report = learner.learn()
     assert not report.promoted and "no gain" in report.reason
@@ -105,7 +106,7 @@ def test_ewc_stores_importance_and_penalises(learner):
 
 @pytest.mark.parametrize("method", ["adalora", "prefix"])
 def test_other_peft_methods_train_and_serve(learner, method):
-    learner.config.learning.peft = method
+    learner.plugin_options(ChatTrainingOptions).peft = method
     learner.config.learning.gate = False
     teach(learner, FACTS)
     report = learner.learn()

@@ -2,12 +2,11 @@ import multiprocessing
 import sqlite3
 
 from lifelong.memory import InteractionLog, open_database
-from lifelong.memory.migrations import migrations
+from lifelong.memory.migrations import migrations, named_set
+from lifelong.memory.runs import LearningRuns
+from lifelong.plugins.retrieval import schema
 
-TABLES = {
-    "interactions", "feedback", "documents", "chunks", "examples",
-    "replay_buffer", "learning_runs", "model_versions",
-}
+TABLES = {"interactions", "feedback", "examples", "replay_buffer", "learning_runs", "model_versions"}
 
 
 def test_migrates_blank_database(tmp_path):
@@ -55,18 +54,47 @@ def test_four_processes_log_concurrently(tmp_path):
     assert len(inputs) == 600
 
 
-def test_correction_documents_of_older_workspaces_leave_the_knowledge_base(tmp_path):
-    """Corrections were once stored as documents; m008 removes them (and only them)."""
-    import sqlite_utils
+RETRIEVER = named_set("plugin:retrieval", [(m.__name__, m) for m in schema.MIGRATIONS])
 
+
+def test_a_plugins_migrations_run_once_and_are_recorded(tmp_path):
+    db = open_database(tmp_path / "fresh.db", [RETRIEVER])
+    assert {"documents", "chunks", "chunks_fts"} <= set(db.table_names())
+    recorded = [(r["migration_set"], r["name"]) for r in db["_sqlite_migrations"].rows_where("migration_set = ?", ["plugin:retrieval"])]
+    assert recorded == [("plugin:retrieval", "m001_documents_and_chunks"), ("plugin:retrieval", "m002_corrections_leave_the_documents")]
+    db.conn.close()
+    assert RETRIEVER.pending(open_database(tmp_path / "fresh.db", [RETRIEVER])) == []
+
+
+def test_the_retrievers_migrations_keep_the_tables_an_older_core_made(tmp_path):
+    """Workspaces made before the plugins owned their tables got documents and chunks from the
+    core's m003 (the same schema as the plugin's m001); correction documents were removed by
+    the core's m010 (now the plugin's m002)."""
     path = tmp_path / "old.db"
-    db = sqlite_utils.Database(path)
-    migrations.apply(db, stop_before="m010_corrections_leave_the_documents")
+    db = open_database(path)
+    assert "chunks" not in db.table_names()  # the core no longer makes them
+    schema.m001_documents_and_chunks(db)  # as the core's m003 did
     for doc_id, (path_, origin) in enumerate([("correction:7", "feedback"), ("/kb/returns.md", "file")], 1):
         db["documents"].insert({"id": doc_id, "path": path_, "sha256": "x", "origin": origin})
         db["chunks"].insert({"document_id": doc_id, "position": 0, "text": f"text of {path_}", "sha256": path_})
     db.conn.close()
-    db = open_database(path)
+    db = open_database(path, [RETRIEVER])
     assert [d["path"] for d in db["documents"].rows] == ["/kb/returns.md"]
     assert [c["text"] for c in db["chunks"].rows] == ["text of /kb/returns.md"]
+    assert db.execute("select count(*) from chunks_fts where chunks_fts match 'returns'").fetchone()[0] == 1
     assert db.execute("select count(*) from chunks_fts where chunks_fts match 'correction'").fetchone()[0] == 0
+
+
+def test_learning_runs_from_start_to_verdict(tmp_path):
+    runs = LearningRuns(open_database(tmp_path / "db"))
+    first = runs.start("chat", 1, "replay", new_examples=4, replayed_examples=0)
+    runs.finish(first, "promoted", None, {"row": [1.0]}, "passed the gate", 2.5)
+    second = runs.start("chat", 2, "replay", new_examples=3, replayed_examples=3)
+    runs.start("intent", 1, "naive", new_examples=8, replayed_examples=0)
+    assert [r["metrics"] for r in runs.list("chat", "promoted", before_cycle=2)] == [{"row": [1.0]}]
+    assert runs.list("chat", "promoted", before_cycle=1) == []
+    runs.interrupted("chat")  # the process running cycle 2 was killed
+    assert [(r["id"], r["status"], r["reason"]) for r in runs.list("chat")] == [
+        (first, "promoted", "passed the gate"), (second, "failed", "interrupted")]
+    assert [r["status"] for r in runs.list("intent")] == ["running"]  # another task's run is left alone
+    assert len(runs.list()) == 3

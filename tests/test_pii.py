@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lifelong import Agent
-from lifelong.plugins.pii import redact
+from lifelong.plugins.pii import PiiOptions, redact
 
 from pii_corpus import NEGATIVE, POSITIVE
 
@@ -75,6 +75,6 @@ def test_masking_is_configurable(workspace):
     agent = Agent.open(workspace)
     row = agent.log.get(agent.log.log_interaction(task="chat", input="I am bob@example.com", output="ok"))
     assert row["input"] == "I am [EMAIL]"
-    agent.config.privacy.redact_pii = False
+    agent.plugin_options(PiiOptions).redact = False
     row = agent.log.get(agent.log.log_interaction(task="chat", input="I am bob@example.com", output="ok"))
     assert row["input"] == "I am bob@example.com"

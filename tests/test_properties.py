@@ -89,9 +89,11 @@ TOML_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=10,
 )
+# Old keys (privacy, threads, chunk_size, redact_pii, epochs...) too: they are moved to plugins.NAME first.
 KEYS = st.sampled_from(["models", "generation", "retrieval", "privacy", "learning", "plugins", "tasks", "other"])
 INNER = st.sampled_from(["generator", "threads", "max_new_tokens", "top_p", "chunk_size", "chunk_overlap", "mode",
-                         "redact_pii", "epochs", "replay_ratio", "tolerance", "seed", "intent", "x"])
+                         "redact_pii", "epochs", "replay_ratio", "tolerance", "seed", "intent", "modules",
+                         "retrieval", "x"])
 
 
 @SETTINGS

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lifelong.cli import build_app
+from lifelong.plugins.corrections import CorrectionsOptions
 from lifelong.server import create_app
 
 
@@ -60,7 +61,7 @@ def test_feedback_learn_and_pickup_without_restart(client):
     report = job["result"]
     assert report["status"] == "promoted", report
     assert client.get("/v1/versions").json()[0]["status"] == "active"
-    client.app.state.agent.config.retrieval.correction_match = 1.01  # the model itself, not the stored correction
+    client.app.state.agent.plugin_options(CorrectionsOptions).min_similarity = 1.01  # the model itself, not the stored correction
     body = ask(client, "Who is the CEO?").json()
     assert body["lifelong"]["model_version"] == f"v{report['version']}"
     assert body["choices"][0]["message"]["content"] == "Mira."

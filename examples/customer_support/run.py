@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from lifelong import Agent
+from lifelong.plugins.corrections import CorrectionsOptions
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_WORKSPACE = HERE.parents[1] / ".lifelong-demo"
@@ -69,7 +70,7 @@ def main(workspace=None):
     for q, a in FACTS[1:]:
         agent.feedback(agent.ask(q, retrieval=False).id, correction=a)
     # Show what the model itself says: corrections would otherwise answer these directly.
-    agent.config.retrieval.correction_match = 1.01
+    agent.plugin_options(CorrectionsOptions).min_similarity = 1.01
     before = {q: agent.ask(q, retrieval=False).answer for q, _ in FACTS}
 
     say("5. One learning cycle (LoRA on the corrections, replay, evaluation gate)")

@@ -1,5 +1,5 @@
 """A lifelong plugin: raise an alert when the share of negative headlines in a sliding window
-jumps. Loaded through the workspace config (``plugins = ["alert_plugin.py"]``)."""
+jumps. Loaded through the workspace config (``[plugins] modules = ["alert_plugin.py"]``)."""
 
 from collections import deque
 

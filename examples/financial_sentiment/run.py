@@ -18,8 +18,8 @@ HERE = Path(__file__).resolve().parent
 def main(workspace=None, batches: int = 3):
     ws = Workspace.resolve(workspace or HERE.parents[1] / ".lifelong-sentiment")
     config = ws.load_config()
-    if str(HERE / "alert_plugin.py") not in config.plugins:
-        config.plugins.append(str(HERE / "alert_plugin.py"))  # loaded as a user would: named in the config
+    if str(HERE / "alert_plugin.py") not in config.plugins.modules:
+        config.plugins.modules.append(str(HERE / "alert_plugin.py"))  # loaded as a user would: named in the config
         ws.save_config(config)
     agent = Agent.open(ws.path)
     if "sentiment" not in agent.tasks():

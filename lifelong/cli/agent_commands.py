@@ -51,7 +51,8 @@ def ask(
             return
         typer.echo(reply.answer)
     else:
-        pieces = agent.stream(text, task=task, retrieval=not no_retrieval)
+        stream = agent.stream(text, task=task, retrieval=not no_retrieval)
+        pieces = iter(stream)
         # A spinner on stderr until the first piece (loading the model, searching, generating).
         with Console(stderr=True).status("thinking…"):
             first = next(pieces, "")
@@ -59,7 +60,7 @@ def ask(
         for piece in pieces:
             typer.echo(piece, nl=False)
         typer.echo()
-        reply = agent.last_reply
+        reply = stream.reply
     _print_sources(reply.sources)
     console.print(f"[dim]#{reply.id} · {reply.model_version} · answered by {reply.answered_by} · {reply.latency_ms:.0f} ms · "
                   f"lifelong feedback {reply.id} --good | --bad | --correct TEXT[/dim]")
@@ -99,10 +100,11 @@ def chat(
                     raise LifelongError(f"unknown command {command}; use /good, /bad, /correct TEXT or /quit")
                 console.print("[dim]thanks, noted[/dim]")
                 continue
-            for piece in conversation.stream(line):
+            stream = conversation.stream(line)
+            for piece in stream:
                 typer.echo(piece, nl=False)
             typer.echo()
-            last = conversation.last_reply
+            last = stream.reply
             _print_sources(last.sources)
         except LifelongError as exc:
             typer.echo(f"Error: {exc}", err=True)

@@ -14,6 +14,7 @@ from ..core.agent import Agent
 from ..core.config import config_to_dict, describe
 from ..core.plugins import PluginHost
 from ..core.workspace import Workspace
+from ..errors import ConfigError
 from .output import console, print_json, print_listing, print_table, shorten, when
 
 
@@ -52,19 +53,22 @@ def show_config(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the effective configuration as JSON."),
 ):
-    """Show the effective configuration, with each setting's help text."""
+    """Show the effective configuration, each plugin's options included, with each setting's
+    help text."""
     ws = Workspace.resolve(ctx.obj.workspace)
     config = ws.load_config()
+    try:
+        options = PluginHost(config.plugins.modules, ws.path, config.plugins.options).options
+    except ConfigError as exc:
+        raise ConfigError(f"{ws.config_path}: {exc}") from None
     if as_json:
-        print_json(config_to_dict(config))
+        data = config_to_dict(config)
+        data["plugins"].update({plugin: dataclasses.asdict(values) for plugin, values in options.items()})
+        print_json(data)
         return
-    flat = {}
-    for key, _, help_text in describe():
-        value = config
-        for part in key.split("."):
-            value = getattr(value, part)
-        flat[key] = (value, help_text)
-    rows = [{"key": k, "value": repr(v), "help": h} for k, (v, h) in flat.items()]
+    settings = [*describe(instance=config), *(row for plugin, values in options.items()
+                                              for row in describe(type(values), f"plugins.{plugin}.", values))]
+    rows = [{"key": key, "value": repr(value), "help": help_text} for key, value, help_text in settings]
     print_table(rows, ["key", "value", "help"], title=str(ws.config_path))
     if config.tasks:
         print_table([{"task": n, **o} for n, o in config.tasks.items()], ["task", "plugin"], title="tasks")
@@ -76,7 +80,7 @@ def plugins(
 ):
     """List loaded plugins, where each came from, its hooks and what it registers."""
     ws = Workspace.resolve(ctx.obj.workspace)
-    host = PluginHost(ws.load_config().plugins, base_dir=ws.path)
+    host = PluginHost(ws.load_config().plugins.modules, base_dir=ws.path)
     host.add_commands(typer.Typer())
     infos = [dataclasses.asdict(info) for info in host.info.values()]
     print_listing(infos, ["name", "source", "registers", "hooks"], as_json, {

@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.markup import escape
 
-from ..errors import InputError, LifelongError
+from ..errors import InputError
 from ..validation import MAX_ID
 from .output import console, print_json, print_listing, progress as _progress, shorten, version_name, when
 from .plot import plot_history
@@ -83,20 +82,12 @@ def learn(
             _print_report(agent.learn(task, strategy, progress=progress), as_json)
         return
     interval = parse_duration(every)
-    agent.check_learnable(task, strategy)  # a typo must not be watched forever
-    needed = min_new or agent.config.learning.min_new
-    console.print(f"watching task {task}: learning when {needed} new examples are waiting, checking every {every}")
+    handle = agent.learn_in_background(task, interval, min_new, strategy, on_report=lambda r: _print_report(r, as_json))
+    console.print(f"watching task {task}: learning when {handle.min_new} new examples are waiting, checking every {every}")
     try:
-        while True:
-            waiting = len(agent.examples.pending(task))
-            if waiting >= needed:
-                try:
-                    with _progress(not as_json) as progress:
-                        _print_report(agent.learn(task, strategy, progress=progress), as_json)
-                except LifelongError as exc:
-                    typer.echo(f"Error: {exc}", err=True)
-            time.sleep(interval)
+        handle.wait()
     except KeyboardInterrupt:
+        # A run in progress ends with the process; the next run records it as interrupted.
         pass
 
 

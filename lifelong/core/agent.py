@@ -7,17 +7,18 @@ from functools import cached_property
 from pathlib import Path
 
 import time
-from typing import Iterator
 
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
+from ..memory.migrations import named_set
+from ..memory.runs import LearningRuns
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
-from ..errors import InputError, NotFoundError, PluginError
+from ..errors import ConfigError, InputError, NotFoundError, PluginError
 from ..validation import check_question, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
-from .task import Answer, GenerationOptions, LearnableTask, Reply, Task
+from .task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
 from .workspace import Workspace
 
 
@@ -27,11 +28,16 @@ class Agent:
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self.config = workspace.load_config()
-        self.plugins = PluginHost(self.config.plugins, base_dir=workspace.path)
-        self.db = open_database(workspace.db_path)
+        try:
+            self.plugins = PluginHost(self.config.plugins.modules, workspace.path, self.config.plugins.options)
+        except ConfigError as exc:
+            raise ConfigError(f"{workspace.config_path}: {exc}") from None
+        self.db = open_database(workspace.db_path, [named_set(f"plugin:{plugin}", found)
+                                                    for plugin, found in self.plugins.migrations.items()])
         self.log = InteractionLog(self.db, before_log=self._before_log)
         self.examples = ExampleStore(self.db, before_store=self._before_log)
         self.versions = ModelVersions(self.db, root=workspace.path)
+        self.runs = LearningRuns(self.db)
         self._tasks: dict[str, Task] = {}
 
     @classmethod
@@ -44,26 +50,30 @@ class Agent:
         default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lifelong" / "models"
         return Path(os.environ.get("LIFELONG_MODEL_CACHE") or default)
 
-    def _model(self, spec: str, fallback):
+    def plugin_options(self, cls):
+        """The options of the plugin that declared the dataclass ``cls`` (its ``plugin_options``
+        hook), as ``[plugins.NAME]`` in lifelong.toml set them."""
+        return self.plugins.options_of(cls)
+
+    def _model(self, kind: str, spec: str):
+        """A registered model loader by name, else the first plugin whose ``load_model`` loads
+        ``spec`` (the built-in hf_models: an HF id or a local path)."""
         if spec in self.plugins.registry.names("models"):
             return self.plugins.registry.get("models", spec)(self)
-        return fallback(spec)
+        model = self.plugins.hook.load_model(agent=self, kind=kind, spec=spec)
+        if model is None:
+            hint = f"; {self.plugins.registry.hint}" if self.plugins.registry.hint else ""
+            raise ConfigError(f"models.{kind} {spec!r}: no plugin loads it (registered models: "
+                              f"{', '.join(self.plugins.registry.names('models')) or 'none'}){hint}")
+        return model
 
     @cached_property
     def embedder(self):
-        from ..models import load_embedder
-
-        return self._model(self.config.models.embedder, load_embedder)
+        return self._model("embedder", self.config.models.embedder)
 
     @cached_property
     def generator(self):
-        from ..models import load_generator
-
-        if self.config.models.threads:
-            import torch
-
-            torch.set_num_threads(self.config.models.threads)
-        return self._model(self.config.models.generator, lambda spec: load_generator(spec, self.config, self.model_cache))
+        return self._model("generator", self.config.models.generator)
 
     def adapter_for(self, task: str) -> tuple[tuple[str, str] | None, str]:
         """((adapter name, path) or None, version label) of the task's active model."""
@@ -163,9 +173,12 @@ class Agent:
         return self._finish(task, text, answer, started, conversation)
 
     def stream(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
-               conversation: str | None = None, generation: GenerationOptions | None = None) -> Iterator[str]:
-        """Yield the answer in pieces; the interaction is logged when the stream ends.
-        After the stream, ``agent.last_reply`` holds the logged Reply."""
+               conversation: str | None = None, generation: GenerationOptions | None = None) -> ReplyStream:
+        """The answer in pieces: iterate the ReplyStream; the interaction is logged when it ends,
+        and then ``stream.reply`` is the logged Reply."""
+        return ReplyStream(self._stream(text, task, retrieval, history, conversation, generation))
+
+    def _stream(self, text, task, retrieval, history, conversation, generation):
         started = time.perf_counter()
         conversation = conversation or new_conversation_id()
         pieces = []
@@ -194,7 +207,7 @@ class Agent:
         except Exception as exc:
             self._log_failure(task, text, exc, started, conversation, output="".join(pieces) or None)
             raise
-        self.last_reply = self._finish(task, text, answer, started, conversation)
+        return self._finish(task, text, answer, started, conversation)
 
     def conversation(self, task: str = "chat", retrieval: bool = True) -> "Conversation":
         """A conversation whose turns see the earlier ones: ``conv.ask(text)``, ``conv.stream(text)``."""
@@ -309,18 +322,21 @@ class Agent:
     def learning_runs(self, task: str | None = None) -> list[dict]:
         """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the
         same keys as ``learn(...).to_dict()``."""
-        from .runs import learning_runs
+        from .runs import from_stored
 
-        return learning_runs(self.db, task)
+        return [from_stored(row) for row in self.runs.list(task)]
 
-    def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None):
+    def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None,
+                            strategy: str | None = None, on_report=None):
         """Re-fine-tune ``task`` whenever ``min_new`` (default learning.min_new) new examples
-        have arrived, checking every ``every`` seconds, without blocking ``ask``. Returns a
-        handle with ``stop()`` and the ``reports`` so far."""
+        have arrived, checking at once and then every ``every`` seconds, without blocking
+        ``ask``; ``on_report(report)`` is called after each run. Returns a handle with
+        ``stop()`` and the ``reports`` so far."""
         from .scheduler import BackgroundLearning
 
-        self.task(task)
-        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new)
+        self.check_learnable(task, strategy)  # a typo must fail now, not in the thread
+        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new,
+                                  strategy, on_report)
 
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import tempfile
 import tomllib
 import types
 import typing
@@ -19,6 +17,8 @@ from pathlib import Path
 import tomli_w
 
 from ..errors import ConfigError
+from ..files import atomic_write
+from .moved_keys import migrate_keys
 
 
 def _help(text, default):
@@ -38,10 +38,6 @@ class ModelsConfig:
     embedder: str = _help(
         "Sentence encoder: 'all-minilm-l6-v2' (bundled), an HF id or a local path", "all-minilm-l6-v2"
     )
-    threads: int = _help("CPU threads for torch (0: torch's default)", 0)
-
-    def __post_init__(self):
-        _check(self.threads >= 0, "models.threads", "must be >= 0", self.threads)
 
 
 @dataclass
@@ -64,36 +60,10 @@ class GenerationConfig:
 @dataclass
 class RetrievalConfig:
     retriever: str = _help("Registered retriever plugin", "faiss")
-    chunk_size: int = _help("Chunk size in tokens of the embedder's tokenizer", 200)
-    chunk_overlap: int = _help("Tokens shared by consecutive chunks", 30)
     top_k: int = _help("Chunks put into the prompt", 3)
-    mode: str = _help("Default search mode: dense, keyword or hybrid", "hybrid")
-    approximate_above: int = _help("Use an HNSW index above this many vectors (exact below)", 200_000)
-    json_text_field: str = _help("Field holding the text in .json/.jsonl files", "text")
-    csv_column: str = _help("Column holding the text in .csv files", "text")
-    max_file_mb: float = _help("Files larger than this are skipped", 50.0)
-    correction_match: float = _help(
-        "Cosine similarity from which a stored correction answers a question directly (> 1: off)", 0.8
-    )
 
     def __post_init__(self):
-        _check(self.chunk_size >= 16, "retrieval.chunk_size", "must be >= 16", self.chunk_size)
-        _check(
-            0 <= self.chunk_overlap < self.chunk_size,
-            "retrieval.chunk_overlap",
-            "must be >= 0 and below chunk_size",
-            self.chunk_overlap,
-        )
         _check(self.top_k > 0, "retrieval.top_k", "must be > 0", self.top_k)
-        _check(self.mode in ("dense", "keyword", "hybrid"), "retrieval.mode", "must be dense, keyword or hybrid", self.mode)
-        _check(self.approximate_above > 0, "retrieval.approximate_above", "must be > 0", self.approximate_above)
-        _check(self.max_file_mb > 0, "retrieval.max_file_mb", "must be > 0", self.max_file_mb)
-        _check(self.correction_match >= 0, "retrieval.correction_match", "must be >= 0", self.correction_match)
-
-
-@dataclass
-class PrivacyConfig:
-    redact_pii: bool = _help("Mask e-mail addresses, phone and card numbers before logging", True)
 
 
 @dataclass
@@ -102,15 +72,6 @@ class LearningConfig:
     buffer: str = _help("Replay-buffer policy: reservoir, balanced or recency", "reservoir")
     buffer_size: int = _help("Most examples the replay buffer keeps per task", 500)
     replay_ratio: float = _help("Replayed examples per new example in a run", 1.0)
-    peft: str = _help("PEFT method for generators: lora, adalora or prefix", "lora")
-    lora_r: int = _help("LoRA rank", 16)
-    lora_targets: str = _help(
-        "Layers a generator's LoRA adapts: mlp (feed-forward blocks: facts learned, general answers kept) "
-        "or all-linear", "mlp"
-    )
-    epochs: int = _help("Passes over a run's examples", 3)
-    learning_rate: float = _help("Optimizer step size", 1e-3)
-    batch_size: int = _help("Examples per optimizer step", 4)
     seed: int = _help("Seed for sampling and training; the same seed repeats a run", 0)
     holdout_fraction: float = _help("Share of new examples kept out of training for the gate", 0.2)
     tolerance: float = _help("Largest drop of the score on an earlier cycle's data that still promotes", 0.05)
@@ -123,37 +84,41 @@ class LearningConfig:
     )
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
     gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
-    ewc_lambda: float = _help("Strength of the EWC penalty (strategy 'ewc')", 1000.0)
 
     def __post_init__(self):
-        for key in ("buffer_size", "lora_r", "epochs", "batch_size", "min_new"):
+        for key in ("buffer_size", "min_new"):
             value = getattr(self, key)
             _check(value > 0, f"learning.{key}", "must be > 0", value)
         _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
-        _check(self.learning_rate > 0, "learning.learning_rate", "must be > 0", self.learning_rate)
-        _check(self.ewc_lambda >= 0, "learning.ewc_lambda", "must be >= 0", self.ewc_lambda)
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
         _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)
         _check(self.probe_tolerance >= 0, "learning.probe_tolerance", "must be >= 0", self.probe_tolerance)
         _check(0 <= self.behaviour_tolerance <= 1, "learning.behaviour_tolerance", "must be in [0, 1]", self.behaviour_tolerance)
-        _check(self.peft in ("lora", "adalora", "prefix"), "learning.peft", "must be lora, adalora or prefix", self.peft)
-        _check(self.lora_targets in ("mlp", "all-linear"), "learning.lora_targets", "must be mlp or all-linear", self.lora_targets)
+
+
+@dataclass
+class PluginsConfig:
+    modules: list = _help("Extra plugin modules to load: dotted names or .py paths", [])
+    # The [plugins.NAME] tables: each plugin's options, checked against its own dataclass by the
+    # plugin host once the plugins are loaded (this module cannot know them).
+    options: dict = field(default_factory=dict, metadata={"tables": True})
+
+    def __post_init__(self):
+        for item in self.modules:
+            _check(isinstance(item, str) and item, "plugins.modules", "must be a list of module names", self.modules)
 
 
 @dataclass
 class Config:
-    plugins: list = _help("Extra plugin modules to load: dotted names or .py paths", [])
+    plugins: PluginsConfig = field(default_factory=PluginsConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
-    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
     # Task instances: name -> {"plugin": ..., plugin options}; validated by the task plugin.
     tasks: dict = _help("Task instances, e.g. [tasks.intent] plugin = 'classify'", {})
 
     def __post_init__(self):
-        for item in self.plugins:
-            _check(isinstance(item, str) and item, "plugins", "must be a list of module names", self.plugins)
         for name, options in self.tasks.items():
             _check(isinstance(options, dict), f"tasks.{name}", "must be a table", options)
             plugin = options.get("plugin")
@@ -216,12 +181,26 @@ def _build(cls, data: dict, prefix: str):
 
 def options_from_dict(cls, data: dict, prefix: str):
     """A plugin's options dataclass from ``data``, checked like lifelong.toml: unknown keys,
-    wrong types and non-finite numbers are a ConfigError naming ``prefix`` + the key."""
-    return _build(cls, data, prefix)
+    wrong types and non-finite numbers are a ConfigError naming ``prefix`` + the key; so is an
+    error ``__post_init__`` raises that names the key alone."""
+    try:
+        return _build(cls, data, prefix)
+    except ConfigError as exc:
+        if prefix in str(exc):
+            raise
+        raise ConfigError(f"{prefix}{exc}") from None
 
 
-def config_from_dict(data: dict) -> Config:
-    return _build(Config, data, "")
+def config_from_dict(data: dict, source: str = "lifelong.toml") -> Config:
+    data = migrate_keys(data, source)
+    plugins = data.get("plugins", {})
+    if isinstance(plugins, dict):  # [plugins.NAME] tables are kept for the plugin host to check
+        tables = {k: v for k, v in plugins.items() if isinstance(v, dict)}
+        data = {**data, "plugins": {k: v for k, v in plugins.items() if k not in tables}}
+    config = _build(Config, data, "")
+    if isinstance(plugins, dict):
+        config.plugins.options = tables
+    return config
 
 
 def load_config(path: Path) -> Config:
@@ -233,34 +212,35 @@ def load_config(path: Path) -> Config:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or delete it for the defaults") from exc
     try:
-        return config_from_dict(data)
+        return config_from_dict(data, str(path))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 
 def config_to_dict(config: Config) -> dict:
-    return dataclasses.asdict(config)
+    data = dataclasses.asdict(config)
+    data["plugins"] = {"modules": data["plugins"]["modules"], **data["plugins"]["options"]}
+    return data
 
 
 def save_config(config: Config, path: Path) -> None:
     """Write atomically: a crash leaves the old file or the new one, never half of one."""
     text = tomli_w.dumps(config_to_dict(config))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lifelong.toml.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
-def describe(cls=Config, prefix="") -> list[tuple[str, object, str]]:
-    """(key, default, help) for every setting, for ``lifelong config``."""
+def describe(cls=Config, prefix="", instance=None) -> list[tuple[str, object, str]]:
+    """(key, value, help) for every setting of ``instance`` (default: the defaults), for
+    ``lifelong config``."""
     rows = []
-    instance = cls()
+    instance = cls() if instance is None else instance
     for f in dataclasses.fields(cls):
         value = getattr(instance, f.name)
+        if f.metadata.get("tables"):
+            continue
         if dataclasses.is_dataclass(value):
-            rows.extend(describe(type(value), f"{prefix}{f.name}."))
+            rows.extend(describe(type(value), f"{prefix}{f.name}.", value))
         else:
             rows.append((f"{prefix}{f.name}", value, f.metadata.get("help", "")))
     return rows

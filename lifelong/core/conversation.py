@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Iterator
 
-from .task import Reply
+from .task import Reply, ReplyStream
 
 
 def new_conversation_id() -> str:
@@ -20,17 +19,21 @@ class Conversation:
         self.agent, self.task, self.retrieval = agent, task, retrieval
         self.id = conversation_id or new_conversation_id()
         self.history: list[dict] = []
-        self.last_reply: Reply | None = None
 
     def ask(self, text: str) -> Reply:
         reply = self.agent.ask(text, self.task, self.retrieval, history=self.history, conversation=self.id)
         self._remember(text, reply)
         return reply
 
-    def stream(self, text: str) -> Iterator[str]:
-        yield from self.agent.stream(text, self.task, self.retrieval, history=self.history, conversation=self.id)
-        self._remember(text, self.agent.last_reply)
+    def stream(self, text: str) -> ReplyStream:
+        """The turn's answer in pieces; it joins the history once the stream has ended."""
+        return ReplyStream(self._stream(text))
+
+    def _stream(self, text: str):
+        stream = self.agent.stream(text, self.task, self.retrieval, history=self.history, conversation=self.id)
+        yield from stream
+        self._remember(text, stream.reply)
+        return stream.reply
 
     def _remember(self, text: str, reply: Reply) -> None:
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply.answer}]
-        self.last_reply = reply

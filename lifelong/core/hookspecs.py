@@ -52,6 +52,33 @@ def register_models(register):
 
 
 @hookspec
+def register_migrations(register):
+    """Register this plugin's schema migrations: ``register(name, migration)`` where
+    ``migration(db)`` changes the workspace's ``sqlite_utils.Database``. They run in the order
+    registered, each once per workspace, when an agent opens it with the plugin loaded, and
+    are recorded under the plugin's name. Never change one that shipped: register a new one.
+    A migration of a table that may already exist must leave it as it is (``if_not_exists``)."""
+
+
+@hookspec(firstresult=True)
+def load_model(agent, kind, spec):
+    """Load the model that ``[models] generator`` or ``embedder`` names when no registered name
+    matches: ``kind`` is ``"generator"`` or ``"embedder"``, ``spec`` the configured value (an
+    HF id, a path...). Return a ``TextGenerator`` or ``TextEmbedder``, or None to leave it to
+    another plugin; the first non-None answer wins. The built-in ``hf_models`` plugin loads HF
+    ids and local paths."""
+
+
+@hookspec
+def plugin_options():
+    """Return the dataclass of this plugin's options, read from ``[plugins.NAME]`` in
+    lifelong.toml (NAME: the plugin's name) and checked when an agent opens the workspace as
+    ``options_from_dict`` checks them: its fields' ``metadata["help"]`` is shown by
+    ``lifelong config``, and ``__post_init__`` raises ``ConfigError`` for a bad value. The
+    plugin reads them with ``agent.plugin_options(cls)``."""
+
+
+@hookspec
 def register_commands(cli):
     """Add sub-commands to the ``lifelong`` CLI: ``cli`` is the root ``typer.Typer``."""
 

@@ -5,21 +5,18 @@ leaves the previous active adapter serving and the next run working."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
-import os
 import random
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..learning.behaviour import behaviour_verdict, lost_questions
-from ..learning.gate import refusal
+from ..learning.behaviour import lost_questions
+from ..learning.gate import decide
 from ..learning.metrics import summarize
-from ..memory.db import utcnow, write_transaction
+from ..memory.db import write_transaction
 from ..errors import InputError, LifelongError
+from ..files import atomic_write, file_lock
 from .jobs import LearningCancelled
 from .runs import run_record
 
@@ -68,7 +65,7 @@ class Learner:
 
     def _cycle(self, task_obj, strategy, strategy_cls, buffer_cls, new, progress) -> LearningReport:
         task, config, started = task_obj.name, self.agent.config.learning, time.perf_counter()
-        cycle = 1 + (self.db.execute("select coalesce(max(cycle), 0) from examples where task = ?", [task]).fetchone()[0])
+        cycle = 1 + self.agent.examples.last_cycle(task)
         buffer = buffer_cls(self.db, task, config.buffer_size, config.seed, group=task_obj.replay_group)
         strat = strategy_cls(self.agent, task_obj, buffer)
         train_new = [e for e in new if e["split"] == "train"]
@@ -77,11 +74,7 @@ class Learner:
         active = self.agent.versions.serving(task)
         parent_path = active["adapter_path"] if active else None
         plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
-        with write_transaction(self.db):
-            run_id = self.db["learning_runs"].insert({
-                "task": task, "cycle": cycle, "strategy": strategy, "started_at": utcnow(), "status": "running",
-                "new_examples": len(train_new), "replayed_examples": plan.replayed,
-            }).last_pk
+        run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed)
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
         try:
             model = task_obj.train(plan.examples, parent_path, penalty=plan.penalty, progress=progress)
@@ -94,7 +87,7 @@ class Learner:
             status = "cancelled" if isinstance(exc, LearningCancelled) else "failed"
             self._finish(run_id, status, None, {}, f"{type(exc).__name__}: {exc}", started)
             raise
-        promoted, reason = self._gate(cycle, candidate, before, candidate_probe, before_probe)
+        promoted, reason = decide(cycle, candidate, before, candidate_probe, before_probe, self.agent.config.learning)
         metrics = self._metrics(task, run_id, cycle, candidate, before, candidate_probe, before_probe)
         with write_transaction(self.db):
             self.agent.versions.set_adapter(version_id, adapter_path)
@@ -123,30 +116,10 @@ class Learner:
         sets[cycle] = pick(new)
         return sets
 
-    def _gate(self, cycle, candidate, before, candidate_probe, before_probe) -> tuple[bool, str]:
-        """``*_probe``: what ``task.assess`` measured beyond the example sets, None for tasks
-        without probes, else ``perplexity`` (generic text) and ``behaviour`` (question -> right)."""
-        config = self.agent.config.learning
-        if not config.gate:
-            return True, "gate off"
-        reason = refusal(cycle, candidate, before, config.tolerance)
-        if reason:
-            return False, reason
-        if candidate_probe is None or before_probe is None:
-            return True, "passed the gate"
-        if candidate_probe["perplexity"] > before_probe["perplexity"] * (1 + config.probe_tolerance):
-            return False, (f"probe perplexity rose from {before_probe['perplexity']:.2f} to "
-                           f"{candidate_probe['perplexity']:.2f} (probe_tolerance {config.probe_tolerance})")
-        refused = behaviour_verdict(before_probe["behaviour"], candidate_probe["behaviour"], config.behaviour_tolerance)
-        if refused:
-            return False, refused
-        return True, "passed the gate"
-
     def _metrics(self, task, run_id, cycle, candidate, before, candidate_probe, before_probe) -> dict:
         """This run's row of the accuracy matrix, and ACC/BWT/forgetting over the promoted
         lineage so far plus this row."""
-        rows = [json.loads(r["metrics"])["row"] for r in self.db["learning_runs"].rows_where(
-            "task = ? and status = 'promoted' and cycle < ?", [task, cycle], order_by="cycle")]
+        rows = [r["metrics"]["row"] for r in self.agent.runs.list(task, "promoted", before_cycle=cycle)]
         row = [candidate.get(j, 0.0) for j in range(1, cycle + 1)]
         metrics = {"row": row, "before": [before.get(j, 0.0) for j in range(1, cycle + 1)], **summarize([*rows, row])}
         if candidate_probe is not None and before_probe is not None:
@@ -159,52 +132,34 @@ class Learner:
         return metrics
 
     def _save(self, task_obj, model, version_id) -> Path:
-        """Write to a temporary folder, then rename: a crash never leaves half an adapter."""
         root = self.agent.workspace.adapters_dir / task_obj.name
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
-        task_obj.save_adapter(model, tmp)
-        for path in tmp.rglob("*"):
-            if path.is_file():
-                with open(path, "rb") as handle:
-                    os.fsync(handle.fileno())
         final = root / f"v{version_id}"
-        os.replace(tmp, final)
+        with atomic_write(final) as tmp:  # a crash never leaves half an adapter
+            tmp.mkdir()
+            task_obj.save_adapter(model, tmp)
         return final
 
     def _finish(self, run_id, status, version_id, metrics, reason, started) -> float:
         """Record how the run ended; returns its duration, as recorded (the report shows the same)."""
         seconds = round(time.perf_counter() - started, 2)
-        with write_transaction(self.db):
-            self.db["learning_runs"].update(run_id, {
-                "status": status, "version_id": version_id, "metrics": json.dumps(metrics), "reason": reason,
-                "finished_at": utcnow(), "seconds": seconds,
-            })
+        self.agent.runs.finish(run_id, status, version_id, metrics, reason, seconds)
         return seconds
 
     def _close_dead_runs(self, task) -> None:
         """Runs left 'running' by a killed process (we hold the lock, so none is alive)."""
         with write_transaction(self.db):
-            self.db.execute(
-                "update learning_runs set status = 'failed', reason = 'interrupted' where task = ? and status = 'running'",
-                [task],
-            )
-            self.db.execute(
-                "update model_versions set status = 'rejected', reason = 'interrupted' where task = ? and status = 'candidate'",
-                [task],
-            )
+            self.agent.runs.interrupted(task)
+            self.agent.versions.reject_candidates(task, "interrupted")
         for leftover in (self.agent.workspace.adapters_dir / task).glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
     @contextlib.contextmanager
     def _lock(self, task):
-        path = self.agent.workspace.path / f".learn-{task}.lock"
-        with open(path, "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        held = contextlib.ExitStack()
+        try:
+            held.enter_context(file_lock(self.agent.workspace.path / f".learn-{task}.lock", wait=False))
+        except BlockingIOError:
+            raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
+        with held:
+            yield

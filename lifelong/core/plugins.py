@@ -4,6 +4,7 @@ plugin names) picks exactly which load; an empty value loads none."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.metadata
 import importlib.util
@@ -14,7 +15,8 @@ from pathlib import Path
 import pluggy
 
 from . import hookspecs
-from ..errors import PluginError
+from ..errors import ConfigError, PluginError
+from .config import options_from_dict
 from .registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "lifelong"
@@ -44,25 +46,32 @@ class PluginInfo:
 class PluginHost:
     """The pluggy manager plus the registry filled by the registration hooks."""
 
-    def __init__(self, config_plugins: list[str] = (), base_dir: Path | None = None):
+    def __init__(self, config_plugins: list[str] = (), base_dir: Path | None = None, options: dict | None = None):
+        """``options``: the ``[plugins.NAME]`` tables of lifelong.toml, checked here against
+        each plugin's options dataclass (None: no workspace, nothing to check)."""
         self.pm = pluggy.PluginManager("lifelong")
         self.pm.add_hookspecs(hookspecs)
         self.registry = Registry()
         self.info: dict[str, PluginInfo] = {}
         allow = _allow_list()
+        installed = set(DEFAULT_PLUGINS)  # loaded or not: LIFELONG_LOAD_PLUGINS may leave some out
         for name, module in DEFAULT_PLUGINS.items():
             if allow is None or name in allow:
                 self._load(name, module, "built-in", lambda m=module: importlib.import_module(m))
         for dist, ep in _entry_points():
+            installed.add(ep.name)
             if allow is None or ep.name in allow:
                 self._load(ep.name, ep.value, f"entry point ({dist.name} {dist.version})", ep.load)
         for spec in config_plugins:
             name = Path(spec).stem if spec.endswith(".py") else spec
+            installed.add(name)
             if allow is None or name in allow or spec in allow:
                 self._load(name, spec, "config", lambda s=spec: _import_spec(s, base_dir))
         if allow is not None:
             self.registry.hint = _allow_list_hint(allow, self.info)
         self._collect_registrations()
+        self.migrations = self._collect_migrations()
+        self.options = self._checked_options(options or {}, installed)
 
     @property
     def hook(self):
@@ -100,6 +109,52 @@ class PluginHost:
                 impl.function(*[{"register": register}[arg] for arg in impl.argnames])
         for name, info in self.info.items():
             info.registers = self.registry.by_plugin(name)
+
+    def _impls(self, hook: str):
+        """(plugin name, implementation) of each plugin implementing ``hook``."""
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            yield self.pm.get_name(impl.plugin), impl
+
+    def _collect_migrations(self) -> dict[str, list[tuple[str, object]]]:
+        found = {}
+        for plugin, impl in self._impls("register_migrations"):
+            found[plugin] = []
+
+            def register(name, migration, _plugin=plugin):
+                if not isinstance(name, str) or not name or not callable(migration):
+                    raise PluginError(f"plugin {_plugin!r} registered migration {name!r} badly; pass register(name, function)")
+                if any(name == known for known, _ in found[_plugin]):
+                    raise PluginError(f"plugin {_plugin!r} registers migration {name!r} twice; give each its own name")
+                found[_plugin].append((name, migration))
+
+            impl.function(*[{"register": register}[arg] for arg in impl.argnames])
+        return found
+
+    def _checked_options(self, tables: dict, installed: set[str]) -> dict[str, object]:
+        """Each loaded plugin's options, built from its ``[plugins.NAME]`` table. A table of a
+        plugin that is not installed (a typo) or takes no options is an error; that of one
+        LIFELONG_LOAD_PLUGINS leaves out is not read."""
+        classes = {}
+        for plugin, impl in self._impls("plugin_options"):
+            cls = impl.function()
+            if not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
+                raise PluginError(f"plugin {plugin!r}: plugin_options returned {cls!r}, not a dataclass")
+            classes[plugin] = cls
+        for name in tables:
+            if name not in installed:
+                raise ConfigError(f"plugins.{name}: there is no plugin {name!r} (installed: {', '.join(sorted(installed))}); "
+                                  "fix the table's name or delete it")
+            if name in self.info and name not in classes:
+                raise ConfigError(f"plugins.{name}: plugin {name!r} takes no options; delete the table")
+        return {plugin: options_from_dict(cls, tables.get(plugin, {}), f"plugins.{plugin}.")
+                for plugin, cls in classes.items()}
+
+    def options_of(self, cls):
+        """The options of the plugin whose ``plugin_options`` returned ``cls``."""
+        for options in self.options.values():
+            if type(options) is cls:
+                return options
+        raise PluginError(f"no loaded plugin declares the options {cls.__name__}; return it from a plugin_options hook")
 
     def add_commands(self, cli) -> None:
         """Run ``register_commands`` on the CLI and record which plugin added what."""

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import InputError
+from ..files import atomic_write
 from .workspace import CONFIG_FILE, DATABASE_FILE, Workspace
 
 SUFFIXES = (".tar.gz", ".tgz")
@@ -34,7 +35,7 @@ def export_workspace(workspace: Workspace, target: Path) -> dict:
         raise InputError(f"workspace {workspace.path} has no database yet: nothing to export")
     if not target.parent.is_dir():
         raise InputError(f"{target}: the folder {target.parent} does not exist")
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".lifelong-export-") as tmp:
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".lifelong-export-") as tmp, atomic_write(target) as partial:
         snapshot = Path(tmp) / DATABASE_FILE
         source, copy = sqlite3.connect(workspace.db_path), sqlite3.connect(snapshot)
         try:
@@ -43,7 +44,6 @@ def export_workspace(workspace: Workspace, target: Path) -> dict:
         finally:
             source.close()
             copy.close()
-        partial = Path(tmp) / "archive.tar.gz"
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(workspace.config_path, arcname=CONFIG_FILE)
             tar.add(snapshot, arcname=DATABASE_FILE)
@@ -53,7 +53,6 @@ def export_workspace(workspace: Workspace, target: Path) -> dict:
                     tar.add(workspace.path / folder, arcname=folder,
                             filter=lambda info: None if Path(info.name).name.startswith(".tmp-") else info)
             members = len(tar.getmembers())
-        os.replace(partial, target)
     return {"path": str(target), "bytes": target.stat().st_size, "members": members}
 
 

@@ -4,8 +4,6 @@ dashboard and ``GET /v1/learn/{id}`` give (docs/cli.md). A run is named ``run`` 
 
 from __future__ import annotations
 
-import json
-
 
 def run_record(*, run, task, cycle, strategy, status, version, new, replayed, seconds, reason, metrics) -> dict:
     """``metrics``: the run's accuracy-matrix row, ACC, BWT, forgetting and probe figures; the
@@ -16,12 +14,8 @@ def run_record(*, run, task, cycle, strategy, status, version, new, replayed, se
             "ppl": metrics.get("probe_perplexity"), "seconds": seconds, "reason": reason, "metrics": metrics}
 
 
-def learning_runs(db, task: str | None = None) -> list[dict]:
-    """Every learning run (of ``task``), oldest first."""
-    where, args = ("task = ?", [task]) if task else (None, [])
-    return [
-        run_record(run=r["id"], task=r["task"], cycle=r["cycle"], strategy=r["strategy"], status=r["status"],
-                   version=r["version_id"], new=r["new_examples"], replayed=r["replayed_examples"],
-                   seconds=r["seconds"], reason=r["reason"], metrics=json.loads(r["metrics"] or "{}"))
-        for r in db["learning_runs"].rows_where(where, args, order_by="id")
-    ]
+def from_stored(row: dict) -> dict:
+    """A row of the LearningRuns store (memory/runs.py) as a run record."""
+    return run_record(run=row["id"], task=row["task"], cycle=row["cycle"], strategy=row["strategy"], status=row["status"],
+                      version=row["version_id"], new=row["new_examples"], replayed=row["replayed_examples"],
+                      seconds=row["seconds"], reason=row["reason"], metrics=row["metrics"])

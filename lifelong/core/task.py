@@ -28,6 +28,37 @@ class Reply:
     finish_reason: str = "stop"  # "length" when the answer was cut at the token limit
 
 
+class ReplyStream:
+    """What ``Agent.stream`` returns: iterate it for the answer's pieces; once they have all
+    come, ``reply`` is the logged ``Reply``. Nothing runs before the first piece is asked for;
+    ``close()`` before the end (a reader that went away) logs what was generated so far."""
+
+    def __init__(self, pieces: Generator[str, None, Reply]):
+        self._pieces = pieces  # yields the pieces, returns the Reply
+        self._reply: Reply | None = None
+
+    def __iter__(self) -> "ReplyStream":
+        return self
+
+    def __next__(self) -> str:
+        if self._reply is not None:
+            raise StopIteration
+        try:
+            return next(self._pieces)
+        except StopIteration as done:
+            self._reply = done.value
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._pieces.close()
+
+    @property
+    def reply(self) -> Reply:
+        if self._reply is None:
+            raise RuntimeError("the stream has not ended: read all its pieces before its reply")
+        return self._reply
+
+
 @dataclass
 class GenerationOptions:
     """Per-request decoding settings (the OpenAI API's ``max_tokens``, ``temperature``,

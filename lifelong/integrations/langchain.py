@@ -82,12 +82,13 @@ class LifelongChatModel(BaseChatModel):
 
     def _stream(self, messages, stop=None, run_manager: CallbackManagerForLLMRun | None = None, **kwargs) -> Iterator[ChatGenerationChunk]:
         text, history = _turn(messages)
-        for piece in self.agent.stream(text, task=self.task, retrieval=self.retrieval, history=history):
+        stream = self.agent.stream(text, task=self.task, retrieval=self.retrieval, history=history)
+        for piece in stream:
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager:
                 run_manager.on_llm_new_token(piece, chunk=chunk)
             yield chunk
-        reply = self.agent.last_reply
+        reply = stream.reply
         yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={
             "interaction_id": reply.id, "model_version": reply.model_version, "sources": reply.sources,
             "answered_by": reply.answered_by}))

@@ -109,12 +109,12 @@ def batch_loss(model, batch: list[dict], pad_id: int):
     return total / max(tokens, 1)
 
 
-def trainable_model(base, parent_path: str | None, config, total_steps: int):
+def trainable_model(base, parent_path: str | None, options, total_steps: int):
     """A PEFT model over ``base``: continuing from ``parent_path`` when its method matches the
-    configured one, else a fresh adapter."""
+    configured one, else a fresh adapter. ``options``: ``peft``, ``lora_r``, ``lora_targets``."""
     from peft import PeftConfig, PeftModel, get_peft_model
 
-    wanted = peft_config(config.peft, config, "CAUSAL_LM", total_steps, base)
+    wanted = peft_config(options.peft, options, "CAUSAL_LM", total_steps, base)
     if parent_path:
         parent = PeftConfig.from_pretrained(parent_path)
         if parent.peft_type == wanted.peft_type:
@@ -122,10 +122,12 @@ def trainable_model(base, parent_path: str | None, config, total_steps: int):
     return get_peft_model(base, wanted)
 
 
-def train(base, tokenizer, examples, parent_path, config, system_prompt, penalty=None, progress=None):
-    """Fine-tune and return the PEFT model. ``penalty(model)``: an extra loss term (EWC)."""
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
+def train(base, tokenizer, examples, parent_path, config, seed, system_prompt, penalty=None, progress=None):
+    """Fine-tune and return the PEFT model. ``config``: the chat plugin's training options
+    (``epochs``, ``learning_rate``, ``batch_size`` and the PEFT method); ``penalty(model)``: an
+    extra loss term (EWC)."""
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
     items = [features(tokenizer, system_prompt, e) for e in examples]
     steps_per_epoch = math.ceil(len(items) / config.batch_size)
     model = trainable_model(base, parent_path, config, steps_per_epoch * config.epochs)

@@ -9,6 +9,10 @@ labels to the old ones against their gain."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+from .behaviour import behaviour_verdict
+
 KNOWN_LABELS = "known labels"  # {cycle: score, predictions restricted to the labels learned before this cycle}
 PER_LABEL = "per label"  # {label of an earlier cycle: that restricted score on its examples}
 CONFUSED_WITH = "confused with"  # {label: the label its examples are most often taken for, all labels allowed}
@@ -17,6 +21,34 @@ ALL_LABELS = "all labels"  # score on the examples of every label the model know
 ADVICE = ("the new examples were not learned; to teach them, give the labels named more and more "
           "distinct examples, use head = \"prototype\" or \"lda\" (a new label leaves the others as they "
           "are), or raise learning.tolerance")
+
+
+class Verdict(NamedTuple):
+    promoted: bool
+    reason: str
+
+
+def decide(cycle: int, candidate: dict, before: dict, candidate_probe: dict | None, before_probe: dict | None,
+           config) -> Verdict:
+    """Whether the candidate (scores ``candidate``) replaces the active model (``before``), and
+    why. ``*_probe``: what the task measured beyond the example sets, None for tasks without
+    probes, else ``perplexity`` (generic text) and ``behaviour`` (question -> answered right).
+    ``config``: the ``[learning]`` settings ``gate``, ``tolerance``, ``probe_tolerance`` and
+    ``behaviour_tolerance``."""
+    if not config.gate:
+        return Verdict(True, "gate off")
+    reason = refusal(cycle, candidate, before, config.tolerance)
+    if reason:
+        return Verdict(False, reason)
+    if candidate_probe is None or before_probe is None:
+        return Verdict(True, "passed the gate")
+    if candidate_probe["perplexity"] > before_probe["perplexity"] * (1 + config.probe_tolerance):
+        return Verdict(False, f"probe perplexity rose from {before_probe['perplexity']:.2f} to "
+                              f"{candidate_probe['perplexity']:.2f} (probe_tolerance {config.probe_tolerance})")
+    reason = behaviour_verdict(before_probe["behaviour"], candidate_probe["behaviour"], config.behaviour_tolerance)
+    if reason:
+        return Verdict(False, reason)
+    return Verdict(True, "passed the gate")
 
 
 def refusal(cycle: int, candidate: dict, before: dict, tolerance: float) -> str | None:

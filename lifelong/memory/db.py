@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
 from ..errors import StorageError
+from ..files import file_lock
 from .migrations import migrations
 
 BUSY_TIMEOUT_S = 60
@@ -20,8 +21,9 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def open_database(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate. Safe to call from several processes at once."""
+def open_database(path: Path | str, more: list[Migrations] = ()) -> sqlite_utils.Database:
+    """Open (creating if needed) and apply the core migrations, then the sets in ``more``
+    (plugins' tables). Safe to call from several processes at once."""
     with _explained(path, (sqlite3.DatabaseError, PermissionError)):
         # isolation_level=None: no implicit transactions; every write goes through write_transaction.
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -30,7 +32,7 @@ def open_database(path: Path | str) -> sqlite_utils.Database:
         db = sqlite_utils.Database(conn)
         if str(path) != ":memory:":
             db.enable_wal()
-        migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None)
+        migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None, [migrations, *more])
     return db
 
 
@@ -64,25 +66,14 @@ def database_file(db: sqlite_utils.Database) -> str:
     return next((row[2] for row in db.execute("pragma database_list") if row[1] == "main"), "") or ":memory:"
 
 
-def migrate(db: sqlite_utils.Database, lock_path: Path | None = None) -> None:
-    if not migrations.pending(db):
+def migrate(db: sqlite_utils.Database, lock_path: Path | None = None, sets: list[Migrations] = (migrations,)) -> None:
+    pending = [found for found in sets if found.pending(db)]
+    if not pending:
         return
     # Two processes opening a fresh workspace at once must not both apply a migration.
-    with _file_lock(lock_path):
-        migrations.apply(db)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path | None):
-    if path is None:
-        yield
-        return
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(lock_path) if lock_path else contextlib.nullcontext():
+        for found in pending:
+            found.apply(db)
 
 
 @contextlib.contextmanager

@@ -45,6 +45,10 @@ class ExampleStore:
         """Examples that earlier learning cycles used."""
         return list(self.db["examples"].rows_where("task = ? and cycle is not null", [task], order_by="id"))
 
+    def last_cycle(self, task: str) -> int:
+        """The latest learning cycle that used examples of ``task`` (0: none yet)."""
+        return self.db.execute("select coalesce(max(cycle), 0) from examples where task = ?", [task]).fetchone()[0]
+
     def mark_cycle(self, ids: list[int], cycle: int) -> None:
         marks = ",".join("?" * len(ids))
         self.db.execute(f"update examples set cycle = ? where id in ({marks})", [cycle, *ids])

@@ -1,7 +1,9 @@
 """Named, append-only schema migrations, applied on every open. Never edit one that shipped:
-add a new function below it."""
+add a new function below it. Plugins' tables are the plugins' own migrations, each plugin's
+a set of its own (``named_set``)."""
 
 from pathlib import Path
+from typing import Callable
 
 from sqlite_utils.migrations import Migrations
 
@@ -42,24 +44,9 @@ def m002_feedback(db):
     db["feedback"].create_index(["interaction_id"])
 
 
-@migrations()
-def m003_documents_and_chunks(db):
-    db["documents"].create(
-        {"id": int, "path": str, "sha256": str, "size": int, "ingested_at": str, "origin": str},
-        pk="id",
-        not_null={"path", "sha256"},
-    )
-    db["documents"].create_index(["path"], unique=True)
-    db["chunks"].create(
-        # embedding: float32 little-endian bytes, so the vector index can be rebuilt from SQLite
-        {"id": int, "document_id": int, "position": int, "text": str, "sha256": str, "embedding": bytes},
-        pk="id",
-        foreign_keys=[("document_id", "documents", "id")],
-        not_null={"document_id", "text", "sha256"},
-    )
-    db["chunks"].create_index(["document_id", "position"])
-    db["chunks"].create_index(["sha256"])
-    db["chunks"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+# m003_documents_and_chunks created the built-in retriever's tables; they are its own
+# migrations now (lifelong/plugins/retrieval/schema.py), which leave them as they are where
+# this one ran.
 
 
 @migrations()
@@ -173,15 +160,7 @@ def m009_conversations_and_answer_paths(db):
     db["interactions"].create_index(["conversation"])
 
 
-@migrations()
-def m010_corrections_leave_the_documents(db):
-    # Corrections used to be stored as knowledge documents too, and their "Question: ...
-    # Answer: ..." chunks then crept into the context of unrelated questions. They answer from
-    # the examples table now; the vector index notices the change and rebuilds itself.
-    ids = [r[0] for r in db.execute("select id from documents where origin = 'feedback' and path like 'correction:%'")]
-    for doc_id in ids:
-        db.execute("delete from chunks where document_id = ?", [doc_id])
-        db.execute("delete from documents where id = ?", [doc_id])
+# m010_corrections_leave_the_documents moved to the retriever's migrations with its tables.
 
 
 @migrations()
@@ -189,3 +168,12 @@ def m012_answer_confidence(db):
     # A classifier's confidence in its answer, so the review queue can put the least sure
     # answers, and those near the out-of-scope threshold, in front of a person.
     db["interactions"].add_column("confidence", float)
+
+
+def named_set(name: str, named: list[tuple[str, Callable]]) -> Migrations:
+    """The migration set ``name`` (how ``_sqlite_migrations`` records it) of ``(migration name,
+    function)`` pairs, applied in that order."""
+    found = Migrations(name)
+    for migration_name, function in named:
+        found(name=migration_name)(function)
+    return found

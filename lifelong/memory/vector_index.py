@@ -11,12 +11,12 @@ import hashlib
 import json
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+from ..files import atomic_write
 
 log = logging.getLogger("lifelong")
 
@@ -72,17 +72,11 @@ class VectorIndex:
         data = faiss.serialize_index(self.index)
         checksum = hashlib.sha256(data.tobytes()).hexdigest()
         header = json.dumps({"dim": self.dim, "fingerprint": fingerprint, "sha256": checksum}).encode()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(len(header).to_bytes(8, "little") + header)
-                handle.write(data.tobytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            with atomic_write(path) as tmp:
+                tmp.write_bytes(len(header).to_bytes(8, "little") + header + data.tobytes())
         except OSError as exc:
             # The file only saves rebuilding from SQLite next time; searching goes on without it.
-            os.unlink(tmp)
             log.warning("cannot save the vector index to %s (%s); it is rebuilt from SQLite on next use", path, exc)
 
     @classmethod

@@ -140,6 +140,12 @@ class ModelVersions:
         with write_transaction(self.db):
             self.db["model_versions"].update(version_id, {"status": "rejected", "reason": reason})
 
+    def reject_candidates(self, task: str, reason: str) -> None:
+        """Reject every candidate of ``task``: those a killed learning run left behind."""
+        with write_transaction(self.db):
+            self.db.execute("update model_versions set status = 'rejected', reason = ? where task = ? and status = 'candidate'",
+                            [reason, task])
+
     def rollback(self, task: str) -> dict | None:
         """Retire the active version and re-activate its parent (None: back to the base model)."""
         with write_transaction(self.db):

@@ -5,13 +5,25 @@ answered with the correction itself until fine-tuning has taught the model."""
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from lifelong import hookimpl
+from lifelong.api import ConfigError
 from lifelong.memory.examples import ExampleStore
 
 _memories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class CorrectionsOptions:
+    min_similarity: float = field(default=0.8, metadata={
+        "help": "Cosine similarity from which a stored correction answers a question directly (> 1: off)"})
+
+    def __post_init__(self):
+        if self.min_similarity < 0:
+            raise ConfigError(f"min_similarity must be >= 0, got {self.min_similarity!r}")
 
 
 class CorrectionMemory:
@@ -33,9 +45,14 @@ class CorrectionMemory:
         matrix = np.stack([self._vectors[r["id"]] for r in rows])
         scores = matrix @ self.agent.embedder.encode([text])[0]
         best = int(np.argmax(scores))
-        if scores[best] < self.agent.config.retrieval.correction_match:
+        if scores[best] < self.agent.plugin_options(CorrectionsOptions).min_similarity:
             return None
         return rows[best], float(scores[best])
+
+
+@hookimpl
+def plugin_options():
+    return CorrectionsOptions
 
 
 @hookimpl

@@ -1,23 +1,51 @@
 """Built-in model plugin: the bundled SmolLM2-135M-Instruct generator and all-MiniLM-L6-v2
-embedder. Any other name in ``[models]`` is an HF model id or a local path."""
+embedder by name, and any other ``[models]`` value as an HF model id or a local path.
+``[plugins.hf_models] threads`` sets torch's CPU threads."""
+
+from dataclasses import dataclass, field
 
 from lifelong import hookimpl
+from lifelong.api import ConfigError
 from lifelong.models.bundled import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
 
 
-def _generator(agent):
+@dataclass
+class HFModelsOptions:
+    threads: int = field(default=0, metadata={"help": "CPU threads for torch (0: torch's default)"})
+
+    def __post_init__(self):
+        if self.threads < 0:
+            raise ConfigError(f"threads must be >= 0, got {self.threads!r}")
+
+
+def _generator(agent, spec):
     from lifelong.models import load_generator  # torch and transformers load on first use only
 
-    return load_generator(BUNDLED_GENERATOR, agent.config, agent.model_cache)
+    threads = agent.plugin_options(HFModelsOptions).threads
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return load_generator(spec, agent.config, agent.model_cache)
 
 
-def _embedder(agent):
+def _embedder(spec):
     from lifelong.models import load_embedder
 
-    return load_embedder(BUNDLED_EMBEDDER)
+    return load_embedder(spec)
+
+
+@hookimpl
+def plugin_options():
+    return HFModelsOptions
 
 
 @hookimpl
 def register_models(register):
-    register("smollm2", _generator)
-    register("all-minilm-l6-v2", _embedder)
+    register("smollm2", lambda agent: _generator(agent, BUNDLED_GENERATOR))
+    register("all-minilm-l6-v2", lambda agent: _embedder(BUNDLED_EMBEDDER))
+
+
+@hookimpl
+def load_model(agent, kind, spec):
+    return _generator(agent, spec) if kind == "generator" else _embedder(spec)

@@ -9,16 +9,22 @@ expressions only find candidates; a candidate is masked when its checksum or num
 holds, so order numbers and other digit runs are left alone. ``tests/test_pii.py`` measures
 recall and false positives on a labelled corpus.
 
-On by default; ``[privacy] redact_pii = false`` turns it off, and LIFELONG_LOAD_PLUGINS can
+On by default; ``[plugins.pii] redact = false`` turns it off, and LIFELONG_LOAD_PLUGINS can
 leave it out entirely."""
 
 import re
+from dataclasses import dataclass, field
 
 import phonenumbers
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
 from lifelong import hookimpl
+
+
+@dataclass
+class PiiOptions:
+    redact: bool = field(default=True, metadata={"help": "Mask e-mail addresses, phone and card numbers before logging"})
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # 13-19 digits in one run, or in groups of 3-6 separated by a space (or two), dash, dot or slash.
@@ -60,8 +66,13 @@ def redact(text: str) -> str:
 
 
 @hookimpl
+def plugin_options():
+    return PiiOptions
+
+
+@hookimpl
 def before_log(agent, record):
-    if not agent.config.privacy.redact_pii:
+    if not agent.plugin_options(PiiOptions).redact:
         return
     for key, value in record.items():
         if key not in NON_FIELDS and isinstance(value, str):

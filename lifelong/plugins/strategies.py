@@ -3,12 +3,22 @@ in (``plan``, before training) and updated (``after_cycle``, once a candidate is
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from lifelong.api import Plan, Strategy, hookimpl, select_replayed
+from lifelong.api import ConfigError, Plan, Strategy, hookimpl, select_replayed
+from lifelong.files import atomic_write
 
 EWC_FILE = "ewc.safetensors"
+
+
+@dataclass
+class StrategyOptions:
+    ewc_lambda: float = field(default=1000.0, metadata={"help": "Strength of the EWC penalty (strategy 'ewc')"})
+
+    def __post_init__(self):
+        if self.ewc_lambda < 0:
+            raise ConfigError(f"ewc_lambda must be >= 0, got {self.ewc_lambda!r}")
 
 
 class Naive(Strategy):
@@ -42,7 +52,7 @@ class EWC(Strategy):
         from safetensors.torch import load_file
 
         saved = load_file(str(Path(parent_path) / EWC_FILE))
-        strength = self.agent.config.learning.ewc_lambda
+        strength = self.agent.plugin_options(StrategyOptions).ewc_lambda
 
         def penalty(model):
             total = 0.0
@@ -71,9 +81,8 @@ class EWC(Strategy):
                 if key.startswith("fisher.") and key in tensors:
                     rows = value.shape[0]
                     tensors[key][:rows] += value  # importance accumulates over cycles
-        tmp = Path(adapter_path) / f".{EWC_FILE}.tmp"
-        save_file(tensors, str(tmp))
-        os.replace(tmp, Path(adapter_path) / EWC_FILE)
+        with atomic_write(Path(adapter_path) / EWC_FILE) as tmp:
+            save_file(tensors, str(tmp))
 
     def _parent_file(self, adapter_path):
         version = self.agent.versions.get(int(Path(adapter_path).name.removeprefix("v")))
@@ -82,6 +91,11 @@ class EWC(Strategy):
         parent = self.agent.versions.get(version["parent_id"])["adapter_path"]
         path = Path(parent) / EWC_FILE if parent else None
         return path if path and path.exists() else None
+
+
+@hookimpl
+def plugin_options():
+    return StrategyOptions
 
 
 @hookimpl

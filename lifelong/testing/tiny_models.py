@@ -3,7 +3,7 @@ conformance kit's, and a plugin package's own) exercise the real transformers /
 sentence-transformers / peft code paths in seconds. Their weights are random: they answer
 nonsense, quickly.
 
-Workspaces opt in with ``plugins = ["lifelong.testing.tiny_models"]``,
+Workspaces opt in with ``[plugins] modules = ["lifelong.testing.tiny_models"]``,
 ``models.generator = "tiny-llm"`` and ``models.embedder = "tiny-embedder"``.
 """
 

@@ -17,12 +17,12 @@ class AgentSuite:
     #: Plugin modules to load besides the built-ins: dotted names, or entry-point names of an
     #: installed package.
     plugins: list[str] = []
-    #: More lifelong.toml, appended to the workspace's (``[retrieval]``, ``[learning]``...).
+    #: More lifelong.toml, appended to the workspace's (``[learning]``, ``[plugins.NAME]``...).
     config: str = ""
 
     def workspace_config(self) -> str:
         modules = [TINY_MODELS, *(p for p in self.plugins if "." in p or p.endswith(".py"))]
-        return (f"plugins = {json.dumps(modules)}\n\n[models]\ngenerator = \"tiny-llm\"\n"
+        return (f"[plugins]\nmodules = {json.dumps(modules)}\n\n[models]\ngenerator = \"tiny-llm\"\n"
                 f"embedder = \"tiny-embedder\"\n{self.config}")
 
     @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -99,8 +98,7 @@ class Dashboard:
     # --- page data -----------------------------------------------------------------------------
 
     def learning_view(self, task: str) -> dict:
-        runs = [dict(r, metrics=json.loads(r["metrics"] or "{}"))
-                for r in self.agent.db["learning_runs"].rows_where("task = ?", [task], order_by="id")]
+        runs = self.agent.runs.list(task)
         return {"runs": runs, "heatmap": charts.accuracy_heatmap(runs), "lines": charts.metric_lines(runs),
                 "versions": self.agent.versions.list(task), "active": self.agent.versions.active(task),
                 "jobs": [j.to_dict() for j in self.jobs.list() if j.task == task]}

@@ -76,6 +76,31 @@ class ChatOptions:
             raise ConfigError(f"self_distillation must be a number from 0 to 10, got {self.self_distillation!r}")
 
 
+@dataclass
+class ChatTrainingOptions:
+    """``[plugins.chat]``: how the generator is fine-tuned, for every chat task."""
+
+    peft: str = field(default="lora", metadata={"help": "PEFT method: lora, adalora or prefix"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_targets: str = field(default="mlp", metadata={
+        "help": "Layers LoRA adapts: mlp (feed-forward blocks: facts learned, general answers kept) or all-linear"})
+    epochs: int = field(default=3, metadata={"help": "Passes over a run's examples"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Optimizer step size"})
+    batch_size: int = field(default=4, metadata={"help": "Examples per optimizer step"})
+
+    def __post_init__(self):
+        for ok, key, rule in (
+            (self.peft in ("lora", "adalora", "prefix"), "peft", "must be lora, adalora or prefix"),
+            (self.lora_targets in ("mlp", "all-linear"), "lora_targets", "must be mlp or all-linear"),
+            (self.lora_r > 0, "lora_r", "must be > 0"),
+            (self.epochs > 0, "epochs", "must be > 0"),
+            (self.learning_rate > 0, "learning_rate", "must be > 0"),
+            (self.batch_size > 0, "batch_size", "must be > 0"),
+        ):
+            if not ok:
+                raise ConfigError(f"{key} {rule}, got {getattr(self, key)!r}")
+
+
 def search_query(text: str, history: list[dict]) -> str:
     """A follow-up ("And for sale items?", "How much does it weigh?") is searched together with
     the question before it; a question that stands on its own is searched alone."""
@@ -236,8 +261,8 @@ class ChatTask(LearnableTask):
         gen = self.agent.generator
         items = self.training_items(examples, parent_path)
         return causal_lm.train(
-            gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.config.learning,
-            self.system_prompt, penalty, progress,
+            gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.plugin_options(ChatTrainingOptions),
+            self.agent.config.learning.seed, self.system_prompt, penalty, progress,
         )
 
     def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
@@ -319,3 +344,8 @@ def _sources(found: Grounding) -> list[dict]:
 @hookimpl
 def register_tasks(register):
     register("chat", ChatTask)
+
+
+@hookimpl
+def plugin_options():
+    return ChatTrainingOptions

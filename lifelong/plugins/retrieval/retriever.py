@@ -17,6 +17,7 @@ from lifelong.memory.documents import DocumentStore
 from lifelong.memory.vector_index import VectorIndex
 
 from .chunker import Chunker
+from .options import RetrievalOptions
 from .readers import SUPPORTED, UnreadableFile, read_text
 
 log = logging.getLogger("lifelong")
@@ -38,7 +39,7 @@ class _Pending:
 class FaissRetriever(Retriever):
     def __init__(self, agent):
         super().__init__(agent)
-        self.config = agent.config.retrieval
+        self.options = agent.plugin_options(RetrievalOptions)
         self.store = DocumentStore(agent.db)
         self.index_path = agent.workspace.index_dir / "chunks.faiss"
         self._index: VectorIndex | None = None
@@ -53,9 +54,9 @@ class FaissRetriever(Retriever):
         if self._index is not None and self._fingerprint == fingerprint:
             return self._index
         dim = self.agent.embedder.dim
-        index = VectorIndex.load(self.index_path, dim, fingerprint, self.config.approximate_above)
+        index = VectorIndex.load(self.index_path, dim, fingerprint, self.options.approximate_above)
         if index is None:
-            index = VectorIndex(dim, self.config.approximate_above)
+            index = VectorIndex(dim, self.options.approximate_above)
             ids, vectors = self.store.all_vectors(dim)
             if len(ids):
                 reason = "stale, unreadable or damaged" if self.index_path.exists() else "missing"
@@ -73,7 +74,7 @@ class FaissRetriever(Retriever):
         if len(added_ids):
             index.add(added_ids, added_vectors)
         self._fingerprint = self.store.fingerprint()
-        grew_past_exact = not index.approximate and len(index) > self.config.approximate_above
+        grew_past_exact = not index.approximate and len(index) > self.options.approximate_above
         # A count that disagrees means another process changed the chunks meanwhile.
         if grew_past_exact or len(index) != self._fingerprint[0]:
             index.build(*self.store.all_vectors(index.dim))
@@ -85,7 +86,7 @@ class FaissRetriever(Retriever):
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
-            self._chunker = Chunker(self.agent.embedder.tokenizer, self.config.chunk_size, self.config.chunk_overlap)
+            self._chunker = Chunker(self.agent.embedder.tokenizer, self.options.chunk_size, self.options.chunk_overlap)
         return self._chunker
 
     def ingest(self, paths, progress=None) -> IngestReport:
@@ -142,10 +143,10 @@ class FaissRetriever(Retriever):
         try:
             check_text(name, "the file name", fix="rename the file")
             size = path.stat().st_size
-            if size > self.config.max_file_mb * 1024 * 1024:
+            if size > self.options.max_file_mb * 1024 * 1024:
                 raise UnreadableFile(
-                    f"{size / 1024 / 1024:.0f} MB is over the {self.config.max_file_mb:g} MB limit "
-                    "(retrieval.max_file_mb); split the file or raise the limit"
+                    f"{size / 1024 / 1024:.0f} MB is over the {self.options.max_file_mb:g} MB limit "
+                    "(plugins.retrieval.max_file_mb); split the file or raise the limit"
                 )
             data = path.read_bytes()
             digest = hashlib.sha256(data).hexdigest()
@@ -153,7 +154,7 @@ class FaissRetriever(Retriever):
             if existing and existing["sha256"] == digest:
                 report.unchanged.append(name)
                 return None
-            text = read_text(path, data, self.config.json_text_field, self.config.csv_column)
+            text = read_text(path, data, self.options.json_text_field, self.options.csv_column)
             if not text.strip():
                 raise UnreadableFile("empty: no text to index")
             return _Pending(name, digest, size, self.chunker.split(text), "file", existing is not None)
@@ -182,8 +183,8 @@ class FaissRetriever(Retriever):
             raise InputError("the search query is empty")
         if k is not None and k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        k = min(k or self.config.top_k, MAX_HITS)
-        mode = mode or self.config.mode
+        k = min(k or self.agent.config.retrieval.top_k, MAX_HITS)
+        mode = mode or self.options.mode
         if mode not in ("dense", "keyword", "hybrid"):
             raise InputError(f"unknown search mode {mode!r}; use dense, keyword or hybrid")
         depth = k if mode != "hybrid" else max(4 * k, 20)
