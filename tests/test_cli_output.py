@@ -132,12 +132,13 @@ def test_no_library_warnings_in_a_real_command(tmp_path):
     ws.mkdir()
     (ws / "planted.py").write_text(PLANTED)
     (ws / "lifelong.toml").write_text(textwrap.dedent("""
-        plugins = ["lifelong.testing.tiny_models", "planted.py"]
+        [plugins]
+        modules = ["lifelong.testing.tiny_models", "planted.py"]
+        [plugins.chat]
+        epochs = 2
         [models]
         generator = "tiny-llm"
         embedder = "tiny-embedder"
-        [learning]
-        epochs = 2
         [tasks.chat]
         plugin = "chat"
         paraphrases = 0
