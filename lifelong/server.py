@@ -20,6 +20,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .core.agent import Agent
 from .core.jobs import LearningJobs
+from .core.runs import version_record
 from .core.task import GenerationOptions
 from .errors import InputError, LifelongError
 from .validation import MAX_ID, check_question
@@ -219,7 +220,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     @app.get("/v1/versions", dependencies=[Depends(authorize)])
     def versions(task: Optional[str] = None):
         with serving:
-            return agent.versions.list(task)
+            return [version_record(r) for r in agent.versions.list(task)]
 
     dashboard.install(app, agent, serving, jobs, token)
     app.state.agent = agent

@@ -60,7 +60,8 @@ def test_feedback_learn_and_pickup_without_restart(client):
     assert job["status"] == "succeeded" and job["progress"]["fraction"] == 1.0, job
     report = job["result"]
     assert report["status"] == "promoted", report
-    assert client.get("/v1/versions").json()[0]["status"] == "active"
+    listed = client.get("/v1/versions").json()
+    assert listed[0]["status"] == "active" and listed[0]["version"] == report["version"] and "id" not in listed[0], listed
     client.app.state.agent.plugin_options(CorrectionsOptions).min_similarity = 1.01  # the model itself, not the stored correction
     body = ask(client, "Who is the CEO?").json()
     assert body["lifelong"]["model_version"] == f"v{report['version']}"

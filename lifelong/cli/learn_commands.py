@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
+from ..core.runs import version_record
 from ..errors import InputError
 from ..validation import MAX_ID
 from .output import console, print_json, print_listing, progress as _progress, shorten, version_name, when
@@ -100,13 +101,6 @@ def versions(
     rows = [version_record(r) for r in ctx.obj.agent.versions.list(task)]
     print_listing(rows, ["version", "task", "status", "parent", "created_at", "reason"], as_json,
                   {"version": version_name, "parent": version_name, "created_at": when, "reason": lambda r: shorten(r, 80)})
-
-
-def version_record(row: dict) -> dict:
-    """A model_versions row as listed: named ``version`` and ``parent`` (numbers), not ids."""
-    return {"version": row["id"], "task": row["task"], "status": row["status"], "parent": row["parent_id"],
-            "created_at": row["created_at"], "reason": row["reason"], "adapter_path": row["adapter_path"],
-            "adapter_files": json.loads(row["adapter_files"]) if row.get("adapter_files") else None}
 
 
 def promote(

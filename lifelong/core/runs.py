@@ -1,8 +1,11 @@
-"""Learning runs as records: the one shape that ``learn --json``, ``report --json``, the
-dashboard and ``GET /v1/learn/{id}`` give (docs/cli.md). A run is named ``run`` and its version
-``version`` everywhere, never ``id``, ``run_id`` or ``version_id``."""
+"""Learning runs and model versions as records: the one shape that ``learn --json``,
+``report --json``, ``versions --json``, the dashboard, ``GET /v1/learn/{id}`` and
+``GET /v1/versions`` give (docs/cli.md). A run is named ``run`` and a version ``version``
+everywhere, never ``id``, ``run_id`` or ``version_id``."""
 
 from __future__ import annotations
+
+import json
 
 
 def run_record(*, run, task, cycle, strategy, status, version, new, replayed, seconds, reason, metrics) -> dict:
@@ -19,3 +22,11 @@ def from_stored(row: dict) -> dict:
     return run_record(run=row["id"], task=row["task"], cycle=row["cycle"], strategy=row["strategy"], status=row["status"],
                       version=row["version_id"], new=row["new_examples"], replayed=row["replayed_examples"],
                       seconds=row["seconds"], reason=row["reason"], metrics=row["metrics"])
+
+
+def version_record(row: dict) -> dict:
+    """A row of the model versions store (memory/versions.py): named ``version`` and ``parent``
+    (numbers), not ids."""
+    return {"version": row["id"], "task": row["task"], "status": row["status"], "parent": row["parent_id"],
+            "created_at": row["created_at"], "reason": row["reason"], "adapter_path": row["adapter_path"],
+            "adapter_files": json.loads(row["adapter_files"]) if row.get("adapter_files") else None}
