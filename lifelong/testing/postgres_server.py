@@ -47,9 +47,12 @@ def _free_port() -> int:
 
 
 class TemporaryServer:
-    """``with TemporaryServer() as server: server.create_database("x")`` -> its URL."""
+    """``with TemporaryServer() as server: server.create_database("x")`` -> its URL.
+    ``durable=False`` (the tests): no fsync, as a test's data need not outlive a crash; the
+    benchmarks keep it, as SQLite keeps its own."""
 
-    def __init__(self):
+    def __init__(self, durable: bool = False):
+        self.durable = durable
         self.bin = server_binaries()
         self.folder = Path(tempfile.mkdtemp(prefix="lifelong-pg-"))
         self.data = self.folder / "data"
@@ -67,8 +70,9 @@ class TemporaryServer:
             shutil.chown(self.folder, "postgres", "postgres")
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                   "--no-sync")
-        # fsync off: a test server's data need not outlive a crash. Sockets in our own folder.
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        # Sockets in our own folder; connections for the replicas tests' threads.
+        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+                   + ("" if self.durable else " -c fsync=off"))
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"), "-o", options,
                   "-w", "start")
         return self
