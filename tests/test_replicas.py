@@ -29,8 +29,9 @@ def free_port() -> int:
 
 
 def start_replica(workspace: Path, port: int, log: Path) -> subprocess.Popen:
+    # One torch thread each: two replicas and the test share the machine's cores.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
-           "LIFELONG_LOAD_PLUGINS": ",".join([*DEFAULT_PLUGINS, "fakes"])}
+           "LIFELONG_LOAD_PLUGINS": ",".join([*DEFAULT_PLUGINS, "fakes"]), "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "lifelong", "-w", str(workspace), "serve", "--port", str(port)],
                             env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
@@ -60,7 +61,9 @@ def replicas(tmp_path, postgres_url):
             workspace.mkdir()
             (workspace / "lifelong.toml").write_text(
                 TINY_CONFIG + TINY_LEARNING + f'\n[memory]\ndatabase = "{postgres_url}"\nadapters = "{adapters}"\n'
-                "\n[generation]\nmax_new_tokens = 4\n")
+                "\n[generation]\nmax_new_tokens = 2\n"
+                # The model answers, not a stored correction: the version it serves is the point.
+                "\n[plugins.corrections]\nmin_similarity = 1.01\n")
             port = free_port()
             log = tmp_path / f"replica-{name}.log"
             processes.append((start_replica(workspace, port, log), log))
@@ -76,7 +79,7 @@ def replicas(tmp_path, postgres_url):
 
 
 def chat(client, url, text):
-    return client.post(f"{url}/v1/chat/completions", timeout=120,
+    return client.post(f"{url}/v1/chat/completions",
                        json={"messages": [{"role": "user", "content": text}], "retrieval": False})
 
 
@@ -85,14 +88,15 @@ def test_two_replicas_store_all_traffic_and_serve_each_others_promotions(replica
 
     def ask_and_rate(job):
         url, number = job
-        with httpx.Client() as client:
+        with httpx.Client(timeout=600) as client:
             answer = chat(client, url, f"question {number} for {url[-5:]}")
             if answer.status_code != 200:
                 return f"ask {number} on {url}: {answer.status_code} {answer.text[:200]}"
             interaction = answer.json()["lifelong"]["interaction_id"]
-            rated = client.post(f"{url}/v1/feedback", json={"interaction_id": interaction, "rating": -1}, timeout=120)
+            rated = client.post(f"{url}/v1/feedback", json={"interaction_id": interaction, "rating": -1})
             return None if rated.status_code == 200 else f"feedback {number} on {url}: {rated.status_code} {rated.text[:200]}"
 
+    # The clients' timeout is generous: each replica answers one request at a time, and 16 queue.
     jobs = [(url, n) for n in range(REQUESTS_PER_REPLICA) for url in (a, b)]
     with ThreadPoolExecutor(16) as pool:
         errors = [e for e in pool.map(ask_and_rate, jobs) if e]
@@ -102,7 +106,7 @@ def test_two_replicas_store_all_traffic_and_serve_each_others_promotions(replica
         assert conn.execute("select count(*), count(distinct interaction_id) from feedback").fetchone() == (400, 400)
 
     # Taught and promoted through a; served by b on its next request, from the shared folder.
-    with httpx.Client() as client:
+    with httpx.Client(timeout=600) as client:
         for question, answer in {"Who is the CEO?": "Mira.", "Where is HQ?": "Oslo."}.items():
             interaction = chat(client, a, question).json()["lifelong"]["interaction_id"]
             assert client.post(f"{a}/v1/feedback", json={"interaction_id": interaction, "correction": answer}).status_code == 200
