@@ -94,8 +94,10 @@ def test_two_learners_never_hold_one_task(database, tmp_path):
                 pass
         with exclusive(second, "learn:intent", tmp_path / ".learn-intent.lock"):
             pass  # another task's lock is free
-    with exclusive(second, "learn:chat", lock_file):
-        pass  # released by the first
+    with exclusive(second, "learn:chat", lock_file):  # released by the first
+        with pytest.raises(BlockingIOError):
+            with exclusive(second, "learn:chat", lock_file):
+                pass  # not even by the same connection (two threads of one agent)
 
 
 def test_concurrent_promotions_on_postgres_leave_one_active(postgres_url, tmp_path):

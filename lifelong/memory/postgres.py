@@ -39,6 +39,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str):
         self.url = url
+        self._session_locks: set[str] = set()
         try:
             # autocommit: no implicit transactions, as with SQLite's isolation_level=None; every
             # write goes through write_transaction.
@@ -85,10 +86,18 @@ class PostgresDatabase:
     def try_session_lock(self, key: str) -> bool:
         """Take the advisory lock ``key`` for this connection, without waiting; it is released
         by ``unlock_session`` or when the connection ends (a killed process frees it)."""
-        return self.execute("select pg_try_advisory_lock(hashtextextended(?, 0))", [key]).fetchone()[0]
+        # PostgreSQL grants a session a lock it already holds: two threads sharing this
+        # connection must still exclude each other.
+        if key in self._session_locks:
+            return False
+        taken = self.execute("select pg_try_advisory_lock(hashtextextended(?, 0))", [key]).fetchone()[0]
+        if taken:
+            self._session_locks.add(key)
+        return taken
 
     def unlock_session(self, key: str) -> None:
         self.execute("select pg_advisory_unlock(hashtextextended(?, 0))", [key])
+        self._session_locks.discard(key)
 
     def close(self) -> None:
         self.conn.close()
