@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install browser demo test test-fast test-slow bench clean
+.PHONY: install browser postgres demo test test-fast test-slow bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,10 +25,19 @@ browser:
 		|| ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q chromium chromium-driver >/dev/null) \
 		|| echo "chromium could not be installed: the browser test will skip"
 
+# The PostgreSQL tests start a throwaway server of Debian's postgresql package (initdb in a temp
+# folder, run as the postgres user when root). Installed here when missing and apt can;
+# otherwise those tests skip and say so.
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| $(SUDO) apt-get install -y -q postgresql >/dev/null \
+		|| ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q postgresql >/dev/null) \
+		|| echo "postgresql could not be installed: the PostgreSQL tests will skip"
+
 demo: install
 	$(PY) examples/customer_support/run.py
 
-test: install browser
+test: install browser postgres
 	$(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install

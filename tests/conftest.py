@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from lifelong import Agent
@@ -81,3 +83,45 @@ def hostile_ws(hostile_template, tmp_path):
     from hostile import copy_workspace
 
     return copy_workspace(hostile_template, tmp_path / "hostile-ws")
+
+
+# --- PostgreSQL: one real server per test session, a fresh database per test ------------------
+_databases = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server of this machine's binaries (``make postgres`` installs them), started
+    in a temporary folder for the session; the tests that need it skip, saying why, where it
+    cannot run."""
+    from lifelong.testing.postgres_server import TemporaryServer, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(f"no PostgreSQL server for this test: {why}")
+    with TemporaryServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    name = f"test_{next(_databases)}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    """The memory a storage test runs against: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "memory.db"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def postgres_workspace(tiny_workspace, postgres_url):
+    """The tiny workspace with its memory in PostgreSQL."""
+    config = tiny_workspace / "lifelong.toml"
+    config.write_text(config.read_text() + f'\n[memory]\ndatabase = "{postgres_url}"\n')
+    return tiny_workspace

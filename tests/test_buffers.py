@@ -11,8 +11,8 @@ from lifelong.plugins.buffers import BalancedBuffer, RecencyBuffer, ReservoirBuf
 
 
 @pytest.fixture
-def db(tmp_path):
-    return open_database(tmp_path / "db")
+def db(database):
+    return open_database(database)  # SQLite, then PostgreSQL
 
 
 def make(db, n, label=lambda i: "x", cycle=1):

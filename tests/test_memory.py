@@ -1,8 +1,11 @@
+"""The storage layer, each test on both backends where it applies (the ``database`` fixture:
+a SQLite file, then a fresh database on a real PostgreSQL server)."""
+
 import multiprocessing
 import sqlite3
 
 from lifelong.memory import InteractionLog, open_database
-from lifelong.memory.migrations import migrations, named_set
+from lifelong.memory.migrations import migrations
 from lifelong.memory.runs import LearningRuns
 from lifelong.plugins.retrieval import schema
 
@@ -23,8 +26,19 @@ def test_migrates_blank_database(tmp_path):
     assert len(migrations.applied(again)) == len(migrations._migrations)
 
 
-def test_log_get_feedback(tmp_path):
-    log = InteractionLog(open_database(tmp_path / "db"))
+def test_postgres_migrations_are_recorded_and_applied_once(postgres_url):
+    db = open_database(postgres_url, RETRIEVER)
+    assert TABLES | {"documents", "chunks"} <= set(db.table_names())
+    recorded = db.execute("select migration_set, name from _migrations order by 1, 2").fetchall()
+    assert recorded == [("lifelong", "m001_schema"), ("plugin:retrieval", "m001_documents_and_chunks"),
+                        ("plugin:retrieval", "m002_corrections_leave_the_documents")]
+    db.close()
+    again = open_database(postgres_url, RETRIEVER)
+    assert again.execute("select count(*) from _migrations").fetchone()[0] == 3
+
+
+def test_log_get_feedback(database):
+    log = InteractionLog(open_database(database))
     first = log.log_interaction(task="chat", input="q", output="a", sources=[{"chunk_id": 1}], latency_ms=5)
     row = log.get(first)
     assert row["sources"] == [{"chunk_id": 1}] and row["status"] == "ok"
@@ -39,8 +53,8 @@ def _writer(path, n, worker):
         log.log_interaction(task="chat", input=f"{worker}-{i}", output="x")
 
 
-def test_four_processes_log_concurrently(tmp_path):
-    path = tmp_path / "shared.db"  # fresh: the processes also race on the migrations
+def test_four_processes_log_concurrently(database):
+    path = database  # fresh: the processes also race on the migrations
     ctx = multiprocessing.get_context("spawn")
     procs = [ctx.Process(target=_writer, args=(path, 150, w)) for w in range(4)]
     for p in procs:
@@ -54,16 +68,17 @@ def test_four_processes_log_concurrently(tmp_path):
     assert len(inputs) == 600
 
 
-RETRIEVER = named_set("plugin:retrieval", [(m.__name__, m) for m in schema.MIGRATIONS])
+RETRIEVER = {"retrieval": schema.MIGRATIONS}  # as the plugin registers them
 
 
 def test_a_plugins_migrations_run_once_and_are_recorded(tmp_path):
-    db = open_database(tmp_path / "fresh.db", [RETRIEVER])
+    db = open_database(tmp_path / "fresh.db", RETRIEVER)
     assert {"documents", "chunks", "chunks_fts"} <= set(db.table_names())
     recorded = [(r["migration_set"], r["name"]) for r in db["_sqlite_migrations"].rows_where("migration_set = ?", ["plugin:retrieval"])]
     assert recorded == [("plugin:retrieval", "m001_documents_and_chunks"), ("plugin:retrieval", "m002_corrections_leave_the_documents")]
     db.conn.close()
-    assert RETRIEVER.pending(open_database(tmp_path / "fresh.db", [RETRIEVER])) == []
+    again = open_database(tmp_path / "fresh.db", RETRIEVER)
+    assert again["_sqlite_migrations"].count == len(recorded) + len(migrations._migrations)
 
 
 def test_the_retrievers_migrations_keep_the_tables_an_older_core_made(tmp_path):
@@ -78,15 +93,15 @@ def test_the_retrievers_migrations_keep_the_tables_an_older_core_made(tmp_path):
         db["documents"].insert({"id": doc_id, "path": path_, "sha256": "x", "origin": origin})
         db["chunks"].insert({"document_id": doc_id, "position": 0, "text": f"text of {path_}", "sha256": path_})
     db.conn.close()
-    db = open_database(path, [RETRIEVER])
+    db = open_database(path, RETRIEVER)
     assert [d["path"] for d in db["documents"].rows] == ["/kb/returns.md"]
     assert [c["text"] for c in db["chunks"].rows] == ["text of /kb/returns.md"]
     assert db.execute("select count(*) from chunks_fts where chunks_fts match 'returns'").fetchone()[0] == 1
     assert db.execute("select count(*) from chunks_fts where chunks_fts match 'correction'").fetchone()[0] == 0
 
 
-def test_learning_runs_from_start_to_verdict(tmp_path):
-    runs = LearningRuns(open_database(tmp_path / "db"))
+def test_learning_runs_from_start_to_verdict(database):
+    runs = LearningRuns(open_database(database))
     first = runs.start("chat", 1, "replay", new_examples=4, replayed_examples=0)
     runs.finish(first, "promoted", None, {"row": [1.0]}, "passed the gate", 2.5)
     second = runs.start("chat", 2, "replay", new_examples=3, replayed_examples=3)

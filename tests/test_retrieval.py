@@ -5,10 +5,20 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lifelong import InputError
+from lifelong import Agent, InputError
 from lifelong.cli import build_app
 from lifelong.memory.vector_index import VectorIndex
 from pdfs import minimal_pdf
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def agent(request, tiny_workspace):
+    """The tiny agent with its memory in SQLite, then in PostgreSQL (keyword search by FTS5,
+    then by PostgreSQL's full-text search; FAISS over the stored embeddings on both)."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_workspace")
+    with Agent.open(tiny_workspace) as agent:
+        yield agent
 
 
 @pytest.fixture

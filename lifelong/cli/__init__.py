@@ -19,8 +19,8 @@ from ..errors import LifelongError
 from ..core.plugins import PluginHost
 from ..quiet import quiet_libraries
 from ..validation import printable
-from . import (agent_commands, core_commands, knowledge_commands, learn_commands, portable_commands, review_command,
-               serve_command, task_commands)
+from . import (agent_commands, core_commands, knowledge_commands, learn_commands, memory_commands, portable_commands,
+               review_command, serve_command, task_commands)
 
 
 class _Group(TyperGroup):
@@ -87,6 +87,7 @@ def build_app() -> typer.Typer:
     serve_command.add_to(app)
     review_command.add_to(app)
     portable_commands.add_to(app)
+    memory_commands.add_to(app)
     try:
         PluginHost().add_commands(app)
     except LifelongError:

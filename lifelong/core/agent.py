@@ -10,11 +10,11 @@ import time
 
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
-from ..memory.migrations import named_set
 from ..memory.runs import LearningRuns
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
 from ..errors import ConfigError, InputError, NotFoundError, PluginError
+from .config import check_database_url
 from ..validation import check_question, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
@@ -32,8 +32,7 @@ class Agent:
             self.plugins = PluginHost(self.config.plugins.modules, workspace.path, self.config.plugins.options)
         except ConfigError as exc:
             raise ConfigError(f"{workspace.config_path}: {exc}") from None
-        self.db = open_database(workspace.db_path, [named_set(f"plugin:{plugin}", found)
-                                                    for plugin, found in self.plugins.migrations.items()])
+        self.db = open_database(self.database, self.plugins.migrations)
         self.log = InteractionLog(self.db, before_log=self._before_log)
         self.examples = ExampleStore(self.db, before_store=self._before_log)
         self.versions = ModelVersions(self.db, root=workspace.path)
@@ -43,6 +42,22 @@ class Agent:
     @classmethod
     def open(cls, path: Path | str | None = None) -> "Agent":
         return cls(Workspace.resolve(path))
+
+    @property
+    def database(self) -> Path | str:
+        """Where the memory is: $LIFELONG_DATABASE_URL, else ``[memory] database``, else the
+        workspace's SQLite file."""
+        url = os.environ.get("LIFELONG_DATABASE_URL")
+        if url is not None:
+            check_database_url(url, "LIFELONG_DATABASE_URL")
+            return url
+        return self.config.memory.database or self.workspace.db_path
+
+    @property
+    def adapters_dir(self) -> Path:
+        """Where learning runs save adapters: ``[memory] adapters`` (shared by the replicas of
+        one database), else the workspace's folder."""
+        return Path(self.config.memory.adapters).expanduser() if self.config.memory.adapters else self.workspace.adapters_dir
 
     @property
     def model_cache(self) -> Path:

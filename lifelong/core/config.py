@@ -13,6 +13,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -96,6 +97,27 @@ class LearningConfig:
         _check(0 <= self.behaviour_tolerance <= 1, "learning.behaviour_tolerance", "must be in [0, 1]", self.behaviour_tolerance)
 
 
+def check_database_url(url: str, key: str) -> None:
+    """A database URL must be PostgreSQL's; the SQLite file needs none."""
+    _check(urlsplit(url).scheme in ("postgresql", "postgres") and "://" in url, key,
+           "must be a postgresql://user@host/db URL, or left out for the workspace's SQLite file",
+           url if "@" not in url else f"{url.split('://')[0]}://...@{url.split('@')[-1]}")
+
+
+@dataclass
+class MemoryConfig:
+    database: str = _help(
+        "Shared PostgreSQL database (postgresql://user@host/db) for several replicas; empty: the "
+        "workspace's SQLite file. LIFELONG_DATABASE_URL overrides it", "")
+    adapters: str = _help(
+        "Folder every replica reads and the learner writes adapters to (a shared mount, the same "
+        "path on each machine); empty: the workspace's adapters folder", "")
+
+    def __post_init__(self):
+        if self.database:
+            check_database_url(self.database, "memory.database")
+
+
 @dataclass
 class PluginsConfig:
     modules: list = _help("Extra plugin modules to load: dotted names or .py paths", [])
@@ -115,6 +137,7 @@ class Config:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
     # Task instances: name -> {"plugin": ..., plugin options}; validated by the task plugin.
     tasks: dict = _help("Task instances, e.g. [tasks.intent] plugin = 'classify'", {})
 

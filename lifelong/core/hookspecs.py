@@ -53,11 +53,14 @@ def register_models(register):
 
 @hookspec
 def register_migrations(register):
-    """Register this plugin's schema migrations: ``register(name, migration)`` where
-    ``migration(db)`` changes the workspace's ``sqlite_utils.Database``. They run in the order
-    registered, each once per workspace, when an agent opens it with the plugin loaded, and
-    are recorded under the plugin's name. Never change one that shipped: register a new one.
-    A migration of a table that may already exist must leave it as it is (``if_not_exists``)."""
+    """Register this plugin's schema migrations: ``register(name, migration, postgresql=...)``
+    where ``migration(db)`` changes the workspace's ``sqlite_utils.Database``, and
+    ``postgresql`` (SQL text, or a function of a ``PostgresDatabase``) makes the same change on
+    PostgreSQL (``[memory] database``); a plugin without it works on SQLite only. They run in
+    the order registered, each once per database, when an agent opens it with the plugin
+    loaded, and are recorded under the plugin's name. Never change one that shipped: register
+    a new one. A migration of a table that may already exist must leave it as it is
+    (``if_not_exists``)."""
 
 
 @hookspec(firstresult=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 from ..learning.behaviour import lost_questions
 from ..learning.gate import decide
 from ..learning.metrics import summarize
-from ..memory.db import write_transaction
+from ..memory.db import exclusive, write_transaction
 from ..errors import InputError, LifelongError
-from ..files import atomic_write, file_lock
+from ..files import atomic_write
 from .jobs import LearningCancelled
 from .runs import run_record
 
@@ -132,7 +132,7 @@ class Learner:
         return metrics
 
     def _save(self, task_obj, model, version_id) -> Path:
-        root = self.agent.workspace.adapters_dir / task_obj.name
+        root = self.agent.adapters_dir / task_obj.name
         root.mkdir(parents=True, exist_ok=True)
         final = root / f"v{version_id}"
         with atomic_write(final) as tmp:  # a crash never leaves half an adapter
@@ -151,14 +151,15 @@ class Learner:
         with write_transaction(self.db):
             self.agent.runs.interrupted(task)
             self.agent.versions.reject_candidates(task, "interrupted")
-        for leftover in (self.agent.workspace.adapters_dir / task).glob(".tmp-*"):
+        for leftover in (self.agent.adapters_dir / task).glob(".tmp-*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
     @contextlib.contextmanager
     def _lock(self, task):
+        """Runs of one task never overlap: on PostgreSQL not even from two machines."""
         held = contextlib.ExitStack()
         try:
-            held.enter_context(file_lock(self.agent.workspace.path / f".learn-{task}.lock", wait=False))
+            held.enter_context(exclusive(self.db, f"lifelong:learn:{task}", self.agent.workspace.path / f".learn-{task}.lock"))
         except BlockingIOError:
             raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
         with held:

@@ -115,17 +115,19 @@ class PluginHost:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():
             yield self.pm.get_name(impl.plugin), impl
 
-    def _collect_migrations(self) -> dict[str, list[tuple[str, object]]]:
+    def _collect_migrations(self) -> dict[str, list[tuple[str, object, object]]]:
         found = {}
         for plugin, impl in self._impls("register_migrations"):
             found[plugin] = []
 
-            def register(name, migration, _plugin=plugin):
-                if not isinstance(name, str) or not name or not callable(migration):
-                    raise PluginError(f"plugin {_plugin!r} registered migration {name!r} badly; pass register(name, function)")
-                if any(name == known for known, _ in found[_plugin]):
+            def register(name, migration, postgresql=None, _plugin=plugin):
+                if (not isinstance(name, str) or not name or not callable(migration)
+                        or not (postgresql is None or callable(postgresql) or isinstance(postgresql, str))):
+                    raise PluginError(f"plugin {_plugin!r} registered migration {name!r} badly; pass "
+                                      "register(name, function, postgresql=SQL text or function)")
+                if any(name == known for known, *_ in found[_plugin]):
                     raise PluginError(f"plugin {_plugin!r} registers migration {name!r} twice; give each its own name")
-                found[_plugin].append((name, migration))
+                found[_plugin].append((name, migration, postgresql))
 
             impl.function(*[{"register": register}[arg] for arg in impl.argnames])
         return found

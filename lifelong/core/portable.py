@@ -31,6 +31,9 @@ def export_workspace(workspace: Workspace, target: Path) -> dict:
     on reading and writing meanwhile."""
     target = Path(target).expanduser()
     _check_suffix(target)
+    if os.environ.get("LIFELONG_DATABASE_URL") or workspace.load_config().memory.database:
+        raise InputError(f"the memory of workspace {workspace.path} is a PostgreSQL database, which export does not "
+                         "copy; back it up with pg_dump")
     if not workspace.db_path.exists():
         raise InputError(f"workspace {workspace.path} has no database yet: nothing to export")
     if not target.parent.is_dir():

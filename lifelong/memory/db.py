@@ -1,4 +1,6 @@
-"""Opening the workspace database: WAL, a busy timeout, foreign keys, then the migrations."""
+"""Opening the memory: the workspace's SQLite file (WAL, a busy timeout, foreign keys) or a
+shared PostgreSQL database (postgres.py), then the migrations of that backend. The stores take
+either; ``dialect``, ``write_transaction``, ``serialize`` and ``exclusive`` are what differs."""
 
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from ..errors import StorageError
+from ..errors import ConfigError, StorageError
 from ..files import file_lock
-from .migrations import migrations
+from .migrations import migrations, named_set
 
 BUSY_TIMEOUT_S = 60
 
@@ -21,9 +23,28 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def open_database(path: Path | str, more: list[Migrations] = ()) -> sqlite_utils.Database:
-    """Open (creating if needed) and apply the core migrations, then the sets in ``more``
-    (plugins' tables). Safe to call from several processes at once."""
+def open_database(location: Path | str, plugins: dict[str, list[tuple]] | None = None):
+    """Open (creating if needed) and apply the core migrations, then the plugins' (``{plugin:
+    [(name, sqlite migration, postgresql migration)]}``, as ``register_migrations`` gives them).
+    ``location``: a SQLite file, or a postgresql:// URL. Safe to call from several processes at once."""
+    plugins = plugins or {}
+    if is_url(location):
+        try:
+            from . import postgres, postgres_migrations
+        except ImportError as exc:
+            raise ConfigError(f"a PostgreSQL database needs psycopg ({exc}); install it with "
+                              "pip install 'lifelong[postgres]'") from None
+
+        db = postgres.PostgresDatabase(location)
+        try:
+            postgres_migrations.migrate(db, {"lifelong": postgres_migrations.CORE,
+                                             **postgres_migrations.plugin_sets(plugins)})
+        except BaseException:
+            db.close()
+            raise
+        return db
+    path = location
+    more = [named_set(f"plugin:{plugin}", [step[:2] for step in steps]) for plugin, steps in plugins.items()]
     with _explained(path, (sqlite3.DatabaseError, PermissionError)):
         # isolation_level=None: no implicit transactions; every write goes through write_transaction.
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
@@ -34,6 +55,15 @@ def open_database(path: Path | str, more: list[Migrations] = ()) -> sqlite_utils
             db.enable_wal()
         migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None, [migrations, *more])
     return db
+
+
+def is_url(location) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def dialect(db) -> str:
+    """"sqlite" or "postgresql": for the few queries the two engines spell differently."""
+    return getattr(db, "dialect", "sqlite")
 
 
 # SQLite's words for a fault of the file or its disk, and what the user can do about each.
@@ -77,9 +107,14 @@ def migrate(db: sqlite_utils.Database, lock_path: Path | None = None, sets: list
 
 
 @contextlib.contextmanager
-def write_transaction(db: sqlite_utils.Database):
-    """One IMMEDIATE transaction: it takes the write lock up front (waiting up to the busy
-    timeout) so concurrent writers queue instead of failing with "database is locked"."""
+def write_transaction(db):
+    """One write transaction. SQLite: IMMEDIATE, taking the write lock up front (waiting up to
+    the busy timeout) so concurrent writers queue instead of failing with "database is locked".
+    PostgreSQL: an ordinary one; ``serialize`` orders the few writes that must not interleave."""
+    if dialect(db) == "postgresql":
+        with db.transaction():
+            yield db
+        return
     if db.conn.in_transaction:
         with db.atomic():
             yield db
@@ -93,3 +128,28 @@ def write_transaction(db: sqlite_utils.Database):
                 db.conn.execute("ROLLBACK")
             raise
         db.conn.execute("COMMIT")
+
+
+def serialize(db, key: str) -> None:
+    """Inside a write transaction: no other transaction that serializes on ``key`` runs until
+    this one ends. SQLite already writes one transaction at a time; PostgreSQL takes an
+    advisory lock (two replicas promoting versions of one task at once)."""
+    if dialect(db) == "postgresql":
+        db.lock(key)
+
+
+@contextlib.contextmanager
+def exclusive(db, key: str, lock_file: Path):
+    """Hold ``key`` for the block, across transactions, or raise BlockingIOError at once when
+    another process holds it. SQLite: a lock on ``lock_file`` (one machine); PostgreSQL: a
+    session advisory lock (any machine on the database). Either goes with a killed holder."""
+    if dialect(db) != "postgresql":
+        with file_lock(lock_file, wait=False):
+            yield
+        return
+    if not db.try_session_lock(key):
+        raise BlockingIOError(key)
+    try:
+        yield
+    finally:
+        db.unlock_session(key)

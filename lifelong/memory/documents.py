@@ -1,4 +1,5 @@
-"""DocumentStore: documents and their chunks in SQLite, with FTS5 keyword search."""
+"""DocumentStore: documents and their chunks, with keyword search by SQLite's FTS5 or
+PostgreSQL's full-text search."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import numpy as np
 import sqlite_utils
 
-from .db import utcnow, write_transaction
+from .db import dialect, utcnow, write_transaction
 
 # Left out of keyword queries: they match nearly every chunk and drown the BM25 ranking.
 STOPWORDS = frozenset(
@@ -81,7 +82,8 @@ class DocumentStore:
 
     def fingerprint(self) -> list:
         """Changes whenever chunks are added or removed; saved with the vector index."""
-        row = self.db.execute("select count(*), coalesce(sum(id), 0), coalesce(max(id), 0) from chunks").fetchone()
+        # The casts: PostgreSQL sums bigints as numeric, which JSON cannot hold.
+        row = self.db.execute("select count(*), cast(coalesce(sum(id), 0) as bigint), coalesce(max(id), 0) from chunks").fetchone()
         return list(row)
 
     def all_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,10 +103,16 @@ class DocumentStore:
         return {row["id"]: dict(row) for row in self.db.query(sql, ids)}
 
     def keyword_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score, higher is better) for any of the query's words."""
+        """(chunk id, score, higher is better: BM25 on SQLite, ts_rank_cd on PostgreSQL) for any
+        of the query's words."""
         terms = [t for t in re.findall(r"\w+", query.lower()) if t not in STOPWORDS]
         if not terms:
             return []
+        if dialect(self.db) == "postgresql":
+            # websearch syntax never fails to parse, whatever the words; "or" joins them.
+            sql = """select id, ts_rank_cd(words, q) as score from chunks, websearch_to_tsquery('english', ?) q
+                     where words @@ q order by score desc, id limit ?"""
+            return [(row[0], float(row[1])) for row in self.db.execute(sql, [" or ".join(dict.fromkeys(terms)), k])]
         match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
         sql = """select rowid, rank from chunks_fts where chunks_fts match ? order by rank limit ?"""
         return [(row[0], -row[1]) for row in self.db.execute(sql, [match, k])]

@@ -105,7 +105,7 @@ class InteractionLog:
                        order by f.id desc limit 1) as rating,
                       (select f.correction from feedback f where f.interaction_id = i.id and f.correction is not null
                        order by f.id desc limit 1) as correction
-                    from interactions i where {' and '.join(where)})
+                    from interactions i where {' and '.join(where)}) as rated
                   where {having} order by id desc limit ? offset ?"""
         return [self._decode(row) for row in self.db.query(sql, [*args, min(limit, MAX_ID), min(offset, MAX_ID)])]
 

@@ -17,7 +17,7 @@ import sqlite_utils
 
 from ..errors import InputError, NotFoundError
 from ..validation import check_id
-from .db import utcnow, write_transaction
+from .db import serialize, utcnow, write_transaction
 
 log = logging.getLogger("lifelong")
 
@@ -113,6 +113,7 @@ class ModelVersions:
                   f"{damaged['adapter_path']} and run 'lifelong promote {damaged['id']}'")
         parent = self.get(damaged["parent_id"]) if damaged["parent_id"] is not None else None
         with write_transaction(self.db):
+            serialize(self.db, f"lifelong:versions:{damaged['task']}")
             self.db["model_versions"].update(damaged["id"], {"status": "damaged", "reason": reason})
             if parent is not None:
                 self.db["model_versions"].update(parent["id"], {"status": "active"})
@@ -124,6 +125,7 @@ class ModelVersions:
         """Make ``version_id`` the active version of its task; the previous one is retired."""
         with write_transaction(self.db):
             version = self.get(version_id)
+            serialize(self.db, f"lifelong:versions:{version['task']}")  # one active version per task
             problem = self.problem(version)
             if problem is not None:
                 raise InputError(f"version {version_id} cannot be served: {problem}")
@@ -149,6 +151,7 @@ class ModelVersions:
     def rollback(self, task: str) -> dict | None:
         """Retire the active version and re-activate its parent (None: back to the base model)."""
         with write_transaction(self.db):
+            serialize(self.db, f"lifelong:versions:{task}")
             current = self.active(task)
             if current is None:
                 raise InputError(f"task {task!r} has no active adapter to roll back")

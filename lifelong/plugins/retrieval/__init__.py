@@ -21,5 +21,5 @@ def plugin_options():
 
 @hookimpl
 def register_migrations(register):
-    for migration in MIGRATIONS:
-        register(migration.__name__, migration)
+    for name, migration, postgresql in MIGRATIONS:
+        register(name, migration, postgresql=postgresql)
