@@ -74,14 +74,19 @@ def learn(
     every: str = typer.Option("10m", "--every", help="With --watch: how often to look for new examples (30s, 10m, 1h)."),
     min_new: Optional[int] = typer.Option(None, "--min-new", min=1, help="With --watch: new examples needed (default: learning.min_new)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    processes: int = typer.Option(1, "--processes", "-p", help="Train data-parallel in this many processes (one per GPU, or sharing the CPU cores)."),
+    accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate config file: DeepSpeed, FSDP or several machines (README: Scaling out)."),
 ):
     """Run one learning cycle on the new examples plus replay; promote the candidate only if it
     passes the evaluation gate."""
     agent = ctx.obj.agent
     if not watch:
         with _progress(not as_json) as progress:
-            _print_report(agent.learn(task, strategy, progress=progress), as_json)
+            _print_report(agent.learn(task, strategy, progress=progress, processes=processes,
+                                      accelerate_config=accelerate_config), as_json)
         return
+    if processes != 1 or accelerate_config is not None:
+        raise InputError("--processes and --accelerate-config apply to one run, not to --watch")
     interval = parse_duration(every)
     handle = agent.learn_in_background(task, interval, min_new, strategy, on_report=lambda r: _print_report(r, as_json))
     console.print(f"watching task {task}: learning when {handle.min_new} new examples are waiting, checking every {every}")

@@ -327,12 +327,18 @@ class Agent:
         self.learnable_task(task)
         self.plugins.registry.get("learners", strategy or self.config.learning.strategy)
 
-    def learn(self, task: str | None = None, strategy: str | None = None, progress=None):
+    def learn(self, task: str | None = None, strategy: str | None = None, progress=None, processes: int = 1,
+              accelerate_config: str | Path | None = None):
         """Run one learning cycle of ``task`` (default ``chat``) on its new examples plus replay;
-        returns a LearningReport (promoted or not, with its metrics)."""
+        returns a LearningReport (promoted or not, with its metrics). ``processes`` > 1 trains
+        data-parallel in that many processes on this machine (one per GPU, or sharing the
+        CPU); ``accelerate_config``: an accelerate config file (DeepSpeed, FSDP, several
+        machines), README "Scaling out"."""
+        from .launch import Launch
         from .learner import Learner
 
-        return Learner(self).run(task or "chat", strategy, progress=progress)
+        launch = Launch(processes, Path(accelerate_config) if accelerate_config is not None else None)
+        return Learner(self, launch).run(task or "chat", strategy, progress=progress)
 
     def learning_runs(self, task: str | None = None) -> list[dict]:
         """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import tomli_w
 
+from ..devices import check_device, check_dtype
 from ..errors import ConfigError
 from ..files import atomic_write
 from .moved_keys import migrate_keys
@@ -39,6 +40,13 @@ class ModelsConfig:
     embedder: str = _help(
         "Sentence encoder: 'all-minilm-l6-v2' (bundled), an HF id or a local path", "all-minilm-l6-v2"
     )
+    device: str = _help("Where models run and train: auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps", "auto")
+    dtype: str = _help("Weights' precision: auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16 "
+                       "or float16", "auto")
+
+    def __post_init__(self):
+        check_device(self.device)
+        check_dtype(self.dtype)
 
 
 @dataclass
@@ -85,11 +93,16 @@ class LearningConfig:
     )
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
     gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
+    micro_batch_size: int = _help(
+        "Most examples per forward pass of one training process: a larger batch is split and its gradients "
+        "accumulated, the same step in less memory (0: a whole batch per pass)", 0
+    )
 
     def __post_init__(self):
         for key in ("buffer_size", "min_new"):
             value = getattr(self, key)
             _check(value > 0, f"learning.{key}", "must be > 0", value)
+        _check(self.micro_batch_size >= 0, "learning.micro_batch_size", "must be >= 0", self.micro_batch_size)
         _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
         _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)

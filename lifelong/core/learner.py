@@ -5,8 +5,10 @@ leaves the previous active adapter serving and the next run working."""
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,9 @@ from ..memory.db import exclusive, write_transaction
 from ..errors import InputError, LifelongError
 from ..files import atomic_write
 from .jobs import LearningCancelled
+from .launch import Launch, run_training
 from .runs import run_record
+from .task import LearnableTask
 
 
 @dataclass
@@ -44,16 +48,22 @@ class LearningReport:
 
 
 class Learner:
-    def __init__(self, agent):
+    """``launch``: how training runs (core/launch.py); by default in this process."""
+
+    def __init__(self, agent, launch: Launch = Launch()):
         self.agent = agent
         self.db = agent.db
+        self.launch = launch
 
     def run(self, task: str = "chat", strategy: str | None = None, progress=None) -> LearningReport:
         config = self.agent.config.learning
         strategy = strategy or config.strategy
         task_obj = self.agent.learnable_task(task)
-        strategy_cls = self.agent.plugins.registry.get("learners", strategy)
-        buffer_cls = self.agent.plugins.registry.get("buffers", config.buffer)
+        self.agent.plugins.registry.get("learners", strategy)
+        self.agent.plugins.registry.get("buffers", config.buffer)
+        if not self.launch.in_process and type(task_obj).load_trained is LearnableTask.load_trained:
+            raise InputError(f"task {task!r} ({type(task_obj).__name__}) cannot train in several processes: "
+                             "it does not implement load_trained")
         with self._lock(task):
             self._close_dead_runs(task)
             new = self.agent.examples.pending(task)
@@ -61,13 +71,19 @@ class Learner:
                 raise InputError(
                     f"no new examples for task {task!r}: correct or rate answers, or import examples, first"
                 )
-            return self._cycle(task_obj, strategy, strategy_cls, buffer_cls, new, progress)
+            return self._cycle(task_obj, strategy, new, progress)
 
-    def _cycle(self, task_obj, strategy, strategy_cls, buffer_cls, new, progress) -> LearningReport:
+    def strategy(self, task_obj, strategy: str):
+        """The strategy ``strategy`` of this run, over the task's replay buffer."""
+        config = self.agent.config.learning
+        buffer_cls = self.agent.plugins.registry.get("buffers", config.buffer)
+        buffer = buffer_cls(self.db, task_obj.name, config.buffer_size, config.seed, group=task_obj.replay_group)
+        return self.agent.plugins.registry.get("learners", strategy)(self.agent, task_obj, buffer)
+
+    def _cycle(self, task_obj, strategy, new, progress) -> LearningReport:
         task, config, started = task_obj.name, self.agent.config.learning, time.perf_counter()
         cycle = 1 + self.agent.examples.last_cycle(task)
-        buffer = buffer_cls(self.db, task, config.buffer_size, config.seed, group=task_obj.replay_group)
-        strat = strategy_cls(self.agent, task_obj, buffer)
+        strat = self.strategy(task_obj, strategy)
         train_new = [e for e in new if e["split"] == "train"]
         if not train_new:
             raise InputError(f"all {len(new)} new examples of task {task!r} are held out; add more")
@@ -77,9 +93,15 @@ class Learner:
         run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed)
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
         try:
-            model = task_obj.train(plan.examples, parent_path, penalty=plan.penalty, progress=progress)
-            version_id = self.agent.versions.add(task, None, active["id"] if active else None)
-            adapter_path = self._save(task_obj, model, version_id)
+            if self.launch.in_process:
+                model = task_obj.train(plan.examples, parent_path, penalty=plan.penalty, progress=progress)
+                version_id = self.agent.versions.add(task, None, active["id"] if active else None)
+                adapter_path = self._save(task_obj, model, version_id)
+            else:
+                job = {"workspace": str(self.agent.workspace.path), "task": task, "strategy": strategy, "cycle": cycle,
+                       "new": train_new, "examples": plan.examples, "parent_path": parent_path}
+                model = None  # loaded from the saved adapter only if a strategy needs it
+                version_id, adapter_path = self._train_launched(task, job, run_id, active, progress)
             sets = self._evaluation_sets(task, cycle, new)
             candidate, candidate_probe = task_obj.assess(str(adapter_path), sets)
             before, before_probe = task_obj.assess(parent_path, sets)
@@ -98,7 +120,7 @@ class Learner:
                 self.agent.versions.reject(version_id, reason)
             seconds = self._finish(run_id, "promoted" if promoted else "rejected", version_id, metrics, reason, started)
         if promoted:
-            strat.after_cycle(train_new, model, adapter_path)
+            strat.after_cycle(train_new, model or task_obj.load_trained(str(adapter_path)), adapter_path)
         report = LearningReport(
             run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted, version_id, reason, seconds, metrics,
         )
@@ -140,6 +162,22 @@ class Learner:
             task_obj.save_adapter(model, tmp)
         return final
 
+    def _train_launched(self, task, job, run_id, active, progress) -> tuple[int, Path]:
+        """Train in the processes of ``self.launch``; process 0 writes the adapter into a
+        private folder, which is moved into place once every process has finished."""
+        root = self.agent.adapters_dir / task
+        root.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix=".tmp-launch-", dir=root))  # removed by _close_dead_runs if we die
+        try:
+            log = self.agent.workspace.path / "logs" / f"learn-run-{run_id}.log"
+            run_training(self.launch, job, folder, log, progress)
+            version_id = self.agent.versions.add(task, None, active["id"] if active else None)
+            final = root / f"v{version_id}"
+            os.replace(folder, final)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return version_id, final
+
     def _finish(self, run_id, status, version_id, metrics, reason, started) -> float:
         """Record how the run ended; returns its duration, as recorded (the report shows the same)."""
         seconds = round(time.perf_counter() - started, 2)
@@ -152,7 +190,10 @@ class Learner:
             self.agent.runs.interrupted(task)
             self.agent.versions.reject_candidates(task, "interrupted")
         for leftover in (self.agent.adapters_dir / task).glob(".tmp-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)  # a launch's job file
 
     @contextlib.contextmanager
     def _lock(self, task):

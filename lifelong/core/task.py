@@ -169,6 +169,13 @@ class LearnableTask(Task):
         (plus the optional like-with-like scores named in ``lifelong.learning.gate``), and
         ``probes`` is None or ``{"perplexity": float, "behaviour": {question: bool}}``."""
 
+    def load_trained(self, adapter_path: str):
+        """The model saved at ``adapter_path`` by ``save_adapter``, as ``train`` returned it
+        (trainable weights trainable): a run trained in several processes hands this to the
+        strategy (EWC's importance) instead of ``train``'s return value. A task without it
+        trains in one process only."""
+        raise NotImplementedError
+
     def replay_group(self, example: dict):
         """What a balanced replay buffer gives equal room to: by default the cycle an example
         joined; a classifier gives each label its room."""

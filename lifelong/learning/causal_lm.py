@@ -14,6 +14,7 @@ from importlib import resources
 import torch
 
 from .fisher import diagonal_fisher
+from .loop import LoopSettings, device_of, fit
 from .peft_methods import peft_config
 
 
@@ -43,7 +44,7 @@ def length_grouped_batches(items: list[dict], batch_size: int, rng: random.Rando
     return batches
 
 
-def collate(batch: list[dict], pad_id: int) -> dict:
+def collate(batch: list[dict], pad_id: int, device=None) -> dict:
     width = max(len(f["input_ids"]) for f in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
@@ -53,7 +54,7 @@ def collate(batch: list[dict], pad_id: int) -> dict:
         ids[row, :n] = torch.tensor(f["input_ids"])
         labels[row, :n] = torch.tensor(f["labels"])
         mask[row, :n] = 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
 
 
 # The teacher's distribution is kept as its most likely tokens only: they carry nearly all of
@@ -72,7 +73,7 @@ def attach_teacher(model, items: list[dict], pad_id: int, batch_size: int) -> No
     soft = [f for f in items if f["soft"]]
     for start in range(0, len(soft), batch_size):
         batch = soft[start : start + batch_size]
-        enc = collate(batch, pad_id)
+        enc = collate(batch, pad_id, device_of(model))
         logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
         for row, f in enumerate(batch):
             positions = (enc["labels"][row, 1:] != -100).nonzero().squeeze(-1)
@@ -85,7 +86,7 @@ def attach_teacher(model, items: list[dict], pad_id: int, batch_size: int) -> No
 def batch_loss(model, batch: list[dict], pad_id: int):
     """Cross-entropy on the answers of hard items and KL(teacher || model) on the answer tokens
     of soft items, averaged over answer tokens."""
-    enc = collate(batch, pad_id)
+    enc = collate(batch, pad_id, device_of(model))
     if not any(f["soft"] for f in batch):
         return model(**enc).loss
     hard_labels = enc["labels"].clone()
@@ -122,65 +123,74 @@ def trainable_model(base, parent_path: str | None, options, total_steps: int):
     return get_peft_model(base, wanted)
 
 
-def train(base, tokenizer, examples, parent_path, config, seed, system_prompt, penalty=None, progress=None):
+def answer_tokens(item: dict) -> int:
+    """What ``batch_loss`` averages over: the answer tokens of an item, hard or soft."""
+    return sum(label != -100 for label in item["labels"])
+
+
+def train(base, tokenizer, examples, parent_path, config, seed, system_prompt, penalty=None, progress=None,
+          micro_batch_size: int = 0):
     """Fine-tune and return the PEFT model. ``config``: the chat plugin's training options
     (``epochs``, ``learning_rate``, ``batch_size`` and the PEFT method); ``penalty(model)``: an
-    extra loss term (EWC)."""
-    rng = random.Random(seed)
+    extra loss term (EWC); ``micro_batch_size``: most examples per forward pass (learning/loop.py)."""
     torch.manual_seed(seed)
     items = [features(tokenizer, system_prompt, e) for e in examples]
     steps_per_epoch = math.ceil(len(items) / config.batch_size)
     model = trainable_model(base, parent_path, config, steps_per_epoch * config.epochs)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     attach_teacher(model, items, pad_id, config.batch_size)
-    model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
-    task = progress.add_task("training", total=steps_per_epoch * config.epochs) if progress else None
-    step = 0
-    for epoch in range(config.epochs):
-        for batch in length_grouped_batches(items, config.batch_size, rng):
-            loss = batch_loss(model, batch, pad_id)
-            if penalty is not None:
-                loss = loss + penalty(model)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            if config.peft == "adalora":
-                model.base_model.update_and_allocate(step)
-            optimizer.zero_grad()
-            step += 1
-            if progress:
-                progress.update(task, advance=1, description=f"training epoch {epoch + 1}/{config.epochs} loss {loss.item():.3f}")
-    model.eval()
-    return model
+
+    def after_step(model, step):
+        model.base_model.update_and_allocate(step)
+
+    settings = LoopSettings(config.epochs, config.learning_rate, micro_batch_size, weight_decay=0.0, max_grad_norm=1.0)
+    return fit(
+        model, lambda rng: length_grouped_batches(items, config.batch_size, rng), lambda m, b: batch_loss(m, b, pad_id),
+        answer_tokens, settings, seed, penalty, progress, after_step if config.peft == "adalora" else None,
+    )
 
 
 def fisher_diagonal(model, tokenizer, examples, system_prompt) -> dict[str, torch.Tensor]:
     """Diagonal Fisher of the trainable (adapter) weights on ``examples``, for EWC."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    batches = (collate([features(tokenizer, system_prompt, e)], pad_id) for e in examples)
+    batches = (collate([features(tokenizer, system_prompt, e)], pad_id, device_of(model)) for e in examples)
     return diagonal_fisher(model, (lambda b=b: model(**b).loss for b in batches))
 
 
 @torch.inference_mode()
 def generate_batch(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, batch_size: int = 16) -> list[str]:
-    """Greedy answers for many chat prompts, left-padded in batches."""
+    """Greedy answers for many chat prompts, left-padded in batches. Under a multi-process
+    launch each process answers its share of the batches and every process gets all answers;
+    the batches are those one process would make, so the answers are the same."""
+    starts = range(0, len(prompts), batch_size)
+    rank, world = _process_group()
+    mine = {start: _answer_batch(model, tokenizer, prompts[start : start + batch_size], max_new_tokens) for start in starts[rank::world]}
+    if world > 1:
+        gathered = [None] * world
+        torch.distributed.all_gather_object(gathered, mine)
+        mine = {start: answers for part in gathered for start, answers in part.items()}
+    return [a.strip() for start in starts for a in mine[start]]
+
+
+def _process_group() -> tuple[int, int]:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def _answer_batch(model, tokenizer, prompts, max_new_tokens) -> list[str]:
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
-    answers = []
     try:
-        for start in range(0, len(prompts), batch_size):
-            texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts[start : start + batch_size]]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-            out = model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-            answers += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device_of(model))
+        out = model.generate(
+            **enc, max_new_tokens=max_new_tokens, do_sample=False, temperature=None, top_p=None, top_k=None,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        return tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
     finally:
         tokenizer.padding_side = side
-    return [a.strip() for a in answers]
 
 
 def probe_text() -> str:
@@ -190,7 +200,7 @@ def probe_text() -> str:
 @torch.inference_mode()
 def perplexity(model, tokenizer, text: str, max_tokens: int = 512) -> float:
     """Perplexity on generic text: a cheap check that fine-tuning left general ability intact."""
-    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"][:, :max_tokens]
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"][:, :max_tokens].to(device_of(model))
     # The loss is computed here rather than by passing labels: AdaLoRA adds its training-only
     # regulariser to a model's own loss.
     logits = model(input_ids=ids).logits[:, :-1]

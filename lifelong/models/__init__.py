@@ -8,10 +8,12 @@ from pathlib import Path
 from .bundled import bundled_path
 
 
-def load_embedder(spec: str):
+def load_embedder(spec: str, config=None):
+    """``config``: the workspace's Config, for ``[models] device`` (None: "auto")."""
     from .embedder import Embedder
 
-    return Embedder.load(bundled_path(spec) if spec.startswith("bundled:") else spec)
+    return Embedder.load(bundled_path(spec) if spec.startswith("bundled:") else spec,
+                         config.models.device if config is not None else "auto")
 
 
 def load_generator(spec: str, config, cache_dir: Path):

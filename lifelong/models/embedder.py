@@ -16,11 +16,15 @@ class Embedder:
         self.name = name
 
     @classmethod
-    def load(cls, name_or_path: str | Path) -> "Embedder":
+    def load(cls, name_or_path: str | Path, device: str = "auto") -> "Embedder":
+        """``device``: as ``[models] device`` says (the encoder stays float32: it is small, and
+        its vectors are compared with those already in the index)."""
         from sentence_transformers import SentenceTransformer
 
+        from ..devices import resolve_device
+
         try:
-            model = SentenceTransformer(str(name_or_path), device="cpu")
+            model = SentenceTransformer(str(name_or_path), device=str(resolve_device(device)))
         except OSError as exc:
             raise ConfigError(
                 f"cannot load embedder {str(name_or_path)!r}: {exc}. Give a local path or an HF "

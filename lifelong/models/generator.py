@@ -12,6 +12,7 @@ from typing import Generator as PythonGenerator
 
 import torch
 
+from ..devices import dtype_name, resolve_device, resolve_dtype
 from ..errors import ConfigError
 from ..files import atomic_write
 
@@ -58,6 +59,7 @@ class Generator:
         self.tokenizer = tokenizer
         self.name = name
         self.source = source  # what from_pretrained loads: a fresh copy for training
+        self.device, self.dtype = model.device, model.dtype
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.peft_model = None  # wraps self.model once the first adapter is loaded
@@ -69,13 +71,15 @@ class Generator:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = Path(name_or_path)
+        device = resolve_device(config.models.device)
+        dtype = resolve_dtype(config.models.dtype, device)
         try:
             if path.suffix == ".gguf":
-                source = _dequantised_copy(path, cache_dir)
+                source = _dequantised_copy(path, cache_dir, dtype)
             else:
                 source = str(name_or_path)
             tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device)
         except OSError as exc:
             raise ConfigError(
                 f"cannot load generator {str(name_or_path)!r}: {exc}. Give a local path or an HF "
@@ -88,7 +92,7 @@ class Generator:
         model that is serving."""
         from transformers import AutoModelForCausalLM
 
-        return AutoModelForCausalLM.from_pretrained(self.source, dtype=torch.float32)
+        return AutoModelForCausalLM.from_pretrained(self.source, dtype=self.dtype, device_map=self.device)
 
     @property
     def context_length(self) -> int:
@@ -97,7 +101,7 @@ class Generator:
     def encode_chat(self, messages: list[dict]) -> dict:
         return self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
-        )
+        ).to(self.device)
 
     def count_tokens(self, messages: list[dict]) -> int:
         return int(self.encode_chat(messages)["input_ids"].shape[1])
@@ -193,20 +197,21 @@ class Generator:
         return Generation("".join(pieces).strip(), prompt_len, int(new_tokens.shape[0]), finish)
 
 
-def _dequantised_copy(gguf: Path, cache_dir: Path) -> str:
-    """De-quantising a GGUF takes ~20 s; do it once and keep safetensors next to the workspace.
+def _dequantised_copy(gguf: Path, cache_dir: Path, dtype=torch.float32) -> str:
+    """De-quantising a GGUF takes ~20 s; do it once and keep safetensors next to the workspace,
+    one copy per dtype (a bfloat16 copy is half the size and loads as it is used on a GPU).
     Written to a temporary folder and renamed, so a crash never leaves half a cache."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     stat = gguf.stat()
     key = hashlib.sha256(f"{gguf.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    target = cache_dir / f"{gguf.stem}-{key}"
+    target = cache_dir / f"{gguf.stem}-{key}-{dtype_name(dtype)}"
     if (target / "config.json").exists():
         return str(target)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # The weights are plain float32 now; drop the GGUF marker so transformers will save them.
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=dtype)
+    # The weights are plain tensors now; drop the GGUF marker so transformers will save them.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

@@ -29,10 +29,10 @@ def _generator(agent, spec):
     return load_generator(spec, agent.config, agent.model_cache)
 
 
-def _embedder(spec):
+def _embedder(agent, spec):
     from lifelong.models import load_embedder
 
-    return load_embedder(spec)
+    return load_embedder(spec, agent.config)
 
 
 @hookimpl
@@ -43,9 +43,9 @@ def plugin_options():
 @hookimpl
 def register_models(register):
     register("smollm2", lambda agent: _generator(agent, BUNDLED_GENERATOR))
-    register("all-minilm-l6-v2", lambda agent: _embedder(BUNDLED_EMBEDDER))
+    register("all-minilm-l6-v2", lambda agent: _embedder(agent, BUNDLED_EMBEDDER))
 
 
 @hookimpl
 def load_model(agent, kind, spec):
-    return _generator(agent, spec) if kind == "generator" else _embedder(spec)
+    return _generator(agent, spec) if kind == "generator" else _embedder(agent, spec)

@@ -92,4 +92,4 @@ def register_models(register):
     from lifelong.models import load_embedder, load_generator
 
     register("tiny-llm", lambda agent: load_generator(tiny_llm_path(), agent.config, agent.model_cache))
-    register("tiny-embedder", lambda agent: load_embedder(tiny_embedder_path()))
+    register("tiny-embedder", lambda agent: load_embedder(tiny_embedder_path(), agent.config))

@@ -262,7 +262,7 @@ class ChatTask(LearnableTask):
         items = self.training_items(examples, parent_path)
         return causal_lm.train(
             gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.plugin_options(ChatTrainingOptions),
-            self.agent.config.learning.seed, self.system_prompt, penalty, progress,
+            self.agent.config.learning.seed, self.system_prompt, penalty, progress, self.agent.config.learning.micro_batch_size,
         )
 
     def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
@@ -302,6 +302,11 @@ class ChatTask(LearnableTask):
 
     def save_adapter(self, model, path) -> None:
         model.save_pretrained(path, safe_serialization=True)
+
+    def load_trained(self, adapter_path):
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(self.agent.generator.fresh_base(), adapter_path, is_trainable=True)
 
     def assess(self, adapter_path, sets: dict) -> tuple[dict, dict]:
         """Score the model with ``adapter_path`` (None: the base model) on each set of examples,

@@ -43,12 +43,12 @@ class LinearHead(torch.nn.Module):
 
     def predict(self, features, among: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Index and confidence of the best of the first ``among`` labels for each row."""
-        probs = torch.softmax(self.layer(features)[:, :among], dim=-1)
+        probs = torch.softmax(self.layer(features.to(self.layer.weight.device))[:, :among], dim=-1)
         confidence, index = probs.max(dim=-1)
         return index, confidence
 
     def state(self) -> dict:
-        return {"weight": self.layer.weight.detach().contiguous(), "bias": self.layer.bias.detach().contiguous()}
+        return {"weight": self.layer.weight.detach().cpu().contiguous(), "bias": self.layer.bias.detach().cpu().contiguous()}
 
     def load(self, state: dict) -> None:
         self.layer.load_state_dict({"weight": state["weight"], "bias": state["bias"]})

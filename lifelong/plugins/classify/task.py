@@ -5,8 +5,6 @@ forgets what."""
 from __future__ import annotations
 
 import json
-import math
-import random
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,7 @@ import torch
 from lifelong.api import Answer, ConfigError, InputError, LearnableTask, options_from_dict
 from lifelong.learning.evaluation import classification_report
 from lifelong.learning.fisher import diagonal_fisher
+from lifelong.learning.loop import LoopSettings, device_of, fit
 from lifelong.learning.gate import ALL_LABELS, CONFUSED_WITH, KNOWN_LABELS, PER_LABEL
 
 from .heads import HEADS
@@ -117,8 +116,8 @@ class ClassifyTask(LearnableTask):
         fresh = {}
         for start in range(0, len(missing), 128):
             batch = missing[start : start + 128]
-            enc = self._tokenize(batch)
-            fresh.update(zip(batch, model.features(enc["input_ids"], enc["attention_mask"])))
+            enc = self._tokenize(batch).to(device_of(model))
+            fresh.update(zip(batch, model.features(enc["input_ids"], enc["attention_mask"]).cpu()))
         cache.update(fresh)
         rows = [cache.get(t, fresh.get(t)) for t in texts]
         return torch.stack(rows) if rows else torch.zeros(0, self._hidden)
@@ -183,32 +182,23 @@ class ClassifyTask(LearnableTask):
 
     def _fit_linear(self, model, examples, penalty, progress):
         s = self.settings
-        rng = random.Random(self.agent.config.learning.seed)
         torch.manual_seed(self.agent.config.learning.seed)
         model.head.grow(sorted({e["target"] for e in examples}))
         index = {label: i for i, label in enumerate(model.labels)}
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=s.learning_rate)
-        steps = math.ceil(len(examples) / s.batch_size) * s.epochs
-        bar = progress.add_task("training", total=steps) if progress else None
-        model.train()
-        for epoch in range(s.epochs):
+
+        def batches(rng):
             order = list(examples)
             rng.shuffle(order)
-            for start in range(0, len(order), s.batch_size):
-                batch = order[start : start + s.batch_size]
-                enc = self._tokenize([e["input"] for e in batch])
-                target = torch.tensor([index[e["target"]] for e in batch])
-                loss = torch.nn.functional.cross_entropy(model(enc["input_ids"], enc["attention_mask"]), target)
-                if penalty is not None:
-                    loss = loss + penalty(model)
-                loss.backward()
-                optimizer.step()
-                optimizer.zero_grad()
-                if progress:
-                    progress.update(bar, advance=1, description=f"training epoch {epoch + 1}/{s.epochs} loss {loss.item():.3f}")
-        model.eval()
-        return model
+            return [order[start : start + s.batch_size] for start in range(0, len(order), s.batch_size)]
+
+        def loss(model, batch):
+            enc = self._tokenize([e["input"] for e in batch]).to(device_of(model))
+            target = torch.tensor([index[e["target"]] for e in batch], device=enc["input_ids"].device)
+            return torch.nn.functional.cross_entropy(model(enc["input_ids"], enc["attention_mask"]), target)
+
+        # AdamW's default weight decay, as this loop always had.
+        settings = LoopSettings(s.epochs, s.learning_rate, self.agent.config.learning.micro_batch_size, weight_decay=0.01)
+        return fit(model, batches, loss, lambda example: 1, settings, self.agent.config.learning.seed, penalty, progress)
 
     def _fit_statistics(self, examples, parent_path, progress):
         """Add the rows no cycle has learned yet to the parent's statistics: replayed rows are
@@ -231,6 +221,9 @@ class ClassifyTask(LearnableTask):
 
     def save_adapter(self, model, path) -> None:
         model.save(path, self.settings.finetune)
+
+    def load_trained(self, adapter_path):
+        return self._load(adapter_path, trainable=self.settings.head == "linear")
 
     def assess(self, adapter_path, sets: dict) -> tuple[dict, None]:
         """Accuracy on each cycle's set, and the like-with-like scores of a class-incremental
@@ -271,8 +264,8 @@ class ClassifyTask(LearnableTask):
         index = {label: i for i, label in enumerate(model.labels)}
 
         def loss(example):
-            enc = self._tokenize([example["input"]])
+            enc = self._tokenize([example["input"]]).to(device_of(model))
             logits = model(enc["input_ids"], enc["attention_mask"])
-            return torch.nn.functional.cross_entropy(logits, torch.tensor([index[example["target"]]]))
+            return torch.nn.functional.cross_entropy(logits, torch.tensor([index[example["target"]]], device=logits.device))
 
         return diagonal_fisher(model, (lambda e=e: loss(e) for e in examples))

@@ -1,0 +1,63 @@
+"""Where models run and in which precision: ``[models] device`` and ``dtype``.
+
+"auto" picks CUDA, then Apple MPS, then the CPU; a dtype of "auto" is bfloat16 on a GPU that
+computes in it and float32 elsewhere (CPUs and MPS train slower or less exactly in half
+precision). The strings are checked when lifelong.toml loads (``check_device``,
+``check_dtype``); whether the hardware is there is checked when a model loads."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ConfigError
+
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(spec) -> None:
+    if not isinstance(spec, str) or not _DEVICE.match(spec):
+        raise ConfigError(f"models.device must be one of {', '.join(DEVICES)}, got {spec!r}")
+
+
+def check_dtype(spec) -> None:
+    if spec not in DTYPES:
+        raise ConfigError(f"models.dtype must be one of {', '.join(DTYPES)}, got {spec!r}")
+
+
+def resolve_device(spec: str):
+    """The torch device ``spec`` names; an error naming the key when that hardware is missing."""
+    import torch
+
+    check_device(spec)
+    if spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(spec)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"models.device {spec!r}: this torch build or machine has no CUDA GPU; use 'auto' or 'cpu'")
+        index = 0 if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"models.device {spec!r}: there are {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+        return torch.device("cuda", index)
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"models.device {spec!r}: Apple MPS is not available here; use 'auto' or 'cpu'")
+    return device
+
+
+def resolve_dtype(spec: str, device):
+    import torch
+
+    check_dtype(spec)
+    if spec == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+    return getattr(torch, spec)
+
+
+def dtype_name(dtype) -> str:
+    return str(dtype).removeprefix("torch.")

@@ -1,0 +1,253 @@
+"""Scaling out learning (README "Scaling out"): devices and dtypes, the one training loop on
+accelerate, and learning cycles trained in several processes."""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import torch
+from safetensors.torch import load_file
+from typer.testing import CliRunner
+
+from lifelong import Agent, ConfigError, InputError, LifelongError
+from lifelong.cli import build_app
+from lifelong.devices import resolve_device, resolve_dtype
+from lifelong.learning.loop import shares
+from lifelong.plugins.chat import ChatTrainingOptions
+
+FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
+MORE = [("What is the motto?", "Onward."), ("Who is the CTO?", "Juno.")]
+
+
+def teach(agent, facts):
+    agent.import_examples("chat", [{"text": q, "label": a} for q, a in facts])
+
+
+def adapter_of(agent, report) -> dict:
+    return load_file(str(Path(agent.versions.get(report.version)["adapter_path"]) / "adapter_model.safetensors"))
+
+
+# --- devices and dtypes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("device", "gpu", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'gpu'"),
+    ("device", "cuda:x", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'cuda:x'"),
+    ("dtype", "fp16", "models.dtype must be one of auto, float32, bfloat16, float16, got 'fp16'"),
+])
+def test_bad_device_or_dtype_is_a_one_line_error_naming_the_key(tiny_workspace, key, value, expected):
+    (tiny_workspace / "lifelong.toml").write_text(f'[models]\n{key} = "{value}"\n')
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
+        Agent.open(tiny_workspace)
+    result = CliRunner().invoke(build_app(), ["-w", str(tiny_workspace), "config"])
+    assert result.exit_code != 0 and expected in result.output and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_a_missing_gpu_is_named_when_the_model_loads(tiny_workspace):
+    (tiny_workspace / "lifelong.toml").write_text(
+        (tiny_workspace / "lifelong.toml").read_text() + 'device = "cuda:1"\n')
+    with Agent.open(tiny_workspace) as agent, pytest.raises(ConfigError, match="models.device 'cuda:1': .*no CUDA GPU"):
+        agent.generator
+
+
+def test_auto_picks_what_the_machine_has():
+    device = resolve_device("auto")
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert device.type == expected
+    assert resolve_dtype("auto", torch.device("cpu")) == torch.float32
+    assert resolve_dtype("bfloat16", device) == torch.bfloat16
+
+
+def test_the_generator_loads_and_trains_in_the_configured_dtype(tiny_workspace):
+    (tiny_workspace / "lifelong.toml").write_text(
+        (tiny_workspace / "lifelong.toml").read_text() + 'device = "cpu"\ndtype = "bfloat16"\n')
+    with Agent.open(tiny_workspace) as agent:
+        assert agent.generator.model.dtype == torch.bfloat16 and agent.generator.model.device.type == "cpu"
+        assert agent.generator.fresh_base().dtype == torch.bfloat16
+        assert agent.ask("Who is the CEO?", retrieval=False).answer is not None
+        teach(agent, FACTS)
+        agent.plugin_options(ChatTrainingOptions).epochs = 2
+        report = agent.learn()
+        assert report.version is not None and all(t.isfinite().all() for t in adapter_of(agent, report).values())
+
+
+# --- the training loop ----------------------------------------------------------------------
+
+
+def test_shares_weigh_each_process_so_the_mean_of_their_gradients_is_the_batchs():
+    batch = list(range(5))
+    weight = {0: 3, 1: 1, 2: 4, 3: 1, 4: 5}.__getitem__
+    for world in (1, 2, 3):
+        for micro in (0, 1, 2):
+            passes = [p for rank in range(world) for p in shares(batch, weight, micro, rank, world)]
+            assert sorted(i for items, _ in passes for i in items) == batch
+            # DDP averages over processes: the weights must sum to the number of processes.
+            assert sum(w for _, w in passes) == pytest.approx(world)
+    # A batch smaller than the number of processes: the idle process still takes part, weighted 0.
+    assert shares([7], weight, 0, 1, 2) == [([7], 0.0)]
+
+
+def test_gradient_accumulation_trains_the_same_adapter_as_whole_batches(learning_workspace):
+    """micro_batch_size 1 splits each batch of 4 into four passes: the same steps, up to rounding."""
+    config = (learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 20")
+    adapters = []
+    for micro in (0, 1):
+        workspace = learning_workspace.parent / f"micro-{micro}"
+        workspace.mkdir()
+        (workspace / "lifelong.toml").write_text(config.replace("[learning]\n", f"[learning]\nmicro_batch_size = {micro}\n"))
+        with Agent.open(workspace) as agent:
+            teach(agent, FACTS + MORE)
+            adapters.append(adapter_of(agent, agent.learn()))
+    whole, split = adapters
+    assert whole.keys() == split.keys()
+    for name in whole:
+        assert torch.allclose(whole[name], split[name], rtol=1e-3, atol=1e-5), name
+
+
+def test_bad_learning_arguments_are_refused_before_anything_runs(learning_workspace, tmp_path):
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+        with pytest.raises(InputError, match="processes must be a whole number >= 1, got 0"):
+            agent.learn(processes=0)
+        with pytest.raises(InputError, match="accelerate config '.*nowhere.yaml' is not a file"):
+            agent.learn(accelerate_config=tmp_path / "nowhere.yaml")
+        assert agent.learning_runs() == []
+    runner = CliRunner()
+    for args, expected in ((["--processes", "0"], "processes must be a whole number"),
+                           (["--accelerate-config", str(tmp_path / "nowhere.yaml")], "is not a file")):
+        result = runner.invoke(build_app(), ["-w", str(learning_workspace), "learn", *args])
+        assert result.exit_code == 1 and expected in result.output and len(result.output.strip().splitlines()) == 1
+    (learning_workspace / "lifelong.toml").write_text(
+        (learning_workspace / "lifelong.toml").read_text().replace("[learning]\n", "[learning]\nmicro_batch_size = -1\n"))
+    with pytest.raises(ConfigError, match="learning.micro_batch_size must be >= 0, got -1"):
+        Agent.open(learning_workspace)
+
+
+# --- several processes ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def launched(monkeypatch):
+    """The training processes import the tests' model plugin (tests/fakes.py) as this one does."""
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))
+
+
+@pytest.mark.multiprocess
+def test_two_processes_train_the_same_adapter_as_one(learning_workspace, launched):
+    reports, adapters = [], []
+    for processes in (1, 2):
+        workspace = learning_workspace.parent / f"processes-{processes}"
+        workspace.mkdir()
+        (workspace / "lifelong.toml").write_text((learning_workspace / "lifelong.toml").read_text())
+        with Agent.open(workspace) as agent:
+            teach(agent, FACTS + MORE)
+            reports.append(agent.learn(processes=processes))
+            adapters.append(adapter_of(agent, reports[-1]))
+            assert not list((workspace / "adapters" / "chat").glob(".tmp-*"))
+    one, two = reports
+    assert one.promoted and two.promoted
+    assert one.metrics["row"] == two.metrics["row"] == [1.0]
+    assert one.metrics["probe_perplexity"] == pytest.approx(two.metrics["probe_perplexity"], rel=1e-3)
+    for name in adapters[0]:
+        assert torch.allclose(adapters[0][name], adapters[1][name], rtol=1e-2, atol=1e-4), name
+
+
+class FirstStep:
+    """A progress sink that says when training has begun."""
+
+    def __init__(self):
+        self.started = threading.Event()
+
+    def add_task(self, description, total=None, **_):
+        return 0
+
+    def update(self, task_id, advance=0, description=None, **_):
+        if advance:
+            self.started.set()
+
+
+def training_processes() -> list:
+    return [p for p in psutil.Process().children(recursive=True)
+            if "lifelong.core.training_worker" in " ".join(p.cmdline())]
+
+
+@pytest.mark.multiprocess
+@pytest.mark.parametrize("rank", ["0", "1"])
+def test_a_killed_training_process_fails_the_run_cleanly(learning_workspace, launched, rank):
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+        first = agent.learn()
+        teach(agent, MORE)
+    # Epochs enough that training is still going on when the kill comes, on any machine.
+    config = (learning_workspace / "lifelong.toml").read_text()
+    (learning_workspace / "lifelong.toml").write_text(config.replace("epochs = 300", "epochs = 100000"))
+    progress, errors = FirstStep(), []
+    with Agent.open(learning_workspace) as agent:
+        def learn():
+            try:
+                agent.learn(processes=2, progress=progress)
+            except LifelongError as exc:
+                errors.append(exc)
+
+        run = threading.Thread(target=learn)
+        run.start()
+        assert progress.started.wait(300), "training did not start"
+        workers = training_processes()
+        assert len(workers) == 2
+        next(p for p in workers if p.environ().get("RANK") == rank).kill()
+        run.join(120)
+        assert not run.is_alive(), "the run did not end when a training process died"
+        assert errors and "a training process failed" in str(errors[0])
+        deadline = time.time() + 60
+        while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers), "a training process lives on"
+        assert [r["status"] for r in agent.learning_runs()] == ["promoted", "failed"]
+        assert agent.versions.active("chat")["id"] == first.version
+        assert sorted(p.name for p in (learning_workspace / "adapters" / "chat").iterdir()) == [f"v{first.version}"]
+        assert agent.ask("Who is the CEO?", retrieval=False).answer == "Mira."
+        assert len(agent.versions.list("chat")) == 1
+    (learning_workspace / "lifelong.toml").write_text(config)
+    with Agent.open(learning_workspace) as agent:
+        assert agent.learn().promoted
+
+
+# --- any causal LM --------------------------------------------------------------------------
+
+
+def tiny_causal_lm(kind: str, folder: Path) -> Path:
+    """A tiny random model of another architecture, with the tiny Llama's tokenizer."""
+    from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel, GPTNeoXConfig, GPTNeoXForCausalLM
+
+    from lifelong.testing.tiny_models import tiny_llm_path
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llm_path())
+    ids = {"vocab_size": len(tokenizer), "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id}
+    torch.manual_seed(0)
+    if kind == "gpt2":
+        model = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=2, n_positions=512, bos_token_id=None, **ids))
+    else:
+        model = GPTNeoXForCausalLM(GPTNeoXConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                                 intermediate_size=64, max_position_embeddings=512, bos_token_id=None, **ids))
+    model.save_pretrained(folder / kind)
+    tokenizer.save_pretrained(folder / kind)
+    return folder / kind
+
+
+@pytest.mark.parametrize("kind, feed_forward", [("gpt2", {"c_fc", "c_proj"}), ("gpt_neox", {"dense_h_to_4h", "dense_4h_to_h"})])
+def test_any_causal_lm_learns_with_lora_on_its_feed_forward_layers(learning_workspace, tmp_path, kind, feed_forward):
+    path = tiny_causal_lm(kind, tmp_path)
+    config = (learning_workspace / "lifelong.toml").read_text()
+    config = config.replace('generator = "tiny-llm"', f'generator = "{path}"').replace('lora_targets = "all-linear"', 'lora_targets = "mlp"')
+    (learning_workspace / "lifelong.toml").write_text(config.replace("epochs = 300", "epochs = 3"))
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+        report = agent.learn()
+        adapted = {name.split(".lora_")[0] for name in adapter_of(agent, report)}
+    assert adapted and {name.rsplit(".", 1)[1] for name in adapted} == feed_forward
+    assert all(".mlp." in name for name in adapted)
