@@ -165,3 +165,13 @@ def test_feedback_on_an_unknown_interaction_stores_nothing(database):
     with pytest.raises(InputError):
         log.add_feedback(log.log_interaction(task="chat", input="q"), rating=5)
     assert log.db["feedback"].count == 0
+
+
+def test_the_environment_selects_postgresql_over_the_file(tiny_workspace, postgres_url, monkeypatch):
+    from lifelong import Agent
+
+    monkeypatch.setenv("LIFELONG_DATABASE_URL", postgres_url)
+    with Agent.open(tiny_workspace) as agent:
+        reply = agent.ask("hello")
+        assert agent.db.dialect == "postgresql" and agent.log.get(reply.id)["input"] == "hello"
+    assert not (tiny_workspace / "lifelong.db").exists()

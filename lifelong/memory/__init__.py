@@ -1,4 +1,5 @@
-"""Memory: the SQLite log, the replay buffers and the vector index."""
+"""Memory: the log, the examples, the replay buffers, the versions and the documents, in the
+workspace's SQLite file or a shared PostgreSQL database; and the vector index."""
 
 from .db import open_database, write_transaction
 from .log import InteractionLog

@@ -1,6 +1,6 @@
-"""Built-in knowledge retrieval: chunking, embeddings, FAISS and SQLite FTS5 hybrid search.
-Its options are ``[plugins.retrieval]``; its tables (documents, chunks and their FTS5 index)
-are its own migrations."""
+"""Built-in knowledge retrieval: chunking, embeddings, FAISS and keyword (SQLite FTS5 or
+PostgreSQL full-text) hybrid search. Its options are ``[plugins.retrieval]``; its tables
+(documents, chunks and their keyword index) are its own migrations, on either backend."""
 
 from lifelong import hookimpl
 
