@@ -49,7 +49,7 @@ def tiny_llm_path() -> str:
         tie_word_embeddings=True,
     )
     path = _ROOT / "tiny-llm"
-    LlamaForCausalLM(config).save_pretrained(path)
+    _save(LlamaForCausalLM(config), path)
     tokenizer.save_pretrained(path)
     return str(path)
 
@@ -82,9 +82,18 @@ def tiny_embedder_path() -> str:
         intermediate_size=64, max_position_embeddings=512,
     )
     path = _ROOT / "tiny-embedder"
-    BertModel(config).save_pretrained(path)
+    _save(BertModel(config), path)
     tokenizer.save_pretrained(path)
     return str(path)
+
+
+def _save(model, path: Path) -> None:
+    """What save_pretrained writes, written by hand: under torch.distributed save_pretrained writes
+    on rank 0 only, and each process of a multi-process learning run builds its own copy."""
+    from safetensors.torch import save_model
+
+    model.config.save_pretrained(path)
+    save_model(model, str(path / "model.safetensors"), metadata={"format": "pt"})
 
 
 @hookimpl
