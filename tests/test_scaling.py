@@ -194,9 +194,10 @@ def test_a_killed_training_process_fails_the_run_cleanly(learning_workspace, lau
             except LifelongError as exc:
                 errors.append(exc)
 
-        run = threading.Thread(target=learn)
+        # A daemon: a failing assertion must not leave the test session waiting on the run.
+        run = threading.Thread(target=learn, daemon=True)
         run.start()
-        assert progress.started.wait(300), "training did not start"
+        assert progress.started.wait(1200), "training did not start"
         workers = training_processes()
         assert len(workers) == 2
         next(p for p in workers if p.environ().get("RANK") == rank).kill()
