@@ -59,6 +59,7 @@ class Learner:
         config = self.agent.config.learning
         strategy = strategy or config.strategy
         task_obj = self.agent.learnable_task(task)
+        # An unknown strategy or buffer name fails here, before the lock and the dead-run cleanup.
         self.agent.plugins.registry.get("learners", strategy)
         self.agent.plugins.registry.get("buffers", config.buffer)
         if not self.launch.in_process and type(task_obj).load_trained is LearnableTask.load_trained:
