@@ -237,7 +237,7 @@ def _model_entry(agent, name: str, options: dict) -> dict:
     active = agent.versions.active(name)
     created = int(datetime.fromisoformat(active["created_at"]).timestamp()) if active else 0
     return {"id": name, "object": "model", "created": created, "owned_by": "lifelong",
-            "lifelong": {"plugin": options.get("plugin", name), "version": f"v{active['id']}" if active else "base"}}
+            "lifelong": {"plugin": options.get("plugin", name), "version": f"v{active['number']}" if active else "base"}}
 
 
 def _extra(reply) -> dict:

@@ -71,6 +71,20 @@ def test_learn_and_report_name_a_run_and_its_version_alike(ws):
     assert tasks["intent"]["pending"] == (0 if run["status"] == "promoted" else 1) and tasks["chat"]["active"] is None
 
 
+def test_versions_are_numbered_per_task_and_promote_asks_which_task(ws):
+    with Agent.open(ws) as agent:
+        agent.versions.add("chat", None, None, status="rejected", reason="probe perplexity rose")
+    listed = json.loads(run_cli(ws, ["versions", "--json"]).stdout)
+    assert sorted((v["task"], v["version"]) for v in listed) == [("chat", 1), ("intent", 1), ("intent", 2)]
+    ambiguous = run_cli(ws, ["promote", "1"])
+    assert ambiguous.exit_code == 1 and "v1 exists for tasks" in ambiguous.output and "--task" in ambiguous.output
+    promoted = run_cli(ws, ["promote", "1", "--task", "intent"])
+    assert promoted.exit_code == 0 and "v1 is now active for task intent" in promoted.output
+    missing = run_cli(ws, ["promote", "5", "--task", "intent"])
+    assert missing.exit_code == 1 and "no version v5 of task 'intent'" in missing.output
+    assert json.loads(run_cli(ws, ["ask", "hello there", "--task", "intent", "--json"]).output)["model_version"] == "v1"
+
+
 @pytest.mark.parametrize("command", [*LISTINGS, ["config"]], ids=lambda c: c[0])
 def test_tables_fit_in_80_columns(ws, command):
     result = run_cli(ws, command, env={"COLUMNS": "80"})

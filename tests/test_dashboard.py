@@ -34,7 +34,7 @@ def app(agent, tiny_workspace):
 
 def test_every_page_renders_and_escapes_what_users_wrote(app):
     with TestClient(app, base_url="http://localhost") as client:
-        for path in ("/ui", "/ui/review", "/ui/learning", "/ui/knowledge?q=hq&mode=keyword", "/ui/versions/2/promote",
+        for path in ("/ui", "/ui/review", "/ui/learning", "/ui/knowledge?q=hq&mode=keyword", "/ui/tasks/chat/versions/2/promote",
                      "/ui/tasks/chat/rollback", "/ui/knowledge/forget?document=x.txt", "/ui/static/style.css"):
             response = client.get(path)
             assert response.status_code == 200, (path, response.text[-500:])
@@ -47,15 +47,15 @@ def test_every_page_renders_and_escapes_what_users_wrote(app):
 def test_forms_need_the_csrf_token_and_refusals_change_nothing(app):
     agent = app.state.agent
     with TestClient(app, base_url="http://localhost") as client:
-        forged = client.post("/ui/versions/2/promote", data={"csrf": "guess"})
+        forged = client.post("/ui/tasks/chat/versions/2/promote", data={"csrf": "guess"})
         assert forged.status_code == 403 and "CSRF" in forged.json()["error"]["message"]
         assert agent.versions.active("chat")["id"] == 1
         csrf = csrf_of(client.get("/ui").text)
-        refused = client.post("/ui/versions/99/promote", data={"csrf": csrf}, follow_redirects=False)
-        assert refused.status_code == 303 and "no+model+version+99" in refused.headers["location"]
+        refused = client.post("/ui/tasks/chat/versions/99/promote", data={"csrf": csrf}, follow_redirects=False)
+        assert refused.status_code == 303 and "no+version+v99+of+task+%27chat%27" in refused.headers["location"]
         rolled = client.post("/ui/tasks/chat/rollback", data={"csrf": csrf})
         assert "task chat now serves the base model" in rolled.text and agent.versions.active("chat") is None
-        promoted = client.post("/ui/versions/1/promote", data={"csrf": csrf})
+        promoted = client.post("/ui/tasks/chat/versions/1/promote", data={"csrf": csrf})
         assert "v1 is now active for task chat" in promoted.text
         corrected = client.post("/ui/interactions/1/feedback", data={"csrf": csrf, "correction": "Bergen", "next": "https://evil.example/"})
         assert corrected.url.path == "/ui" and "corrected" in corrected.text  # never redirected off the dashboard

@@ -91,7 +91,7 @@ def _argument_cases() -> list[Case]:
         cases += [
             Case(f"feedback-{value}", ["feedback", value, "--good"], 1, f"no interaction {value}"),
             Case(f"logs-show-{value}", ["logs", "show", value], 1, f"no interaction {value}"),
-            Case(f"promote-{value}", ["promote", value], 1, f"no model version {value}"),
+            Case(f"promote-{value}", ["promote", value], 1, f"no version {value}"),
             Case(f"search-k-{value}", ["search", "refund", "-k", value], 0),
             Case(f"logs-n-{value}", ["logs", "-n", value], 0),
             Case(f"examples-n-{value}", ["examples", "-n", value], 2, "-n"),
@@ -104,7 +104,7 @@ def _argument_cases() -> list[Case]:
         ]
     cases += [
         Case("feedback-0", ["feedback", 0, "--good"], 1, "no interaction 0"),
-        Case("promote-0", ["promote", 0], 1, "no model version 0"),
+        Case("promote-0", ["promote", 0], 1, "no version 0"),
         Case("search-k-0", ["search", "refund", "-k", 0], 2, "-k"),
         Case("feedback-unknown", ["feedback", 999, "--good"], 1, "no interaction with id 999"),
         Case("feedback-nothing", ["feedback", 1], 1, "--good, --bad or --correct"),

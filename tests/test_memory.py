@@ -4,6 +4,8 @@ a SQLite file, then a fresh database on a real PostgreSQL server)."""
 import multiprocessing
 import sqlite3
 
+import sqlite_utils
+
 from lifelong.memory import InteractionLog, open_database
 from lifelong.memory.migrations import migrations
 from lifelong.memory.runs import LearningRuns
@@ -30,11 +32,30 @@ def test_postgres_migrations_are_recorded_and_applied_once(postgres_url):
     db = open_database(postgres_url, RETRIEVER)
     assert TABLES | {"documents", "chunks"} <= set(db.table_names())
     recorded = db.execute("select migration_set, name from _migrations order by 1, 2").fetchall()
-    assert recorded == [("lifelong", "m001_schema"), ("plugin:retrieval", "m001_documents_and_chunks"),
+    assert recorded == [("lifelong", "m001_schema"), ("lifelong", "m002_version_numbers"),
+                        ("plugin:retrieval", "m001_documents_and_chunks"),
                         ("plugin:retrieval", "m002_corrections_leave_the_documents")]
     db.close()
     again = open_database(postgres_url, RETRIEVER)
-    assert again.execute("select count(*) from _migrations").fetchone()[0] == 3
+    assert again.execute("select count(*) from _migrations").fetchone()[0] == 4
+
+
+def test_versions_made_before_numbering_get_their_number_within_the_task(tmp_path):
+    """Ids were global (chat v1, intent v2, chat v3); after m013 each task counts its own, and
+    interactions logged with the old name carry the new one."""
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrations.apply(db, stop_before="m013_version_numbers")
+    for task in ("chat", "intent", "chat"):
+        db["model_versions"].insert({"task": task, "created_at": "2026-01-01", "status": "retired"})
+    for task, label in (("chat", "v3"), ("intent", "v2"), ("chat", "base")):
+        db["interactions"].insert({"task": task, "created_at": "2026-01-01", "input": "q", "output": "a", "status": "ok",
+                                   "model_version": label})
+    db.conn.close()
+    db = open_database(path)
+    assert [(r["id"], r["task"], r["number"]) for r in db["model_versions"].rows] == [(1, "chat", 1), (2, "intent", 1),
+                                                                                    (3, "chat", 2)]
+    assert [r["model_version"] for r in db["interactions"].rows] == ["v2", "v1", "base"]
 
 
 def test_log_get_feedback(database):

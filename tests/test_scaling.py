@@ -27,7 +27,7 @@ def teach(agent, facts):
 
 
 def adapter_of(agent, report) -> dict:
-    return load_file(str(Path(agent.versions.get(report.version)["adapter_path"]) / "adapter_model.safetensors"))
+    return load_file(str(Path(agent.versions.get(report.version, report.task)["adapter_path"]) / "adapter_model.safetensors"))
 
 
 # --- devices and dtypes ---------------------------------------------------------------------

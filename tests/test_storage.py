@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from lifelong.errors import ConfigError, InputError, StorageError
+from lifelong.errors import ConfigError, InputError, NotFoundError, StorageError
 from lifelong.memory import open_database, write_transaction
 from lifelong.memory.db import exclusive
 from lifelong.memory.documents import DocumentStore
@@ -83,6 +83,19 @@ def test_promote_and_rollback_keep_one_active_version(database, tmp_path):
     assert versions.rollback("chat")["id"] == first
     assert versions.serving("chat")["id"] == first
     assert versions.list("chat")[1]["reason"] == "rolled back"
+
+
+def test_versions_are_numbered_per_task(database, tmp_path):
+    versions = ModelVersions(open_database(database), root=tmp_path)
+    chat_one = versions.add("chat", None, None)
+    intent_one = versions.add("intent", None, None)
+    chat_two = versions.add("chat", None, chat_one)
+    assert [(v["number"], v["parent"]) for v in versions.list("chat")] == [(1, None), (2, 1)]
+    assert versions.get(2)["id"] == chat_two and versions.get(1, "intent")["id"] == intent_one
+    with pytest.raises(InputError, match="v1 exists for tasks chat, intent; say which with --task"):
+        versions.get(1)
+    with pytest.raises(NotFoundError, match="no version v3 of task 'chat'"):
+        versions.get(3, "chat")
 
 
 def test_two_learners_never_hold_one_task(database, tmp_path):

@@ -110,11 +110,13 @@ def versions(
 
 def promote(
     ctx: typer.Context,
-    version: int = typer.Argument(..., help="The version's number: 3 for v3 (see 'lifelong versions')."),
+    version: int = typer.Argument(..., help="The version's number within its task: 3 for v3 (see 'lifelong versions')."),
+    task: Optional[str] = typer.Option(None, "--task", "-t", help="The task whose version it is; needed when several tasks have one of that number."),
 ):
     """Make a version the active one of its task, whatever the gate said."""
-    row = ctx.obj.agent.versions.promote(version)
-    typer.echo(f"v{row['id']} is now active for task {row['task']}")
+    versions = ctx.obj.agent.versions
+    row = versions.promote(versions.get(version, task)["id"])
+    typer.echo(f"v{row['number']} is now active for task {row['task']}")
 
 
 def rollback(
@@ -123,7 +125,7 @@ def rollback(
 ):
     """Retire the active version and serve its parent again (or the base model)."""
     parent = ctx.obj.agent.versions.rollback(task)
-    typer.echo(f"task {task} now serves " + (f"v{parent['id']}" if parent else "the base model"))
+    typer.echo(f"task {task} now serves " + (f"v{parent['number']}" if parent else "the base model"))
 
 
 def report(

@@ -31,7 +31,7 @@ def tasks(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
     for name, options in agent.tasks().items():
         active = agent.versions.active(name)
         rows.append({
-            "task": name, "plugin": options["plugin"], "active": active["id"] if active else None,
+            "task": name, "plugin": options["plugin"], "active": active["number"] if active else None,
             "pending": len(agent.examples.pending(name)),
             "options": {k: v for k, v in options.items() if k != "plugin"},
         })

@@ -95,7 +95,7 @@ class Agent:
         active = self.versions.serving(task)
         if active is None:
             return None, "base"
-        return (f"v{active['id']}", active["adapter_path"]), f"v{active['id']}"
+        return (f"v{active['number']}", active["adapter_path"]), f"v{active['number']}"
 
     @cached_property
     def retriever(self) -> Retriever:

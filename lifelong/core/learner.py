@@ -123,7 +123,8 @@ class Learner:
         if promoted:
             strat.after_cycle(train_new, model or task_obj.load_trained(str(adapter_path)), adapter_path)
         report = LearningReport(
-            run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted, version_id, reason, seconds, metrics,
+            run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted,
+            self.agent.versions.by_id(version_id)["number"], reason, seconds, metrics,
         )
         self.agent.plugins.hook.after_learn(agent=self.agent, task=task, report=report)
         return report
@@ -157,7 +158,7 @@ class Learner:
     def _save(self, task_obj, model, version_id) -> Path:
         root = self.agent.adapters_dir / task_obj.name
         root.mkdir(parents=True, exist_ok=True)
-        final = root / f"v{version_id}"
+        final = root / f"v{self.agent.versions.by_id(version_id)['number']}"
         with atomic_write(final) as tmp:  # a crash never leaves half an adapter
             tmp.mkdir()
             task_obj.save_adapter(model, tmp)
@@ -173,7 +174,7 @@ class Learner:
             log = self.agent.workspace.path / "logs" / f"learn-run-{run_id}.log"
             run_training(self.launch, job, folder, log, progress)
             version_id = self.agent.versions.add(task, None, active["id"] if active else None)
-            final = root / f"v{version_id}"
+            final = root / f"v{self.agent.versions.by_id(version_id)['number']}"
             os.replace(folder, final)
         finally:
             shutil.rmtree(folder, ignore_errors=True)

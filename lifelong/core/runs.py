@@ -20,13 +20,13 @@ def run_record(*, run, task, cycle, strategy, status, version, new, replayed, se
 def from_stored(row: dict) -> dict:
     """A row of the LearningRuns store (memory/runs.py) as a run record."""
     return run_record(run=row["id"], task=row["task"], cycle=row["cycle"], strategy=row["strategy"], status=row["status"],
-                      version=row["version_id"], new=row["new_examples"], replayed=row["replayed_examples"],
+                      version=row["version"], new=row["new_examples"], replayed=row["replayed_examples"],
                       seconds=row["seconds"], reason=row["reason"], metrics=row["metrics"])
 
 
 def version_record(row: dict) -> dict:
     """A row of the model versions store (memory/versions.py): named ``version`` and ``parent``
-    (numbers), not ids."""
-    return {"version": row["id"], "task": row["task"], "status": row["status"], "parent": row["parent_id"],
+    (their numbers within the task), not ids."""
+    return {"version": row["number"], "task": row["task"], "status": row["status"], "parent": row["parent"],
             "created_at": row["created_at"], "reason": row["reason"], "adapter_path": row["adapter_path"],
             "adapter_files": json.loads(row["adapter_files"]) if row.get("adapter_files") else None}

@@ -170,6 +170,20 @@ def m012_answer_confidence(db):
     db["interactions"].add_column("confidence", float)
 
 
+@migrations()
+def m013_version_numbers(db):
+    """Versions numbered per task (v1, v2... of each task), the name users see; ``id`` stays the
+    internal key. Interactions logged before keep their version under its new name."""
+    db["model_versions"].add_column("number", int)
+    db.execute("update model_versions set number = (select count(*) from model_versions earlier "
+               "where earlier.task = model_versions.task and earlier.id <= model_versions.id)")
+    db.execute("update interactions set model_version = (select 'v' || v.number from model_versions v "
+               "where v.task = interactions.task and 'v' || v.id = interactions.model_version) "
+               "where exists (select 1 from model_versions v where v.task = interactions.task "
+               "and 'v' || v.id = interactions.model_version)")
+    db["model_versions"].create_index(["task", "number"], unique=True)
+
+
 def named_set(name: str, named: list[tuple[str, Callable]]) -> Migrations:
     """The migration set ``name`` (how ``_sqlite_migrations`` records it) of ``(migration name,
     function)`` pairs, applied in that order."""

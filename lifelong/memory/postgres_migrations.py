@@ -99,7 +99,18 @@ create table learning_runs (
 );
 """
 
-CORE = [("m001_schema", M001_SCHEMA)]
+# As SQLite's m013: versions numbered per task; interactions keep their version under its new name.
+M002_VERSION_NUMBERS = """
+alter table model_versions add column number bigint;
+update model_versions v set number = ranked.n
+    from (select id, row_number() over (partition by task order by id) as n from model_versions) ranked
+    where ranked.id = v.id;
+update interactions i set model_version = 'v' || v.number
+    from model_versions v where v.task = i.task and i.model_version = 'v' || v.id;
+create unique index model_versions_task_number on model_versions (task, number);
+"""
+
+CORE = [("m001_schema", M001_SCHEMA), ("m002_version_numbers", M002_VERSION_NUMBERS)]
 
 
 def migrate(db, sets: dict[str, list[tuple[str, Migration]]]) -> None:

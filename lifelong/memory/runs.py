@@ -40,11 +40,14 @@ class LearningRuns:
             )
 
     def list(self, task: str | None = None, status: str | None = None, before_cycle: int | None = None) -> list[dict]:
-        """Runs in the order they started, ``metrics`` decoded."""
+        """Runs in the order they started, ``metrics`` decoded, with their version's number
+        within the task (``version``)."""
         clauses, args = [], []
-        for clause, value in (("task = ?", task), ("status = ?", status), ("cycle < ?", before_cycle)):
+        for clause, value in (("r.task = ?", task), ("r.status = ?", status), ("r.cycle < ?", before_cycle)):
             if value is not None:
                 clauses.append(clause)
                 args.append(value)
-        rows = self.db["learning_runs"].rows_where(" and ".join(clauses) or None, args, order_by="id")
+        rows = self.db.query(
+            "select r.*, v.number as version from learning_runs r left join model_versions v on v.id = r.version_id"
+            f" where {' and '.join(clauses) or '1 = 1'} order by r.id", args)
         return [dict(row, metrics=json.loads(row["metrics"] or "{}")) for row in rows]

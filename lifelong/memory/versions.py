@@ -1,6 +1,9 @@
 """ModelVersions: each task's adapters (candidate / active / rejected / retired / damaged). The
 active version of a task changes in one transaction, so a reader sees the old one or the new one.
 
+Versions are numbered per task: ``number`` (v1, v2... of that task) is the name users see and
+type; ``id`` is the internal key that runs and parents refer to.
+
 Adapter folders are stored relative to the workspace, so a copied or moved workspace serves its
 own adapters, with a checksum of each file written at save time. An adapter is verified when it
 is first served; a damaged one is marked ``damaged`` and its nearest good ancestor (or the base
@@ -53,10 +56,13 @@ class ModelVersions:
         self._verified: set[int] = set()
 
     def add(self, task: str, adapter_path: str | None, parent_id: int | None, status: str = "candidate", reason: str | None = None) -> int:
+        """A new version of ``task``, numbered after its last one; returns its id."""
         with write_transaction(self.db):
+            serialize(self.db, f"lifelong:versions:{task}")  # two replicas never take the same number
+            last = next(iter(self.db.execute("select max(number) from model_versions where task = ?", [task])))[0]
             return self.db["model_versions"].insert(
-                {"task": task, "created_at": utcnow(), "adapter_path": adapter_path, "parent_id": parent_id,
-                 "status": status, "reason": reason}
+                {"task": task, "number": (last or 0) + 1, "created_at": utcnow(), "adapter_path": adapter_path,
+                 "parent_id": parent_id, "status": status, "reason": reason}
             ).last_pk
 
     def set_adapter(self, version_id: int, folder: Path) -> None:
@@ -67,26 +73,51 @@ class ModelVersions:
                 version_id, {"adapter_path": str(stored), "adapter_files": json.dumps(adapter_files(folder))}
             )
 
-    def _resolved(self, row: dict) -> dict:
-        row = dict(row)
-        if row.get("adapter_path") and self.root is not None:
-            row["adapter_path"] = str(self.root / row["adapter_path"])  # an absolute path stays as it is
-        return row
+    def _rows(self, where: str, args: list) -> list[dict]:
+        """Versions with their parent's number (``parent``) and the adapter folder resolved
+        against the workspace (an absolute path stays as it is)."""
+        rows = [dict(r) for r in self.db.query(
+            "select v.*, p.number as parent from model_versions v left join model_versions p on p.id = v.parent_id"
+            f" where {where} order by v.id", args)]
+        for row in rows:
+            if row.get("adapter_path") and self.root is not None:
+                row["adapter_path"] = str(self.root / row["adapter_path"])
+        return rows
 
-    def get(self, version_id: int) -> dict:
-        check_id(version_id, "model version")
-        rows = list(self.db["model_versions"].rows_where("id = ?", [version_id]))
+    def by_id(self, version_id: int) -> dict:
+        """The version with the internal ``id`` ``version_id``."""
+        check_id(version_id, "model version id")
+        rows = self._rows("v.id = ?", [version_id])
         if not rows:
-            raise NotFoundError(f"no model version {version_id}; list them with 'lifelong versions'")
-        return self._resolved(rows[0])
+            raise NotFoundError(f"no model version with id {version_id}")
+        return rows[0]
+
+    def get(self, number: int, task: str | None = None) -> dict:
+        """Version ``number`` (v3: 3) of ``task``; without a task, of the one task that has it."""
+        check_id(number, "version")
+        found = self._rows("v.number = ?" + (" and v.task = ?" if task else ""), [number, task] if task else [number])
+        listing = "list them with 'lifelong versions" + (f" --task {task}'" if task else "'")
+        if not found:
+            raise NotFoundError(f"no version v{number}" + (f" of task {task!r}" if task else "") + f"; {listing}")
+        if len(found) > 1:
+            tasks = ", ".join(row["task"] for row in found)
+            raise InputError(f"v{number} exists for tasks {tasks}; say which with --task")
+        return found[0]
+
+    def at(self, adapter_path: str | Path) -> dict:
+        """The version whose adapter is in the folder ``adapter_path``."""
+        wanted = Path(adapter_path).resolve()
+        for row in self._rows("v.adapter_path is not null", []):
+            if Path(row["adapter_path"]).resolve() == wanted:
+                return row
+        raise NotFoundError(f"no model version has its adapter in {adapter_path}")
 
     def active(self, task: str) -> dict | None:
-        rows = list(self.db["model_versions"].rows_where("task = ? and status = 'active'", [task], limit=1))
-        return self._resolved(rows[0]) if rows else None
+        rows = self._rows("v.task = ? and v.status = 'active'", [task])
+        return rows[0] if rows else None
 
     def list(self, task: str | None = None) -> list[dict]:
-        where, args = ("task = ?", [task]) if task else (None, [])
-        return [self._resolved(r) for r in self.db["model_versions"].rows_where(where, args, order_by="id")]
+        return self._rows("v.task = ?", [task]) if task else self._rows("1 = 1", [])
 
     def problem(self, version: dict) -> str | None:
         """Why ``version``'s adapter cannot be served, or None."""
@@ -110,25 +141,25 @@ class ModelVersions:
 
     def _fall_back(self, damaged: dict, problem: str) -> dict | None:
         reason = (f"damaged: {problem}; retrain with 'lifelong learn --task {damaged['task']}', or restore "
-                  f"{damaged['adapter_path']} and run 'lifelong promote {damaged['id']}'")
-        parent = self.get(damaged["parent_id"]) if damaged["parent_id"] is not None else None
+                  f"{damaged['adapter_path']} and run 'lifelong promote {damaged['number']} --task {damaged['task']}'")
+        parent = self.by_id(damaged["parent_id"]) if damaged["parent_id"] is not None else None
         with write_transaction(self.db):
             serialize(self.db, f"lifelong:versions:{damaged['task']}")
             self.db["model_versions"].update(damaged["id"], {"status": "damaged", "reason": reason})
             if parent is not None:
                 self.db["model_versions"].update(parent["id"], {"status": "active"})
-        log.warning("adapter v%s of task %s is %s; serving %s instead", damaged["id"], damaged["task"], reason,
-                    f"v{parent['id']}" if parent else "the base model")
+        log.warning("adapter v%s of task %s is %s; serving %s instead", damaged["number"], damaged["task"], reason,
+                    f"v{parent['number']}" if parent else "the base model")
         return self.active(damaged["task"])
 
     def promote(self, version_id: int) -> dict:
         """Make ``version_id`` the active version of its task; the previous one is retired."""
         with write_transaction(self.db):
-            version = self.get(version_id)
+            version = self.by_id(version_id)
             serialize(self.db, f"lifelong:versions:{version['task']}")  # one active version per task
             problem = self.problem(version)
             if problem is not None:
-                raise InputError(f"version {version_id} cannot be served: {problem}")
+                raise InputError(f"v{version['number']} of task {version['task']} cannot be served: {problem}")
             self.db.execute(
                 "update model_versions set status = 'retired' where task = ? and status = 'active'", [version["task"]]
             )
@@ -136,7 +167,7 @@ class ModelVersions:
             if version["status"] == "damaged":
                 change["reason"] = "restored and promoted by hand"
             self.db["model_versions"].update(version_id, change)
-            return self.get(version_id)
+            return self.by_id(version_id)
 
     def reject(self, version_id: int, reason: str) -> None:
         with write_transaction(self.db):
@@ -159,4 +190,4 @@ class ModelVersions:
             if current["parent_id"] is None:
                 return None
             self.db["model_versions"].update(current["parent_id"], {"status": "active"})
-            return self.get(current["parent_id"])
+            return self.by_id(current["parent_id"])

@@ -85,10 +85,10 @@ class EWC(Strategy):
             save_file(tensors, str(tmp))
 
     def _parent_file(self, adapter_path):
-        version = self.agent.versions.get(int(Path(adapter_path).name.removeprefix("v")))
+        version = self.agent.versions.at(adapter_path)
         if version["parent_id"] is None:
             return None
-        parent = self.agent.versions.get(version["parent_id"])["adapter_path"]
+        parent = self.agent.versions.by_id(version["parent_id"])["adapter_path"]
         path = Path(parent) / EWC_FILE if parent else None
         return path if path and path.exists() else None
 

@@ -116,26 +116,27 @@ def add_routes(app: FastAPI, ui) -> None:
         fields = await ui.form(request)
         return ui.act(fields.get("next", "/ui/learning"), lambda: ui.jobs.cancel(job_id), "cancelling at the next training step")
 
-    @app.get("/ui/versions/{version_id}/promote", response_class=HTMLResponse, include_in_schema=False)
-    def confirm_promote(request: Request, version_id: int):
+    @app.get("/ui/tasks/{task}/versions/{number}/promote", response_class=HTMLResponse, include_in_schema=False)
+    def confirm_promote(request: Request, task: str, number: int):
         ui.guard(request)
         with ui.serving:
             try:
-                version = agent.versions.get(version_id)
+                version = agent.versions.get(number, task)
             except LifelongError as exc:
-                return ui.back("/ui/learning", problem=str(exc))
-            active = agent.versions.active(version["task"])
-        current = f"v{active['id']}" if active else "the base model"
-        return ui.render(request, "confirm.html", action=f"/ui/versions/{version_id}/promote",
-                         question=f"Promote v{version_id} of task {version['task']}? It replaces {current}, whatever the gate said"
+                return ui.back(f"/ui/learning?task={task}", problem=str(exc))
+            active = agent.versions.active(task)
+        current = f"v{active['number']}" if active else "the base model"
+        return ui.render(request, "confirm.html", action=f"/ui/tasks/{task}/versions/{number}/promote",
+                         question=f"Promote v{number} of task {task}? It replaces {current}, whatever the gate said"
                                   + (f" (it was {version['status']}: {version['reason']})" if version["reason"] else "") + ".",
-                         back=f"/ui/learning?task={version['task']}", label=f"Promote v{version_id}")
+                         back=f"/ui/learning?task={task}", label=f"Promote v{number}")
 
-    @app.post("/ui/versions/{version_id}/promote", include_in_schema=False)
-    async def promote(request: Request, version_id: int):
+    @app.post("/ui/tasks/{task}/versions/{number}/promote", include_in_schema=False)
+    async def promote(request: Request, task: str, number: int):
         fields = await ui.form(request)
-        return ui.act(fields.get("next", "/ui/learning"), lambda: agent.versions.promote(version_id),
-                      lambda row: f"v{row['id']} is now active for task {row['task']}")
+        return ui.act(fields.get("next", f"/ui/learning?task={task}"),
+                      lambda: agent.versions.promote(agent.versions.get(number, task)["id"]),
+                      lambda row: f"v{row['number']} is now active for task {row['task']}")
 
     @app.get("/ui/tasks/{task}/rollback", response_class=HTMLResponse, include_in_schema=False)
     def confirm_rollback(request: Request, task: str):
@@ -144,16 +145,16 @@ def add_routes(app: FastAPI, ui) -> None:
             active = agent.versions.active(task)
         if active is None:
             return ui.back(f"/ui/learning?task={task}", problem=f"task {task!r} has no active adapter to roll back")
-        parent = f"v{active['parent_id']}" if active["parent_id"] else "the base model"
+        parent = f"v{active['parent']}" if active["parent"] else "the base model"
         return ui.render(request, "confirm.html", action=f"/ui/tasks/{task}/rollback",
-                         question=f"Roll task {task} back from v{active['id']} to {parent}? v{active['id']} is retired.",
+                         question=f"Roll task {task} back from v{active['number']} to {parent}? v{active['number']} is retired.",
                          back=f"/ui/learning?task={task}", label="Roll back")
 
     @app.post("/ui/tasks/{task}/rollback", include_in_schema=False)
     async def rollback(request: Request, task: str):
         fields = await ui.form(request)
         return ui.act(fields.get("next", f"/ui/learning?task={task}"), lambda: agent.versions.rollback(task),
-                      lambda parent: f"task {task} now serves " + (f"v{parent['id']}" if parent else "the base model"))
+                      lambda parent: f"task {task} now serves " + (f"v{parent['number']}" if parent else "the base model"))
 
     @app.get("/ui/knowledge", response_class=HTMLResponse, include_in_schema=False)
     def knowledge(request: Request, q: str = "", mode: str = "hybrid"):
