@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from lifelong import Agent, InputError, LifelongError, NotFoundError
 from lifelong.cli import build_app
+from lifelong.core.jobs import JobProgress, LearningCancelled
 from lifelong.learning.metrics import summarize
 from lifelong.plugins.chat import ChatTrainingOptions
 
@@ -32,13 +34,29 @@ def learner(learning_workspace):
         yield agent
 
 
+def test_a_job_cancelled_while_the_gate_assesses_promotes_nothing(learner):
+    class CancelledDuringAssessment(JobProgress):
+        def add_task(self, description, total=None, **_):
+            step = super().add_task(description, total)
+            if description.startswith("assessing"):
+                self.cancelled.set()  # as DELETE /v1/learn/{id} does, once training is over
+            return step
+
+    teach(learner, FACTS)
+    with pytest.raises(LearningCancelled):
+        learner.learn(progress=CancelledDuringAssessment(threading.Event()))
+    assert learner.versions.active("chat") is None
+    assert [r["status"] for r in learner.learning_runs()] == ["cancelled"]
+    assert len(learner.examples.pending("chat")) == len(FACTS)  # the next run learns them
+
+
 def test_cycle_teaches_facts_and_promotes(learner):
     assert recall(learner, FACTS) == 0
     teach(learner, FACTS)
     report = learner.learn()
     assert report.promoted and report.cycle == 1 and report.new_examples == 3
     assert report.metrics["row"] == [1.0] and report.metrics["before"] == [0.0]
-    assert learner.versions.active("chat")["id"] == report.version
+    assert learner.versions.active("chat")["number"] == report.version
     assert recall(learner, FACTS) == 3
     assert learner.ask("Who is the CEO?", retrieval=False).model_version == f"v{report.version}"
     adapter = Path(learner.versions.active("chat")["adapter_path"])
@@ -195,7 +213,7 @@ def test_kill_9_keeps_previous_adapter_serving(learning_workspace, tmp_path, del
     (learning_workspace / "lifelong.toml").write_text(TINY_CONFIG + TINY_LEARNING)
     with Agent.open(learning_workspace) as agent:
         assert proc.returncode == -9, proc.stderr  # killed, not finished
-        assert agent.versions.active("chat")["id"] == first.version
+        assert agent.versions.active("chat")["number"] == first.version
         assert recall(agent, FACTS) == 3
         report = agent.learn()
         assert report.promoted

@@ -211,7 +211,7 @@ def test_a_killed_training_process_fails_the_run_cleanly(learning_workspace, lau
             time.sleep(0.2)
         assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers), "a training process lives on"
         assert [r["status"] for r in agent.learning_runs()] == ["promoted", "failed"]
-        assert agent.versions.active("chat")["id"] == first.version
+        assert agent.versions.active("chat")["number"] == first.version
         assert sorted(p.name for p in (learning_workspace / "adapters" / "chat").iterdir()) == [f"v{first.version}"]
         assert agent.ask("Who is the CEO?", retrieval=False).answer == "Mira."
         assert len(agent.versions.list("chat")) == 1

@@ -104,8 +104,15 @@ class Learner:
                 model = None  # loaded from the saved adapter only if a strategy needs it
                 version_id, adapter_path = self._train_launched(task, job, run_id, active, progress)
             sets = self._evaluation_sets(task, cycle, new)
+            # Shown as a step of its own, so a job cancelled while the gate assesses stops here
+            # (JobProgress raises on update) instead of promoting.
+            step = progress.add_task("assessing the candidate and its parent", total=2) if progress else None
             candidate, candidate_probe = task_obj.assess(str(adapter_path), sets)
+            if progress:
+                progress.update(step, advance=1)
             before, before_probe = task_obj.assess(parent_path, sets)
+            if progress:
+                progress.update(step, advance=1)
         except BaseException as exc:
             status = "cancelled" if isinstance(exc, LearningCancelled) else "failed"
             self._finish(run_id, status, None, {}, f"{type(exc).__name__}: {exc}", started)
