@@ -1,15 +1,22 @@
 """Teaching facts by correction with the real bundled SmolLM2-135M-Instruct, the gate ON.
 
 Scenario A: 20 facts about a fictional company taught as user corrections, one default
-learning cycle. Scenario B: one correction, one cycle. For each, the model's own answers
-(no retrieval, no correction lookup) are scored on the taught questions, on paraphrases the
-training never saw (two per fact, benchmarks/data/facts.jsonl), and on general questions
-(benchmarks/data/general_qa.jsonl, not the package's behaviour probe) that the base model
-answered right. The baseline beside it is the previous recipe in the same process: the taught
-questions only (no paraphrases, no self-distillation), LoRA on every linear layer, 8 epochs,
-and no behaviour probe in the gate.
+learning cycle. Scenario B: one correction, one cycle. Scenario C: 4 facts (as `make demo`
+teaches). For each, the model's own answers as served (no retrieval, no correction lookup; the
+adapter inside its scope, the base model outside) are scored on the taught questions, on
+paraphrases the training never saw (two per fact, benchmarks/data/facts.jsonl), and on general
+questions (benchmarks/data/general_qa.jsonl, not the package's behaviour probe) that the base
+model answered right. Beside it, in the same process: ``unscoped``, today's recipe with the
+adapter answering every question (adapter_scope = 0), and ``previous``, the first recipe: the
+taught questions only (no paraphrases, no self-distillation), LoRA on every linear layer, 8
+epochs, no behaviour probe in the gate, no scope.
 
-Run: .venv/bin/python benchmarks/learn.py [--facts 20] [--recipes current previous]
+It first prints the cosines the scope threshold sits between: each paraphrase to its own taught
+question (the lowest), and each general or behaviour-probe question to its nearest taught one
+(the highest).
+
+Run: .venv/bin/python benchmarks/learn.py [--facts 20] [--recipes current unscoped previous]
+     [--scenarios ABC] [--seed 0]
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
-from lifelong.learning.behaviour import answered_right  # noqa: E402
+from lifelong.learning.behaviour import answered_right, probe_questions  # noqa: E402
 from lifelong.plugins.chat import ChatTrainingOptions  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
@@ -34,14 +41,30 @@ FACTS = [json.loads(line) for line in (DATA / "facts.jsonl").read_text().splitli
 GENERAL = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().splitlines()]
 
 
-def configure(agent, recipe: str) -> None:
+def configure(agent, recipe: str, seed: int) -> None:
+    agent.config.learning.seed = seed
+    if recipe == "unscoped":
+        agent.config.tasks["chat"] = {"plugin": "chat", "adapter_scope": 0.0}
+        agent._tasks.pop("chat", None)
     if recipe == "previous":
         training = agent.plugin_options(ChatTrainingOptions)
         training.epochs = 8
         training.lora_targets = "all-linear"
         agent.config.learning.behaviour_tolerance = 1.0  # the gate had no behaviour probe
-        agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 0, "self_distillation": 0.0}
+        agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 0, "self_distillation": 0.0, "adapter_scope": 0.0}
         agent._tasks.pop("chat", None)
+
+
+def scope_margins(agent) -> str:
+    """The cosines the default scope threshold has to separate (chat/scope.py)."""
+    encode = agent.embedder.encode
+    taught = [f for f in FACTS if f.get("paraphrases")]
+    questions = encode([f["question"] for f in taught])
+    rewordings = min(float((encode(f["paraphrases"]) @ q).min()) for f, q in zip(taught, questions))
+    general = [g["question"] for g in GENERAL] + [p["question"] for p in probe_questions()]
+    unrelated = float((encode(general) @ questions.T).max())
+    return (f"scope: paraphrase to its taught question, lowest cosine {rewordings:.2f}; general or probe question "
+            f"to the nearest taught one, highest {unrelated:.2f}; threshold {agent.task('chat').settings.adapter_scope}")
 
 
 def teach(agent, facts) -> None:
@@ -52,8 +75,9 @@ def teach(agent, facts) -> None:
 
 
 def own_answers(agent, adapter, questions: list[str]) -> list[str]:
+    """As served: the adapter answers the questions in its scope, the base model the rest."""
     task = agent.task("chat")
-    return task._generate_batch(task._model(adapter), [task.messages(q) for q in questions], 48)
+    return task._answer_batch(task._model(adapter), adapter, questions, 48)
 
 
 def carries(answer: str, fact: str) -> bool:
@@ -73,9 +97,9 @@ def general_right(agent, adapter) -> list[bool]:
     return [answered_right(a, g["answers"]) for a, g in zip(answers, GENERAL)]
 
 
-def run(recipe: str, facts, workdir: Path, base_general: list[bool]) -> dict:
+def run(recipe: str, facts, workdir: Path, base_general: list[bool], seed: int) -> dict:
     agent = Agent.open(workdir)
-    configure(agent, recipe)
+    configure(agent, recipe, seed)
     teach(agent, facts)
     report = agent.learn()
     adapter = agent.versions.get(report.version, report.task)["adapter_path"]
@@ -100,21 +124,23 @@ def run(recipe: str, facts, workdir: Path, base_general: list[bool]) -> dict:
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--facts", type=int, default=20, help="facts taught in scenario A (at most 20)")
-    parser.add_argument("--recipes", nargs="+", default=["current", "previous"])
-    parser.add_argument("--scenarios", default="AB", help="A: 20 facts, B: one correction")
+    parser.add_argument("--recipes", nargs="+", default=["current", "unscoped", "previous"])
+    parser.add_argument("--scenarios", default="ABC", help="A: 20 facts, B: one correction, C: 4 facts")
+    parser.add_argument("--seed", type=int, default=0, help="learning.seed: orders batches, draws distilled prompts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         probe_agent = Agent.open(Path(tmp) / "base")
         base_general = general_right(probe_agent, None)
         base_taught = recall(probe_agent, None, FACTS[: args.facts], "question")
+        print(scope_margins(probe_agent))
         probe_agent.close()
         print(f"base model: {sum(base_general)}/{len(GENERAL)} general questions right, taught-fact recall {base_taught:.2f}")
         results = {}
-        scenarios = (("A: 20 facts", FACTS[: args.facts]), ("B: 1 correction", FACTS[5:6]))
+        scenarios = (("A: 20 facts", FACTS[: args.facts]), ("B: 1 correction", FACTS[5:6]), ("C: 4 facts", FACTS[:4]))
         for scenario, facts in (s for s in scenarios if s[0][0] in args.scenarios):
             for recipe in args.recipes:
                 started = time.perf_counter()
-                results[(scenario, recipe)] = run(recipe, facts, Path(tmp) / f"{scenario[0]}-{recipe}", base_general)
+                results[(scenario, recipe)] = run(recipe, facts, Path(tmp) / f"{scenario[0]}-{recipe}", base_general, args.seed)
                 print(f"{scenario} / {recipe}: done in {time.perf_counter() - started:.0f} s: {results[(scenario, recipe)]}", flush=True)
     columns = list(results)
     print("\n" + f"{'':30}" + "".join(f"{s[:1]}/{r:>10}" for s, r in columns))

@@ -10,17 +10,21 @@
 
 When no retrieved sentence is relevant the answer says that the documents do not say; with no
 knowledge base (or retrieval off) the model answers on its own. ``Reply.answered_by`` and the
-log record which path answered."""
+log record which path answered.
+
+A learned adapter answers only the questions in its scope (chat/scope.py): those like the ones
+it was taught. Any other question is answered by the base model, logged as version ``base``."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, fields
 
 from lifelong import hookimpl
 from lifelong.errors import ConfigError, InputError
 from lifelong.api import Answer, GenerationOptions, LearnableTask
 
-from . import grounding, training
+from . import grounding, scope, training
 from .grounding import Grounding, content_words
 
 ANSWER_MODES = ("auto", "generate", "extract")
@@ -59,6 +63,9 @@ class ChatOptions:
     learn_with_sources: bool = field(default=True, metadata={
         "help": "Learning: also train each question with the sources retrieval finds for it, the prompt "
                 "the model sees when it answers over documents"})
+    adapter_scope: float = field(default=0.6, metadata={
+        "help": "A learned adapter answers a question only when its cosine to a question the adapter was "
+                "taught reaches this; others go to the base model (0: the adapter answers every question)"})
     self_distillation: float = field(default=2.0, metadata={
         "help": "Learning: general prompts per taught example on which the model is kept close to its parent "
                 "(the parent's answers and next-token distributions)"})
@@ -72,6 +79,9 @@ class ChatOptions:
             raise ConfigError(f"paraphrases must be an integer from 0 to {training.PARAPHRASES}, got {self.paraphrases!r}")
         if not isinstance(self.learn_with_sources, bool):
             raise ConfigError(f"learn_with_sources must be true or false, got {self.learn_with_sources!r}")
+        if isinstance(self.adapter_scope, bool) or not isinstance(self.adapter_scope, (int, float)) \
+                or not 0 <= self.adapter_scope <= 1:
+            raise ConfigError(f"adapter_scope must be a number from 0 to 1, got {self.adapter_scope!r}")
         if not isinstance(self.self_distillation, (int, float)) or not 0 <= self.self_distillation <= 10:
             raise ConfigError(f"self_distillation must be a number from 0 to 10, got {self.self_distillation!r}")
 
@@ -198,6 +208,8 @@ class ChatTask(LearnableTask):
         stream token by token: a checked answer is shown once it has passed. ``decoding`` bounds
         what the model generates; a quoted source sentence is not cut."""
         adapter, version = self.agent.adapter_for(self.name)
+        if adapter is not None and not self.in_scope(adapter[1], [search_query(text, list(history))])[0]:
+            adapter, version = None, "base"
         if not hits:
             messages, _ = self.fit(text, [], history, decoding.max_new_tokens)
             answer = yield from self._generate(messages, adapter, version, stream, decoding)
@@ -253,6 +265,13 @@ class ChatTask(LearnableTask):
             return float(target.strip().lower() in prediction.lower())
         return float(len(wanted & content_words(prediction)) / len(wanted) >= 0.75)
 
+    def in_scope(self, adapter_path: str, questions: list[str]):
+        """For each question: does the adapter in ``adapter_path`` answer it (chat/scope.py)?"""
+        vectors = scope.load(adapter_path)
+        if vectors is None or self.settings.adapter_scope <= 0:
+            return [True] * len(questions)
+        return scope.covers(vectors, self.agent.embedder.encode(questions), self.settings.adapter_scope)
+
     # --- learning -------------------------------------------------------------------------------
 
     def train(self, examples, parent_path, penalty=None, progress=None):
@@ -260,10 +279,18 @@ class ChatTask(LearnableTask):
 
         gen = self.agent.generator
         items = self.training_items(examples, parent_path)
-        return causal_lm.train(
+        model = causal_lm.train(
             gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.plugin_options(ChatTrainingOptions),
             self.agent.config.learning.seed, self.system_prompt, penalty, progress, self.agent.config.learning.micro_batch_size,
         )
+        # Saved beside the weights by save_adapter: the questions this adapter answers.
+        model.lifelong_scope = scope.build(self.agent.embedder, self.taught_questions(examples), parent_path)
+        return model
+
+    def taught_questions(self, examples: list[dict]) -> list[str]:
+        """The questions a cycle trains on: each example's own and its paraphrases."""
+        count = self.settings.paraphrases
+        return [q for e in examples for q in (e["input"], *training.paraphrases(e["input"])[:count])]
 
     def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
         """Each example under its own question and its paraphrases, with its sources where the
@@ -273,8 +300,7 @@ class ChatTask(LearnableTask):
         searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
         items = []
         for e in examples:
-            questions = [e["input"], *training.paraphrases(e["input"])[: settings.paraphrases]]
-            items += [{"messages": self.messages(q), "target": e["target"]} for q in questions]
+            items += [{"messages": self.messages(q), "target": e["target"]} for q in self.taught_questions([e])]
             if searchable:
                 found = self.ground(e["input"], self.agent.search(e["input"]))
                 # Only where the sources support the answer: an answer trained beside sources that
@@ -300,8 +326,25 @@ class ChatTask(LearnableTask):
 
         return causal_lm.generate_batch(model, self.agent.generator.tokenizer, prompts, max_new_tokens=max_new_tokens)
 
+    def _answer_batch(self, model, adapter_path: str | None, questions: list[str], max_new_tokens: int) -> list[str]:
+        """The answers the served model gives: the adapter's to the questions in its scope, the
+        base model's (the adapter switched off) to the rest."""
+        answers = [""] * len(questions)
+        covered = self.in_scope(adapter_path, questions) if adapter_path else [True] * len(questions)
+        for inside in (True, False):
+            picked = [i for i, c in enumerate(covered) if bool(c) == inside]
+            if not picked:
+                continue
+            with contextlib.nullcontext() if inside else model.disable_adapter():
+                out = self._generate_batch(model, [self.messages(questions[i]) for i in picked], max_new_tokens)
+            for i, answer in zip(picked, out):
+                answers[i] = answer
+        return answers
+
     def save_adapter(self, model, path) -> None:
         model.save_pretrained(path, safe_serialization=True)
+        if getattr(model, "lifelong_scope", None) is not None:
+            scope.save(model.lifelong_scope, path)
 
     def load_trained(self, adapter_path):
         from peft import PeftModel
@@ -311,7 +354,9 @@ class ChatTask(LearnableTask):
     def assess(self, adapter_path, sets: dict) -> tuple[dict, dict]:
         """Score the model with ``adapter_path`` (None: the base model) on each set of examples,
         answering without retrieval as the learned model must; plus the probes: perplexity of
-        generic text, and which general questions of the behaviour probe it answers right."""
+        generic text, and which general questions of the behaviour probe it answers right.
+        Questions are answered as served (the adapter inside its scope, the base model outside);
+        the perplexity is the adapter's own, so damage its scope would hide is still caught."""
         from lifelong.learning import causal_lm
         from lifelong.learning.behaviour import answered_right, probe_questions
 
@@ -320,10 +365,10 @@ class ChatTask(LearnableTask):
         for key, examples in sets.items():
             if not examples:
                 continue
-            answers = self._generate_batch(model, [self.messages(e["input"]) for e in examples], 64)
+            answers = self._answer_batch(model, adapter_path, [e["input"] for e in examples], 64)
             scores[key] = sum(self.score(a, e["target"], e["input"]) for a, e in zip(answers, examples)) / len(examples)
         probe = probe_questions()
-        answers = self._generate_batch(model, [self.messages(p["question"]) for p in probe], 32)
+        answers = self._answer_batch(model, adapter_path, [p["question"] for p in probe], 32)
         behaviour = {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
         return scores, {"perplexity": causal_lm.perplexity(model, self.agent.generator.tokenizer, causal_lm.probe_text()),
                         "behaviour": behaviour}

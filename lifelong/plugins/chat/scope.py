@@ -1,0 +1,63 @@
+"""Which questions a chat adapter answers: its scope.
+
+A fine-tuned adapter answers the questions it was taught, their rewordings and the questions
+most like them; every other question goes to the base model, as in SERAC's scope classifier
+(Mitchell et al., 2022) and GRACE's deferral radius (Hartvigsen et al., 2023). Fine-tuning a
+135M model on a few facts moves answers to unrelated questions ("What colour is grass?" ->
+"teal", the taught logo colour) however the recipe is tuned (README, benchmarks/learn.py); with
+a scope, unrelated questions are answered by weights no cycle touched.
+
+The scope is the embeddings (the agent's embedder, unit length) of every question the adapter's
+lineage trained on: a cycle's taught questions with their paraphrases, plus its parent's scope.
+A question is in scope when its cosine to one of them reaches the task's ``adapter_scope``;
+MiniLM puts rewordings of a question at 0.79 and above, and general questions at 0.46 and below,
+of the questions taught in ``benchmarks/data`` (``benchmarks/learn.py`` prints both).
+
+Adapters saved before scopes existed have no scope file and answer every question, as then."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SCOPE_FILE = "scope.npy"
+
+
+def build(embedder, questions: list[str], parent_path: str | None) -> np.ndarray:
+    """The scope of an adapter trained on ``questions`` on top of ``parent_path``'s adapter."""
+    vectors = embedder.encode(sorted(set(questions)))
+    parent = load(parent_path) if parent_path else None
+    if parent is not None:
+        vectors = np.concatenate([parent, vectors])
+    # Replayed questions are in the parent's scope already: keep each vector once.
+    return np.unique(vectors.round(5), axis=0)
+
+
+def save(vectors: np.ndarray, folder: str | Path) -> None:
+    np.save(Path(folder) / SCOPE_FILE, vectors.astype(np.float32), allow_pickle=False)
+
+
+def load(folder: str | Path) -> np.ndarray | None:
+    """The scope saved with the adapter in ``folder``; None when it has none."""
+    path = Path(folder) / SCOPE_FILE
+    if not path.is_file():
+        return None
+    return _read(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _read(path: str, _mtime_ns: int) -> np.ndarray:
+    # Keyed on the file's mtime: a retrained adapter saved at the same path is read again.
+    return np.load(path, allow_pickle=False)
+
+
+def covers(vectors: np.ndarray | None, questions: np.ndarray, threshold: float) -> np.ndarray:
+    """For each row of ``questions`` (unit embeddings): is it in the scope ``vectors``? No scope
+    (an adapter from before scopes) or a threshold of 0 covers everything."""
+    if vectors is None or threshold <= 0:
+        return np.ones(len(questions), dtype=bool)
+    if len(vectors) == 0:
+        return np.zeros(len(questions), dtype=bool)
+    return (questions @ vectors.T).max(axis=1) >= threshold
