@@ -62,10 +62,12 @@ def cites_correctly(replies) -> float:
 
 
 def generator_from_sources(agent, adapter, items) -> float:
-    """The generator's own answers given the sources it would see (no check, no fallback)."""
+    """The generator's own answers given the sources it would see (no check, no fallback); the
+    adapter answers the questions in its scope, the base model the rest, as served."""
     task = agent.task("chat")
-    prompts = [task.messages(i["question"], task.ground(i["question"], agent.search(i["question"])).evidence) for i in items]
-    answers = task._generate_batch(task._model(adapter), prompts, 48)
+    questions = [i["question"] for i in items]
+    prompts = [task.messages(q, task.ground(q, agent.search(q)).evidence) for q in questions]
+    answers = task._answer_batch(task._model(adapter), adapter, questions, 48, prompts)
     return sum(task.score(a, i["answer"], i["question"]) for a, i in zip(answers, items)) / len(items)
 
 

@@ -326,9 +326,12 @@ class ChatTask(LearnableTask):
 
         return causal_lm.generate_batch(model, self.agent.generator.tokenizer, prompts, max_new_tokens=max_new_tokens)
 
-    def _answer_batch(self, model, adapter_path: str | None, questions: list[str], max_new_tokens: int) -> list[str]:
+    def _answer_batch(self, model, adapter_path: str | None, questions: list[str], max_new_tokens: int,
+                      prompts: list[list[dict]] | None = None) -> list[str]:
         """The answers the served model gives: the adapter's to the questions in its scope, the
-        base model's (the adapter switched off) to the rest."""
+        base model's (the adapter switched off) to the rest. ``prompts``: what each question is
+        asked with (default: alone, as the gate asks)."""
+        prompts = prompts or [self.messages(q) for q in questions]
         answers = [""] * len(questions)
         covered = self.in_scope(adapter_path, questions) if adapter_path else [True] * len(questions)
         for inside in (True, False):
@@ -336,7 +339,7 @@ class ChatTask(LearnableTask):
             if not picked:
                 continue
             with contextlib.nullcontext() if inside else model.disable_adapter():
-                out = self._generate_batch(model, [self.messages(questions[i]) for i in picked], max_new_tokens)
+                out = self._generate_batch(model, [prompts[i] for i in picked], max_new_tokens)
             for i, answer in zip(picked, out):
                 answers[i] = answer
         return answers
