@@ -46,6 +46,8 @@ def test_chat_options_are_validated(tiny_workspace):
     for bad, message in (('answer = "guess"', "answer must be auto, generate or extract"),
                          ("paraphrases = 9", "paraphrases must be an integer from 0 to 4"),
                          ("relevance_floor = -1", "relevance_floor must be a number"),
+                         ("adapter_scope = 1.5", "adapter_scope must be a number from 0 to 1"),
+                         ('adapter_scope = "near"', "adapter_scope must be a number from 0 to 1"),
                          ("colour = 1", "unknown option(s) colour")):
         (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + f'\n[tasks.chat]\nplugin = "chat"\n{bad}\n')
         with Agent.open(tiny_workspace) as agent, pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
