@@ -85,6 +85,9 @@ def main(workspace=None):
     for q, a in FACTS:
         after = agent.ask(q, retrieval=False)
         print(f"Q: {q}\n  before: {before[q][:90]}\n  after:  {after.answer[:90]}  [{after.model_version}]")
+    # A question unlike any taught one is outside the adapter's scope: the base model answers it.
+    general = agent.ask("What is the capital of France?", retrieval=False)
+    print(f"Q: What is the capital of France?\n  after:  {general.answer[:90]}  [{general.model_version}]")
     print(f"\nDone in {time.time() - started:.0f} s. Workspace: {workspace}")
     print(f"Explore it: lifelong -w {workspace} logs | versions | report | search 'refund'")
     agent.close()
