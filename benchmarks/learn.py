@@ -143,7 +143,7 @@ def main():
                 results[(scenario, recipe)] = run(recipe, facts, Path(tmp) / f"{scenario[0]}-{recipe}", base_general, args.seed)
                 print(f"{scenario} / {recipe}: done in {time.perf_counter() - started:.0f} s: {results[(scenario, recipe)]}", flush=True)
     columns = list(results)
-    print("\n" + f"{'':30}" + "".join(f"{s[:1]}/{r:>10}" for s, r in columns))
+    print("\n" + f"{'':30}" + "".join(f"{s[:1] + '/' + r:>12}" for s, r in columns))
     for key in results[columns[0]]:
         if key == "general lost":
             continue

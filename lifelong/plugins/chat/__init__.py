@@ -63,7 +63,7 @@ class ChatOptions:
     learn_with_sources: bool = field(default=True, metadata={
         "help": "Learning: also train each question with the sources retrieval finds for it, the prompt "
                 "the model sees when it answers over documents"})
-    adapter_scope: float = field(default=0.6, metadata={
+    adapter_scope: float = field(default=0.7, metadata={
         "help": "A learned adapter answers a question only when its cosine to a question the adapter was "
                 "taught reaches this; others go to the base model (0: the adapter answers every question)"})
     self_distillation: float = field(default=2.0, metadata={

@@ -11,7 +11,9 @@ The scope is the embeddings (the agent's embedder, unit length) of every questio
 lineage trained on: a cycle's taught questions with their paraphrases, plus its parent's scope.
 A question is in scope when its cosine to one of them reaches the task's ``adapter_scope``;
 MiniLM puts rewordings of a question at 0.79 and above, and general questions at 0.46 and below,
-of the questions taught in ``benchmarks/data`` (``benchmarks/learn.py`` prints both).
+of the questions taught in ``benchmarks/data`` (``benchmarks/learn.py`` prints both). The
+default, 0.7, also keeps out most uncorrected questions about the same documents (11 of 13 in
+``benchmarks/answers.py``): an adapter answers those worse than the base model.
 
 Adapters saved before scopes existed have no scope file and answer every question, as then."""
 
