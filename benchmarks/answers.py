@@ -10,7 +10,9 @@ answer must carry: benchmarks/data/kb_qa.jsonl (written for this benchmark).
 2. Users correct the answers to every other question (short corrections, as users type them),
    then one default learning cycle with the gate on. The other half, never corrected, is asked
    again: end to end (auto, correction lookup on) and the generator's own answer from its
-   sources, before and after, with retrieval-aware training (``learn_with_sources``) and without.
+   sources, before and after (as served: the adapter inside its scope, the base model outside;
+   and with the adapter answering every question), with retrieval-aware training
+   (``learn_with_sources``) and without.
 3. Follow-up questions that only make sense after the previous turn, in one conversation.
 
 Run: .venv/bin/python benchmarks/answers.py [--skip-learning | --learning-only]
@@ -61,13 +63,16 @@ def cites_correctly(replies) -> float:
     return ok / len(replies)
 
 
-def generator_from_sources(agent, adapter, items) -> float:
+def generator_from_sources(agent, adapter, items, scoped: bool = True) -> float:
     """The generator's own answers given the sources it would see (no check, no fallback); the
-    adapter answers the questions in its scope, the base model the rest, as served."""
+    adapter answers the questions in its scope, the base model the rest, as served (``scoped``),
+    or the adapter answers every one."""
     task = agent.task("chat")
     questions = [i["question"] for i in items]
     prompts = [task.messages(q, task.ground(q, agent.search(q)).evidence) for q in questions]
-    answers = task._answer_batch(task._model(adapter), adapter, questions, 48, prompts)
+    model = task._model(adapter)
+    answers = (task._answer_batch(model, adapter, questions, 48, prompts) if scoped
+               else task._generate_batch(model, prompts, 48))
     return sum(task.score(a, i["answer"], i["question"]) for a, i in zip(answers, items)) / len(items)
 
 
@@ -106,7 +111,8 @@ def learning(workdir: Path, with_sources: bool) -> dict:
         "promoted": report.promoted, "reason": report.reason, "seconds": report.seconds,
         "other half, auto, before": before_auto, "other half, auto, after": after_auto,
         "other half, generator, before": before_gen,
-        "other half, generator, candidate": generator_from_sources(agent, adapter, other),
+        "other half, generator, served": generator_from_sources(agent, adapter, other),
+        "other half, generator, adapter on all": generator_from_sources(agent, adapter, other, scoped=False),
         "corrected half, auto, after": corrected_auto,
     }
     agent.close()
