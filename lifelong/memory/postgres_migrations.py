@@ -99,7 +99,15 @@ create table learning_runs (
 );
 """
 
-CORE = [("m001_schema", M001_SCHEMA)]
+# Twin of migrations.py's preference_examples.
+PREFERENCE_EXAMPLES = """
+alter table feedback add column chosen text;
+alter table feedback add column rejected text;
+alter table examples add column rejected text;
+alter table examples add column rating bigint;
+"""
+
+CORE = [("m001_schema", M001_SCHEMA), ("preference_examples", PREFERENCE_EXAMPLES)]
 
 
 def migrate(db, sets: dict[str, list[tuple[str, Migration]]]) -> None:
