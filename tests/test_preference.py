@@ -285,7 +285,8 @@ def test_dpo_loss_is_trls(tmp_path):
 
     tokenizer, policy, reference, prompts = _trl_case(tmp_path)
     rows = [{"prompt": p, "chosen": c, "rejected": r} for p, (c, r) in zip(prompts, (("Mira.", "Bob."), ("Teal.", "Purple.")))]
-    config = DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, beta=0.3, report_to="none", use_cpu=True)
+    config = DPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, beta=0.3, report_to="none", use_cpu=True,
+                       bf16=False)
     theirs = _trl_loss(DPOTrainer(policy, reference, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer))
     items = [{"chosen": _ours(tokenizer, r["prompt"], r["chosen"]), "rejected": _ours(tokenizer, r["prompt"], r["rejected"])} for r in rows]
     pad = tokenizer.pad_token_id
@@ -307,7 +308,8 @@ def test_kto_loss_is_trls(tmp_path):
 
     tokenizer, policy, reference, prompts = _trl_case(tmp_path)
     rows = [{"prompt": prompts[0], "completion": "Mira.", "label": True}, {"prompt": prompts[1], "completion": "Purple.", "label": False}]
-    config = KTOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, beta=0.3, report_to="none", use_cpu=True)
+    config = KTOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, beta=0.3, report_to="none", use_cpu=True,
+                       bf16=False)
     theirs = _trl_loss(KTOTrainer(policy, reference, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer))
     encode = lambda e: _ours(tokenizer, e["prompt"], e["target"])  # noqa: E731
     items = preference.rated_features(encode, [{"prompt": r["prompt"], "target": r["completion"], "desirable": r["label"]} for r in rows])

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..learning.behaviour import lost_questions
 from ..learning.gate import PAIRS, decide
 from ..learning.objectives import counts, route
-from ..learning.metrics import summarize
+from ..learning.metrics import preference_metrics, summarize
 from ..memory.db import exclusive, write_transaction
 from ..errors import InputError, LifelongError
 from ..files import atomic_write
@@ -216,19 +216,3 @@ class Learner:
         with held:
             yield
 
-
-def preference_metrics(candidate: list | None, before: list | None) -> dict:
-    """How the candidate moved on the cycle's preference pairs (``assess``'s PAIRS: per pair, the
-    chosen answer's log-probability minus the rejected one's, summed and per token):
-    ``preference_accuracy``: the share it ranks chosen first (per token), before and after;
-    ``reward_accuracy``: the share whose implicit DPO reward (log-probability gained over the
-    parent) is higher for the chosen answer than for the rejected one, as TRL reports it."""
-    if not candidate or not before:
-        return {}
-    n = len(candidate)
-    return {
-        "preference_pairs": n,
-        "preference_accuracy": sum(per_token > 0 for _, per_token in candidate) / n,
-        "preference_accuracy_before": sum(per_token > 0 for _, per_token in before) / n,
-        "reward_accuracy": sum(c > b for (c, _), (b, _) in zip(candidate, before)) / n,
-    }
