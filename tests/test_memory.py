@@ -30,11 +30,12 @@ def test_postgres_migrations_are_recorded_and_applied_once(postgres_url):
     db = open_database(postgres_url, RETRIEVER)
     assert TABLES | {"documents", "chunks"} <= set(db.table_names())
     recorded = db.execute("select migration_set, name from _migrations order by 1, 2").fetchall()
-    assert recorded == [("lifelong", "m001_schema"), ("plugin:retrieval", "m001_documents_and_chunks"),
+    assert recorded == [("lifelong", "m001_schema"), ("lifelong", "preference_examples"),
+                        ("plugin:retrieval", "m001_documents_and_chunks"),
                         ("plugin:retrieval", "m002_corrections_leave_the_documents")]
     db.close()
     again = open_database(postgres_url, RETRIEVER)
-    assert again.execute("select count(*) from _migrations").fetchone()[0] == 3
+    assert again.execute("select count(*) from _migrations").fetchone()[0] == 4
 
 
 def test_log_get_feedback(database):

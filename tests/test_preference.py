@@ -226,7 +226,7 @@ def test_http_feedback_takes_a_preference(tiny_workspace):
 
     from lifelong.server import create_app
 
-    with TestClient(create_app(tiny_workspace)) as client:
+    with TestClient(create_app(tiny_workspace), base_url="http://localhost") as client:
         agent = client.app.state.agent
         interaction = agent.log.log_interaction(task="chat", input="Colour?", output="Red.")
         response = client.post("/v1/feedback", json={"interaction_id": interaction, "chosen": "Teal."})
@@ -254,7 +254,7 @@ def _trl_case(tmp_path):
     torch.manual_seed(1)
     with torch.no_grad():
         for p in policy.parameters():
-            p.add_(0.05 * torch.randn_like(p))
+            p.add_(0.3 * torch.randn_like(p))
     prompts = [tokenizer.apply_chat_template([{"role": "user", "content": q}], add_generation_prompt=True, tokenize=False)
                for q in ("Who is the CEO?", "What colour is the logo?")]
     return tokenizer, policy, reference, prompts
@@ -295,7 +295,7 @@ def test_dpo_loss_is_trls(tmp_path):
             for part in ("chosen", "rejected"):
                 item[f"ref_{part}"] = float(preference.sequence_logps(reference, [item[part]], pad)[0])
         ours = float(preference.dpo_loss(policy, items, pad, 0.3))
-    assert abs(ours - theirs) < 1e-4 and abs(ours - 0.6931) > 1e-3  # policy and reference differ
+    assert abs(ours - theirs) < 1e-4 and abs(ours - 0.6931) > 0.01  # policy and reference differ
 
 
 def test_kto_loss_is_trls(tmp_path):
@@ -319,4 +319,4 @@ def test_kto_loss_is_trls(tmp_path):
             item["ref_answer"] = float(preference.sequence_logps(reference, [item], pad)[0])
             item["ref_kl"] = float(preference.sequence_logps(reference, [item["kl"]], pad)[0])
         ours = float(preference.kto_loss(policy, items, pad, 0.3))
-    assert abs(ours - theirs) < 1e-4
+    assert abs(ours - theirs) < 1e-4 and abs(ours - 0.5) > 0.01  # policy and reference differ
