@@ -144,7 +144,7 @@ def feedback(
         if good and (bad or correct):
             raise LifelongError("--good cannot be combined with --bad or --correct")
         if not (good or bad or correct is not None):
-            raise LifelongError("say --good, --bad, --correct TEXT or --prefer TEXT")
+            raise LifelongError("say --good, --bad or --correct TEXT, or --prefer TEXT")
         rating = 1 if good else (-1 if bad or correct is not None else None)
         record = ctx.obj.agent.feedback(interaction_id, rating=rating, correction=correct)
     if as_json:
