@@ -66,6 +66,8 @@ class FeedbackRequest(BaseModel):
     interaction_id: int = Field(ge=1, le=MAX_ID)
     rating: Optional[Literal[-1, 1]] = None
     correction: Optional[str] = None
+    chosen: Optional[str] = Field(None, description="A preference: the better answer (with no rating or correction)")
+    rejected: Optional[str] = Field(None, description="With chosen: the worse answer (default: the logged one)")
 
 
 class LearnRequest(BaseModel):
@@ -195,7 +197,14 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
 
     @app.post("/v1/feedback", dependencies=[Depends(authorize)])
     def feedback(body: FeedbackRequest):
+        if body.chosen is None and body.rejected is not None:
+            raise InputError("rejected needs chosen: the answer preferred over it")
+        if body.chosen is not None and (body.rating is not None or body.correction is not None):
+            raise InputError("a preference (chosen, rejected) cannot be combined with a rating or a correction; "
+                             "send them as two requests")
         with serving:
+            if body.chosen is not None:
+                return agent.prefer(body.interaction_id, chosen=body.chosen, rejected=body.rejected)
             return agent.feedback(body.interaction_id, rating=body.rating, correction=body.correction)
 
     @app.post("/v1/learn", status_code=202, dependencies=[Depends(authorize)])

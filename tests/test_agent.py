@@ -91,7 +91,11 @@ def test_good_rating_becomes_example(agent):
     record = agent.feedback(answered, rating=1)
     example = agent.db["examples"].get(record["example_id"])
     assert (example["origin"], example["target"]) == ("rating", "Hi there!")
-    assert agent.feedback(agent.ask("hi", retrieval=False).id, rating=-1)["example_id"] is None
+    # A thumbs-down is kept as an answer not to give: the kto and auto objectives learn from it
+    # (tests/test_preference.py), the default sft does not.
+    rude = agent.log.log_interaction(task="chat", input="hi", output="Go away.")
+    down = agent.db["examples"].get(agent.feedback(rude, rating=-1)["example_id"])
+    assert (down["origin"], down["target"], down["rating"]) == ("rating", "Go away.", -1)
 
 
 def test_bad_feedback_stores_nothing(agent):

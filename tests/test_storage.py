@@ -180,6 +180,23 @@ def test_feedback_on_an_unknown_interaction_stores_nothing(database):
     assert log.db["feedback"].count == 0
 
 
+def test_preferences_and_rated_examples_are_stored_on_both_backends(database):
+    from lifelong.memory import InteractionLog
+
+    db = open_database(database)
+    log, examples = InteractionLog(db), ExampleStore(db)
+    asked = log.log_interaction(task="chat", input="Colour?", output="Red.")
+    with write_transaction(db):
+        stored = log.record_preference(asked, "Teal.", "Red.")
+        examples.add("chat", "Colour?", "Teal.", "preference", "train", asked, rejected="Red.")
+        examples.add("chat", "Colour?", "Red.", "rating", "train", asked, rating=-1)
+    with pytest.raises(InputError), write_transaction(db):
+        log.record_preference(asked, "Teal.", "Teal.")
+    assert [(f["chosen"], f["rejected"]) for f in log.feedback_for(asked)] == [("Teal.", "Red.")] and stored["id"]
+    assert [(e["target"], e["rejected"], e["rating"]) for e in examples.pending("chat")] == [
+        ("Teal.", "Red.", None), ("Red.", None, -1)]
+
+
 def test_the_environment_selects_postgresql_over_the_file(tiny_workspace, postgres_url, monkeypatch):
     from lifelong import Agent
 

@@ -71,11 +71,13 @@ def chat(
     task: str = typer.Option("chat", "--task", "-t", help="Task to chat with."),
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
 ):
-    """Interactive chat with streamed answers. Commands: /good, /bad, /correct TEXT, /quit."""
+    """Interactive chat with streamed answers. Commands: /good, /bad, /correct TEXT, /again,
+    /pick 1|2, /quit."""
     agent = ctx.obj.agent
-    console.print("[dim]/good and /bad rate the last answer, /correct TEXT corrects it, /quit ends.[/dim]")
+    console.print("[dim]/good and /bad rate the last answer, /correct TEXT corrects it, /again answers it anew "
+                  "and /pick 1 or /pick 2 keeps the better one, /quit ends.[/dim]")
     conversation = agent.conversation(task, retrieval=not no_retrieval)
-    last = None
+    last, other = None, None
     while True:
         try:
             line = input("> ").strip()
@@ -90,21 +92,32 @@ def chat(
                 command, _, argument = line.partition(" ")
                 if last is None:
                     raise LifelongError("nothing to rate yet: ask something first")
-                if command == "/good":
+                if command == "/again":
+                    other = conversation.regenerate()
+                    typer.echo(f"2: {other.answer}")
+                    console.print("[dim]/pick 1 keeps the first answer, /pick 2 this one[/dim]")
+                    continue
+                if command == "/pick":
+                    if other is None or argument not in ("1", "2"):
+                        raise LifelongError("say /again first, then /pick 1 or /pick 2")
+                    last = conversation.pick(last, other, first=argument == "1")
+                    other = None
+                elif command == "/good":
                     agent.feedback(last.id, rating=1)
                 elif command == "/bad":
                     agent.feedback(last.id, rating=-1)
                 elif command == "/correct":
                     agent.feedback(last.id, rating=-1, correction=argument)
                 else:
-                    raise LifelongError(f"unknown command {command}; use /good, /bad, /correct TEXT or /quit")
+                    raise LifelongError(f"unknown command {command}; use /good, /bad, /correct TEXT, /again, /pick 1|2 "
+                                        "or /quit")
                 console.print("[dim]thanks, noted[/dim]")
                 continue
             stream = conversation.stream(line)
             for piece in stream:
                 typer.echo(piece, nl=False)
             typer.echo()
-            last = stream.reply
+            last, other = stream.reply, None
             _print_sources(last.sources)
         except LifelongError as exc:
             typer.echo(f"Error: {exc}", err=True)
@@ -116,15 +129,24 @@ def feedback(
     good: bool = typer.Option(False, "--good", help="The answer was right."),
     bad: bool = typer.Option(False, "--bad", help="The answer was wrong."),
     correct: Optional[str] = typer.Option(None, "--correct", help="The right answer; the agent learns it."),
+    prefer: Optional[str] = typer.Option(None, "--prefer", help="A better answer than the logged one (or than --over)."),
+    over: Optional[str] = typer.Option(None, "--over", help="With --prefer: the worse answer (default: the logged one)."),
     as_json: bool = typer.Option(False, "--json", help="Print the stored feedback as JSON."),
 ):
-    """Rate or correct an answer."""
-    if good and (bad or correct):
-        raise LifelongError("--good cannot be combined with --bad or --correct")
-    if not (good or bad or correct is not None):
-        raise LifelongError("say --good, --bad or --correct TEXT")
-    rating = 1 if good else (-1 if bad or correct is not None else None)
-    record = ctx.obj.agent.feedback(interaction_id, rating=rating, correction=correct)
+    """Rate, correct, or prefer one answer over another."""
+    if prefer is not None:
+        if good or bad or correct is not None:
+            raise LifelongError("--prefer cannot be combined with --good, --bad or --correct")
+        record = ctx.obj.agent.prefer(interaction_id, chosen=prefer, rejected=over)
+    else:
+        if over is not None:
+            raise LifelongError("--over needs --prefer TEXT: the answer preferred over it")
+        if good and (bad or correct):
+            raise LifelongError("--good cannot be combined with --bad or --correct")
+        if not (good or bad or correct is not None):
+            raise LifelongError("say --good, --bad or --correct TEXT, or --prefer TEXT")
+        rating = 1 if good else (-1 if bad or correct is not None else None)
+        record = ctx.obj.agent.feedback(interaction_id, rating=rating, correction=correct)
     if as_json:
         print_json(record)
     else:

@@ -57,6 +57,13 @@ def _print_report(report, as_json: bool) -> None:
     m = run["metrics"]
     console.print(f"scores by cycle {_scores(m.get('row'))} (before: {_scores(m.get('before'))})\n"
                   f"ACC {_fmt(run['acc'])} · BWT {_fmt(run['bwt'])}")
+    objectives = m.get("objectives") or {}
+    if set(objectives) - {"sft"}:  # a run of supervised items alone reads as before
+        trained = ", ".join(f"{n} {name}" for name, n in sorted(objectives.items()))
+        console.print(f"trained items by objective: {trained}")
+    if m.get("preference_pairs"):
+        console.print(f"{m['preference_pairs']} preference pairs: chosen ranked first {_fmt(m['preference_accuracy'])} "
+                      f"(before {_fmt(m['preference_accuracy_before'])}) · reward accuracy {_fmt(m['reward_accuracy'])}")
     if run["ppl"] is not None:
         console.print(f"probe perplexity {_fmt(run['ppl'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)}) · "
                       f"behaviour probe {m.get('behaviour_right')} right (before {m.get('behaviour_right_before')})")

@@ -274,21 +274,50 @@ class Agent:
     def feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
         """Rate (+1/-1) and/or correct an answer. A correction (or a good rating) becomes a
         training example of the task; for chat, the correction also answers the same question
-        and its paraphrases at once (the ``corrections`` plugin), without entering the documents."""
+        and its paraphrases at once (the ``corrections`` plugin), without entering the documents.
+        A task that learns from preferences (``LearnableTask.objectives``) also keeps a bad rating,
+        and the answer a correction replaced as the worse of a pair (learning/objectives.py)."""
         interaction = self.log.get(interaction_id)
         task = self.task(interaction["task"])
+        objectives = getattr(task, "objectives", ())
         with write_transaction(self.db):
             record = self.log.record_feedback(interaction_id, rating, correction)
             target = task.example_target(interaction, rating, record["correction"])
-            example_id = None
-            if target is not None and interaction["status"] == "ok":
-                fraction = self.config.learning.holdout_fraction if task.holds_out_examples else 0.0
-                split = "heldout" if heldout(interaction["input"], fraction) else "train"
-                origin = "correction" if record["correction"] else "rating"
-                example_id = self.examples.add(task.name, interaction["input"], target, origin, split, interaction_id)
-        record["example_id"] = example_id
+            output, example = interaction["output"], None
+            if record["correction"] and target is not None:
+                replaced = output if "dpo" in objectives and output and output.strip() != target else None
+                example = (target, "correction", replaced, None)
+            elif rating == -1 and "kto" in objectives and output:
+                example = (output, "rating", None, -1)
+            elif target is not None:
+                example = (target, "rating", None, rating if "kto" in objectives else None)
+            record["example_id"] = self._add_example(task, interaction, *example) if example else None
         self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
         return record
+
+    def prefer(self, interaction_id: int, chosen: str, rejected: str | None = None) -> dict:
+        """Say that ``chosen`` answers the interaction's question better than ``rejected`` (by
+        default the answer it was given): a preference pair the task learns by DPO (or KTO,
+        ``[learning] objective``), for tasks that learn from preferences."""
+        interaction = self.log.get(interaction_id)
+        task = self.task(interaction["task"])
+        if "dpo" not in getattr(task, "objectives", ()):
+            raise InputError(f"task {task.name!r} ({type(task).__name__}) does not learn from preferences; "
+                             "rate or correct its answers instead")
+        rejected = interaction["output"] if rejected is None else rejected
+        with write_transaction(self.db):
+            record = self.log.record_preference(interaction_id, chosen, rejected)
+            record["example_id"] = self._add_example(task, interaction, record["chosen"], "preference", record["rejected"], None)
+        self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
+        return record
+
+    def _add_example(self, task, interaction, target, origin, rejected, rating) -> int | None:
+        """A training example of ``task`` from feedback on ``interaction`` (not of a failed one)."""
+        if interaction["status"] != "ok":
+            return None
+        fraction = self.config.learning.holdout_fraction if task.holds_out_examples else 0.0
+        split = "heldout" if heldout(interaction["input"], fraction) else "train"
+        return self.examples.add(task.name, interaction["input"], target, origin, split, interaction["id"], rejected, rating)
 
     def review_queue(self, limit: int = 20, task: str | None = None) -> list:
         """The answers most worth a person's time first (ReviewItem: interaction, reason, detail,

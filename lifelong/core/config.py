@@ -91,6 +91,14 @@ class LearningConfig:
         "Largest share of the behaviour probe's general questions that the parent answered right and "
         "the candidate may get wrong, and still be promoted", 0.05
     )
+    objective: str = _help(
+        "How feedback is learned (learning/objectives.py): sft (answers to give: corrections, thumbs-up), "
+        "dpo (also preference pairs), kto (also ratings, thumbs-down included) or auto (each kind by its own)", "sft"
+    )
+    preference_beta: float = _help(
+        "DPO/KTO strength: how far from the starting model a preference may move the answers' log-probabilities "
+        "(TRL's beta)", 0.1
+    )
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
     gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
     micro_batch_size: int = _help(
@@ -102,6 +110,10 @@ class LearningConfig:
         for key in ("buffer_size", "min_new"):
             value = getattr(self, key)
             _check(value > 0, f"learning.{key}", "must be > 0", value)
+        from ..learning.objectives import OBJECTIVES
+
+        _check(self.objective in OBJECTIVES, "learning.objective", f"must be one of {', '.join(OBJECTIVES)}", self.objective)
+        _check(self.preference_beta > 0, "learning.preference_beta", "must be > 0", self.preference_beta)
         _check(self.micro_batch_size >= 0, "learning.micro_batch_size", "must be >= 0", self.micro_batch_size)
         _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)

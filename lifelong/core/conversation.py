@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from .task import Reply, ReplyStream
+from ..errors import InputError
+from .task import GenerationOptions, Reply, ReplyStream
+
+# Sampling for a second answer when the workspace decodes greedily (it would repeat the first).
+REGENERATE_TEMPERATURE = 0.8
 
 
 def new_conversation_id() -> str:
@@ -34,6 +38,24 @@ class Conversation:
         yield from stream
         self._remember(text, stream.reply)
         return stream.reply
+
+    def regenerate(self) -> Reply:
+        """Another answer to the last question, sampled, on the same history (logged as a turn of
+        this conversation); ``pick`` keeps the better of the two."""
+        if len(self.history) < 2:
+            raise InputError("nothing to answer again yet: ask something first")
+        text, earlier = self.history[-2]["content"], self.history[:-2]
+        temperature = self.agent.config.generation.temperature or REGENERATE_TEMPERATURE
+        return self.agent.ask(text, self.task, self.retrieval, history=earlier, conversation=self.id,
+                              generation=GenerationOptions(temperature=temperature))
+
+    def pick(self, answer: Reply, regenerated: Reply, first: bool) -> Reply:
+        """Keep ``answer`` (``first``) or ``regenerated`` as the last turn's answer: a preference
+        of the kept one over the other (``Agent.prefer``); the conversation goes on from it."""
+        chosen, rejected = (answer, regenerated) if first else (regenerated, answer)
+        self.agent.prefer(answer.id, chosen=chosen.answer, rejected=rejected.answer)
+        self.history[-1] = {"role": "assistant", "content": chosen.answer}
+        return chosen
 
     def _remember(self, text: str, reply: Reply) -> None:
         self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": reply.answer}]

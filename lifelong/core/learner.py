@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..learning.behaviour import lost_questions
-from ..learning.gate import decide
-from ..learning.metrics import summarize
+from ..learning.gate import PAIRS, decide
+from ..learning.objectives import counts, route
+from ..learning.metrics import preference_metrics, summarize
 from ..memory.db import exclusive, write_transaction
 from ..errors import InputError, LifelongError
 from ..files import atomic_write
@@ -91,16 +92,22 @@ class Learner:
         active = self.agent.versions.serving(task)
         parent_path = active["adapter_path"] if active else None
         plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
+        # Replayed examples are routed like new ones: each run learns every example by the same rule.
+        items = route(plan.examples, config.objective, task_obj.objectives)
+        if not items:
+            raise InputError(f"the {len(train_new)} new examples of task {task!r} are thumbs-down ratings, which "
+                             f"objective {config.objective!r} does not learn: set [learning] objective = \"kto\" or "
+                             "\"auto\", or correct the answers")
         run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed)
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
         try:
             if self.launch.in_process:
-                model = task_obj.train(plan.examples, parent_path, penalty=plan.penalty, progress=progress)
+                model = task_obj.train(items, parent_path, penalty=plan.penalty, progress=progress)
                 version_id = self.agent.versions.add(task, None, active["id"] if active else None)
                 adapter_path = self._save(task_obj, model, version_id)
             else:
                 job = {"workspace": str(self.agent.workspace.path), "task": task, "strategy": strategy, "cycle": cycle,
-                       "new": train_new, "examples": plan.examples, "parent_path": parent_path}
+                       "new": train_new, "examples": items, "parent_path": parent_path}
                 model = None  # loaded from the saved adapter only if a strategy needs it
                 version_id, adapter_path = self._train_launched(task, job, run_id, active, progress)
             sets = self._evaluation_sets(task, cycle, new)
@@ -119,6 +126,8 @@ class Learner:
             raise
         promoted, reason = decide(cycle, candidate, before, candidate_probe, before_probe, self.agent.config.learning)
         metrics = self._metrics(task, run_id, cycle, candidate, before, candidate_probe, before_probe)
+        metrics.update(objectives=counts(items), **preference_metrics(candidate.get(PAIRS, {}).get(cycle),
+                                                                      before.get(PAIRS, {}).get(cycle)))
         with write_transaction(self.db):
             self.agent.versions.set_adapter(version_id, adapter_path)
             if promoted:
@@ -214,3 +223,4 @@ class Learner:
             raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
         with held:
             yield
+

@@ -151,12 +151,19 @@ class LearnableTask(Task):
     """A task that learns: the learner trains a candidate on new plus replayed examples, saves
     it, and promotes it only when ``assess`` shows the gate it forgot nothing."""
 
+    #: The training objectives ``train`` handles (learning/objectives.py): "sft" learns the
+    #: ``target`` of each example; a task that also names "dpo" gets pairs (``target`` chosen over
+    #: ``rejected``) and, naming "kto", rated answers (``target`` with ``desirable``). Feedback
+    #: that only these can learn (a thumbs-down, a preference) is stored for such tasks alone.
+    objectives: tuple[str, ...] = ("sft",)
+
     @abstractmethod
     def train(self, examples: list[dict], parent_path: str | None, penalty: Callable | None = None,
               progress=None):
-        """Train a candidate model on ``examples`` (rows with ``input`` and ``target``), starting
-        from the adapter at ``parent_path`` (None: the base model). ``penalty(model)``, when
-        given, is a loss term to add (EWC); ``progress`` is a rich Progress or None."""
+        """Train a candidate model on ``examples`` (rows with ``input``, ``target`` and the
+        ``objective`` to learn them by, one of ``objectives``), starting from the adapter at
+        ``parent_path`` (None: the base model). ``penalty(model)``, when given, is a loss term to
+        add (EWC); ``progress`` is a rich Progress or None."""
 
     @abstractmethod
     def save_adapter(self, model, path: Path) -> None:

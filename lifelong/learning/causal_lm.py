@@ -13,6 +13,7 @@ from importlib import resources
 
 import torch
 
+from . import preference
 from .fisher import diagonal_fisher
 from .loop import LoopSettings, device_of, fit
 from .peft_methods import peft_config
@@ -37,8 +38,14 @@ def features(tokenizer, system_prompt: str, example: dict) -> dict:
     return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer, "soft": bool(example.get("soft"))}
 
 
+def _length(item: dict) -> int:
+    if item.get("objective") == "dpo":
+        return len(item["chosen"]["input_ids"]) + len(item["rejected"]["input_ids"])
+    return len(item["input_ids"])
+
+
 def length_grouped_batches(items: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
-    order = sorted(range(len(items)), key=lambda i: (len(items[i]["input_ids"]), rng.random()))
+    order = sorted(range(len(items)), key=lambda i: (_length(items[i]), rng.random()))
     batches = [[items[i] for i in order[s : s + batch_size]] for s in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches
@@ -124,30 +131,68 @@ def trainable_model(base, parent_path: str | None, options, total_steps: int):
 
 
 def answer_tokens(item: dict) -> int:
-    """What ``batch_loss`` averages over: the answer tokens of an item, hard or soft."""
+    """What the loss of a batch averages over: the answer tokens of an SFT item, hard or soft;
+    pairs and rated answers for the preference objectives."""
+    if item.get("objective", "sft") != "sft":
+        return 1
     return sum(label != -100 for label in item["labels"])
 
 
+def training_items(tokenizer, system_prompt: str, examples: list[dict]) -> list[dict]:
+    """Token ids of each example by its ``objective`` (sft when it names none): SFT items, DPO
+    pairs (``target`` chosen over ``rejected``) and KTO rated answers (``target``, ``desirable``)."""
+    def encode(example):
+        return features(tokenizer, system_prompt, example)
+
+    by_objective: dict[str, list[dict]] = {}
+    for e in examples:
+        by_objective.setdefault(e.get("objective", "sft"), []).append(e)
+    items = [{"objective": "sft", **encode(e)} for e in by_objective.pop("sft", [])]
+    items += [preference.pair_features(encode, e) for e in by_objective.pop("dpo", [])]
+    items += preference.rated_features(encode, by_objective.pop("kto")) if "kto" in by_objective else []
+    if by_objective:
+        raise ValueError(f"unknown training objective {next(iter(by_objective))!r}")
+    return items
+
+
 def train(base, tokenizer, examples, parent_path, config, seed, system_prompt, penalty=None, progress=None,
-          micro_batch_size: int = 0):
-    """Fine-tune and return the PEFT model. ``config``: the chat plugin's training options
+          micro_batch_size: int = 0, beta: float = 0.1):
+    """Fine-tune and return the PEFT model. ``examples``: prompts with answers, each to be learned
+    by its ``objective`` (``training_items``); ``config``: the chat plugin's training options
     (``epochs``, ``learning_rate``, ``batch_size`` and the PEFT method); ``penalty(model)``: an
-    extra loss term (EWC); ``micro_batch_size``: most examples per forward pass (learning/loop.py)."""
+    extra loss term (EWC); ``micro_batch_size``: most examples per forward pass (learning/loop.py);
+    ``beta``: the DPO/KTO strength. A batch holds items of one objective."""
     torch.manual_seed(seed)
-    items = [features(tokenizer, system_prompt, e) for e in examples]
-    steps_per_epoch = math.ceil(len(items) / config.batch_size)
+    items = training_items(tokenizer, system_prompt, examples)
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item["objective"], []).append(item)
+    steps_per_epoch = sum(math.ceil(len(group) / config.batch_size) for group in groups.values())
     model = trainable_model(base, parent_path, config, steps_per_epoch * config.epochs)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    attach_teacher(model, items, pad_id, config.batch_size)
+    attach_teacher(model, groups.get("sft", []), pad_id, config.batch_size)
+    preference.attach_reference(model, items, pad_id, config.batch_size)
+
+    def batches(rng):
+        epoch = [b for name in sorted(groups) for b in length_grouped_batches(groups[name], config.batch_size, rng)]
+        if len(groups) > 1:
+            rng.shuffle(epoch)
+        return epoch
+
+    def loss(model, batch):
+        objective = batch[0]["objective"]
+        if objective == "dpo":
+            return preference.dpo_loss(model, batch, pad_id, beta)
+        if objective == "kto":
+            return preference.kto_loss(model, batch, pad_id, beta)
+        return batch_loss(model, batch, pad_id)
 
     def after_step(model, step):
         model.base_model.update_and_allocate(step)
 
     settings = LoopSettings(config.epochs, config.learning_rate, micro_batch_size, weight_decay=0.0, max_grad_norm=1.0)
-    return fit(
-        model, lambda rng: length_grouped_batches(items, config.batch_size, rng), lambda m, b: batch_loss(m, b, pad_id),
-        answer_tokens, settings, seed, penalty, progress, after_step if config.peft == "adalora" else None,
-    )
+    return fit(model, batches, loss, answer_tokens, settings, seed, penalty, progress,
+               after_step if config.peft == "adalora" else None)
 
 
 def fisher_diagonal(model, tokenizer, examples, system_prompt) -> dict[str, torch.Tensor]:

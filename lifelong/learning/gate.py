@@ -17,6 +17,9 @@ KNOWN_LABELS = "known labels"  # {cycle: score, predictions restricted to the la
 PER_LABEL = "per label"  # {label of an earlier cycle: that restricted score on its examples}
 CONFUSED_WITH = "confused with"  # {label: the label its examples are most often taken for, all labels allowed}
 ALL_LABELS = "all labels"  # score on the examples of every label the model knows, every label allowed
+# A generating task's preferences: {cycle: [(summed, per-token) log-probability margin of the chosen
+# answer over the rejected one, for each pair of that cycle (learning/objectives.py)]}.
+PAIRS = "preference pairs"
 
 ADVICE = ("the new examples were not learned; to teach them, give the labels named more and more "
           "distinct examples, use head = \"prototype\" or \"lda\" (a new label leaves the others as they "

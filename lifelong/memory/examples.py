@@ -22,11 +22,14 @@ class ExampleStore:
         # May rewrite text fields (PII masking) before an example reaches the disk.
         self._before_store = before_store or (lambda record: None)
 
-    def add(self, task: str, input: str, target: str, origin: str, split: str, interaction_id: int | None = None) -> int:
-        """Insert one example; call inside a write transaction."""
+    def add(self, task: str, input: str, target: str, origin: str, split: str, interaction_id: int | None = None,
+            rejected: str | None = None, rating: int | None = None) -> int:
+        """Insert one example; call inside a write transaction. ``rejected``: a worse answer to
+        ``input`` than ``target`` (a preference pair); ``rating``: the +1/-1 that ``target`` was
+        given, for examples that came from a rating (-1: ``target`` is an answer not to give)."""
         row = {
             "created_at": utcnow(), "task": task, "input": input, "target": target, "split": split,
-            "origin": origin, "interaction_id": interaction_id, "cycle": None,
+            "origin": origin, "interaction_id": interaction_id, "cycle": None, "rejected": rejected, "rating": rating,
         }
         self._before_store(row)
         return self.db["examples"].insert(row).last_pk

@@ -146,6 +146,22 @@ class InteractionLog:
         record["id"] = self.db["feedback"].insert(record).last_pk
         return record
 
+    def record_preference(self, interaction_id: int, chosen: str, rejected: str) -> dict:
+        """Store that ``chosen`` answers the interaction's question better than ``rejected``; call
+        inside a write transaction."""
+        chosen = check_text(chosen, "the chosen answer").strip() if chosen is not None else ""
+        rejected = check_text(rejected, "the rejected answer").strip() if rejected is not None else ""
+        if not chosen or not rejected:
+            raise InputError("a preference needs two answers: give the chosen and the rejected one as text")
+        if chosen == rejected:
+            raise InputError("the chosen and the rejected answer are the same; a preference needs two different answers")
+        self.get(interaction_id)
+        record = {"interaction_id": interaction_id, "created_at": utcnow(), "rating": None, "correction": None,
+                  "chosen": chosen, "rejected": rejected}
+        self._before_log(record)
+        record["id"] = self.db["feedback"].insert(record).last_pk
+        return record
+
     def feedback_for(self, interaction_id: int) -> list[dict]:
         return list(self.db["feedback"].rows_where("interaction_id = ?", [interaction_id], order_by="id"))
 

@@ -184,6 +184,17 @@ def m013_version_numbers(db):
     db["model_versions"].create_index(["task", "number"], unique=True)
 
 
+@migrations()
+def m014_preference_examples(db):
+    # Preference learning (learning/objectives.py): a feedback row may be a preference (two answers
+    # to its question, one chosen); an example may carry the worse answer of a pair (``rejected``)
+    # and the rating it came from (``rating``: +1 desirable, -1 undesirable).
+    db["feedback"].add_column("chosen", str)
+    db["feedback"].add_column("rejected", str)
+    db["examples"].add_column("rejected", str)
+    db["examples"].add_column("rating", int)
+
+
 def named_set(name: str, named: list[tuple[str, Callable]]) -> Migrations:
     """The migration set ``name`` (how ``_sqlite_migrations`` records it) of ``(migration name,
     function)`` pairs, applied in that order."""

@@ -110,7 +110,17 @@ update interactions i set model_version = 'v' || v.number
 create unique index model_versions_task_number on model_versions (task, number);
 """
 
-CORE = [("m001_schema", M001_SCHEMA), ("m002_version_numbers", M002_VERSION_NUMBERS)]
+
+# Twin of migrations.py's m014_preference_examples.
+PREFERENCE_EXAMPLES = """
+alter table feedback add column chosen text;
+alter table feedback add column rejected text;
+alter table examples add column rejected text;
+alter table examples add column rating bigint;
+"""
+
+CORE = [("m001_schema", M001_SCHEMA), ("m002_version_numbers", M002_VERSION_NUMBERS),
+        ("m003_preference_examples", PREFERENCE_EXAMPLES)]
 
 
 def migrate(db, sets: dict[str, list[tuple[str, Migration]]]) -> None:

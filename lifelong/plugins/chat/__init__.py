@@ -134,6 +134,7 @@ class ChatTask(LearnableTask):
     # on them and on earlier cycles' facts instead of on held-out questions.
     holds_out_examples = False
     generates = True
+    objectives = ("sft", "dpo", "kto")
 
     def __init__(self, name, options, agent):
         super().__init__(name, options, agent)
@@ -282,6 +283,7 @@ class ChatTask(LearnableTask):
         model = causal_lm.train(
             gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.plugin_options(ChatTrainingOptions),
             self.agent.config.learning.seed, self.system_prompt, penalty, progress, self.agent.config.learning.micro_batch_size,
+            self.agent.config.learning.preference_beta,
         )
         # Saved beside the weights by save_adapter: the questions this adapter answers.
         model.lifelong_scope = scope.build(self.agent.embedder, self.taught_questions(examples), parent_path)
@@ -293,14 +295,25 @@ class ChatTask(LearnableTask):
         return [q for e in examples for q in (e["input"], *training.paraphrases(e["input"])[:count])]
 
     def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
-        """Each example under its own question and its paraphrases, with its sources where the
-        knowledge base has relevant ones that support it, plus the parent's answers to general prompts
-        (chat/training.py says why)."""
+        """Each example under its own question and its paraphrases, by its objective (an answer,
+        a pair or a rated answer; learning/objectives.py), an answer also with its sources where
+        the knowledge base has relevant ones that support it, plus the parent's answers to general
+        prompts (chat/training.py says why)."""
         settings, seed = self.settings, self.agent.config.learning.seed
         searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
         items = []
         for e in examples:
-            items += [{"messages": self.messages(q), "target": e["target"]} for q in self.taught_questions([e])]
+            questions = self.taught_questions([e])
+            objective = e.get("objective", "sft")
+            if objective == "dpo":
+                items += [{"objective": "dpo", "messages": self.messages(q), "target": e["target"], "rejected": e["rejected"]}
+                          for q in questions]
+                continue
+            if objective == "kto":
+                items += [{"objective": "kto", "messages": self.messages(q), "target": e["target"], "desirable": e["desirable"]}
+                          for q in questions]
+                continue
+            items += [{"messages": self.messages(q), "target": e["target"]} for q in questions]
             if searchable:
                 found = self.ground(e["input"], self.agent.search(e["input"]))
                 # Only where the sources support the answer: an answer trained beside sources that
@@ -366,15 +379,32 @@ class ChatTask(LearnableTask):
         model = self._model(adapter_path)
         scores = {}
         for key, examples in sets.items():
-            if not examples:
-                continue
-            answers = self._answer_batch(model, adapter_path, [e["input"] for e in examples], 64)
-            scores[key] = sum(self.score(a, e["target"], e["input"]) for a, e in zip(answers, examples)) / len(examples)
+            if examples:
+                scores[key] = self._feedback_score(model, adapter_path, key, examples, scores)
         probe = probe_questions()
         answers = self._answer_batch(model, adapter_path, [p["question"] for p in probe], 32)
         behaviour = {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
         return scores, {"perplexity": causal_lm.perplexity(model, self.agent.generator.tokenizer, causal_lm.probe_text()),
                         "behaviour": behaviour}
+
+    def _feedback_score(self, model, adapter_path, key, examples, scores) -> float:
+        """The share of a cycle's feedback the model honours: each answer to give that it gives
+        as served (``score``), and each preference pair whose chosen answer it finds likelier per
+        token than the rejected one (the pairs' margins go to ``scores[PAIRS][key]``)."""
+        from lifelong.learning import causal_lm, preference
+        from lifelong.learning.gate import PAIRS
+        from lifelong.learning.objectives import preference_pairs, to_give
+
+        given = [e for e in examples if to_give(e)]
+        answers = self._answer_batch(model, adapter_path, [e["input"] for e in given], 64) if given else []
+        right = sum(self.score(a, e["target"], e["input"]) for a, e in zip(answers, given))
+        pairs = [(self.messages(q), chosen, rejected) for q, chosen, rejected in preference_pairs(examples)]
+        if pairs:
+            tokenizer = self.agent.generator.tokenizer
+            margins = preference.pair_margins(model, tokenizer, lambda e: causal_lm.features(tokenizer, self.system_prompt, e), pairs)
+            scores.setdefault(PAIRS, {})[key] = margins
+            right += sum(per_token > 0 for _, per_token in margins)
+        return right / max(1, len(given) + len(pairs))
 
     def fisher(self, model, examples) -> dict:
         from lifelong.learning import causal_lm

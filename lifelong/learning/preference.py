@@ -1,0 +1,106 @@
+"""The preference objectives of a causal LM (learning/objectives.py says which feedback gets
+which): DPO on pairs and KTO on rated answers, trained on the shared loop (learning/loop.py)
+beside supervised items, with the answer-only log-probabilities the SFT loss uses.
+
+The losses are TRL's defaults (``DPOTrainer`` loss_type "sigmoid", ``KTOTrainer`` loss_type
+"kto" with its KL reference point from mismatched answers), written out here because TRL 1.x
+keeps them inside its trainers' private ``_compute_loss`` (tied to the trainer's own accelerator,
+metrics and patched LM head), and its trainers own the training loop: they could not share a
+batch stream with SFT items, the self-distillation KL, the EWC penalty or our multi-process
+launch. tests/test_preference.py checks both against TRL's trainers on the same model and data.
+
+The reference model is the starting model, parent adapter or base, as TRL's is: its
+log-probabilities are taken once before the first step, like the teacher of soft items
+(causal_lm.attach_teacher), so no second copy of the model is kept."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def sequence_logps(model, rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row (``input_ids`` and ``labels`` as ``causal_lm.features`` makes them): the summed
+    log-probability of its answer tokens, and how many there are."""
+    from .causal_lm import collate
+    from .loop import device_of
+
+    enc = collate(rows, pad_id, device_of(model))
+    logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
+    labels = enc["labels"][:, 1:]
+    mask = labels != -100
+    # The label's log-probability as its logit minus the row's log-sum-exp: the full log-softmax
+    # over the vocabulary is never kept.
+    picked = logits.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1)
+    return (picked * mask).sum(-1), mask.sum(-1)
+
+
+def pair_features(features, example: dict) -> dict:
+    """A DPO item: the prompt with its chosen answer (``target``) and with its ``rejected`` one."""
+    return {"objective": "dpo", "chosen": features(example), "rejected": features({**example, "target": example["rejected"]})}
+
+
+def rated_features(features, examples: list[dict]) -> list[dict]:
+    """KTO items: each rated answer, with its prompt under the previous item's answer (the
+    mismatched pairs KTOTrainer estimates the KL reference point from, rotated as it does)."""
+    items = [{"objective": "kto", "desirable": bool(e["desirable"]), **features(e)} for e in examples]
+    for i, (item, e) in enumerate(zip(items, examples)):
+        item["kl"] = features({**e, "target": examples[i - 1]["target"]})
+    return items
+
+
+@torch.no_grad()
+def attach_reference(model, items: list[dict], pad_id: int, batch_size: int) -> None:
+    """The starting model's summed answer log-probabilities on each preference item, before any
+    training step: DPO's and KTO's reference."""
+    model.eval()
+    for objective, parts in (("dpo", ("chosen", "rejected")), ("kto", (None, "kl"))):
+        batch_items = [f for f in items if f["objective"] == objective]
+        for start in range(0, len(batch_items), batch_size):
+            batch = batch_items[start : start + batch_size]
+            for part in parts:
+                logps, _ = sequence_logps(model, [f[part] if part else f for f in batch], pad_id)
+                for f, value in zip(batch, logps.tolist()):
+                    f[f"ref_{part or 'answer'}"] = value
+    model.train()
+
+
+def dpo_loss(model, batch: list[dict], pad_id: int, beta: float):
+    """-log sigmoid(beta * (chosen log-ratio - rejected log-ratio)), the mean over pairs."""
+    logps, _ = sequence_logps(model, [f["chosen"] for f in batch] + [f["rejected"] for f in batch], pad_id)
+    chosen, rejected = logps.chunk(2)
+    ref = torch.tensor([[f["ref_chosen"], f["ref_rejected"]] for f in batch], device=logps.device)
+    return -F.logsigmoid(beta * ((chosen - ref[:, 0]) - (rejected - ref[:, 1]))).mean()
+
+
+def kto_loss(model, batch: list[dict], pad_id: int, beta: float):
+    """1 - sigmoid(beta * (log-ratio - z)) for a desirable answer, 1 - sigmoid(beta * (z -
+    log-ratio)) for an undesirable one, the mean over answers; z, the reference point, is the
+    batch's KL estimate on mismatched answers (not differentiated, at least 0)."""
+    logps, _ = sequence_logps(model, batch, pad_id)
+    with torch.no_grad():
+        kl_logps, _ = sequence_logps(model, [f["kl"] for f in batch], pad_id)
+    device = logps.device
+    ref = torch.tensor([f["ref_answer"] for f in batch], device=device)
+    ref_kl = torch.tensor([f["ref_kl"] for f in batch], device=device)
+    z = (kl_logps - ref_kl).mean().clamp(min=0)
+    ratio = logps - ref
+    desirable = torch.tensor([f["desirable"] for f in batch], device=device)
+    return torch.where(desirable, 1 - torch.sigmoid(beta * (ratio - z)), 1 - torch.sigmoid(beta * (z - ratio))).mean()
+
+
+@torch.inference_mode()
+def pair_margins(model, tokenizer, features, pairs: list[tuple[list[dict], str, str]], batch_size: int = 8):
+    """For each (prompt messages, chosen, rejected): the chosen answer's log-probability minus
+    the rejected one's, summed and per answer token."""
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    margins = []
+    for start in range(0, len(pairs), batch_size):
+        batch = pairs[start : start + batch_size]
+        rows = [features({"messages": m, "target": c}) for m, c, _ in batch] + \
+               [features({"messages": m, "target": r}) for m, _, r in batch]
+        logps, counts = sequence_logps(model, rows, pad_id)
+        (chosen, rejected), (n_chosen, n_rejected) = logps.chunk(2), counts.chunk(2)
+        per_token = chosen / n_chosen.clamp(min=1) - rejected / n_rejected.clamp(min=1)
+        margins += list(zip((chosen - rejected).tolist(), per_token.tolist()))
+    return margins
