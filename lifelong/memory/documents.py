@@ -10,6 +10,7 @@ import numpy as np
 import sqlite_utils
 
 from .db import dialect, utcnow, write_transaction
+from .pgvector_index import COLUMN as VECTOR_COLUMN
 
 # Left out of keyword queries: they match nearly every chunk and drown the BM25 ranking.
 STOPWORDS = frozenset(
@@ -23,8 +24,11 @@ def sha256_text(text: str) -> str:
 
 
 class DocumentStore:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, vectors_in_sql: bool = False):
+        """``vectors_in_sql``: also write each embedding to pgvector's column (PgvectorIndex.open
+        made it), in the transaction that stores its chunk."""
         self.db = db
+        self.vectors_in_sql = vectors_in_sql
 
     def document(self, path: str) -> dict | None:
         rows = list(self.db["documents"].rows_where("path = ?", [path]))
@@ -60,8 +64,11 @@ class DocumentStore:
                 if digest in seen or self.db.execute("select 1 from chunks where sha256 = ?", [digest]).fetchone():
                     continue
                 seen.add(digest)
+                vector = np.asarray(vector, dtype="<f4")
                 row = {"document_id": doc_id, "position": position, "text": text, "sha256": digest,
-                       "embedding": np.asarray(vector, dtype="<f4").tobytes()}
+                       "embedding": vector.tobytes()}
+                if self.vectors_in_sql:
+                    row[VECTOR_COLUMN] = vector
                 added.append((self.db["chunks"].insert(row).last_pk, position))
             return removed, added
 
