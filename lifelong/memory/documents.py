@@ -9,7 +9,7 @@ import re
 import numpy as np
 import sqlite_utils
 
-from .db import dialect, utcnow, write_transaction
+from .db import dialect, serialize, utcnow, write_transaction
 from .pgvector_index import COLUMN as VECTOR_COLUMN
 
 # Left out of keyword queries: they match nearly every chunk and drown the BM25 ranking.
@@ -17,6 +17,9 @@ STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i in is it me my of on or our "
     "that the their there this to was we what when where which who why will with you your".split()
 )
+# Writers of documents take turns (SQLite's writers always do): two replicas storing one new
+# file, or two files sharing a chunk, at once would otherwise both insert it.
+_DOCUMENTS = "lifelong:documents"
 
 
 def sha256_text(text: str) -> str:
@@ -44,10 +47,14 @@ class DocumentStore:
         self, path: str, sha256: str, size: int, origin: str, chunks: list[str], vectors: np.ndarray
     ) -> tuple[list[int], list[int]]:
         """Store a document's chunks in one transaction, replacing an earlier version.
-        Chunks whose text is already stored (in any document) are kept once.
+        Chunks whose text is already stored (in any document) are kept once. The same version
+        stored meanwhile (by another replica) is left as it is.
         Returns (removed chunk ids, [(added chunk id, index into ``chunks``)])."""
         with write_transaction(self.db):
+            serialize(self.db, _DOCUMENTS)
             existing = self.document(path)
+            if existing and existing["sha256"] == sha256:
+                return [], []
             removed = []
             if existing:
                 removed = self._delete_chunks(existing["id"])
@@ -75,6 +82,7 @@ class DocumentStore:
     def delete_document(self, path: str) -> list[int] | None:
         """Remove a document and its chunks; returns the removed chunk ids, None if unknown."""
         with write_transaction(self.db):
+            serialize(self.db, _DOCUMENTS)
             existing = self.document(path)
             if existing is None:
                 return None
