@@ -27,12 +27,15 @@ browser:
 
 # The PostgreSQL tests start a throwaway server of Debian's postgresql package (initdb in a temp
 # folder, run as the postgres user when root). Installed here when missing and apt can;
-# otherwise those tests skip and say so.
+# otherwise those tests skip and say so. pgvector (dense search in SQL) likewise, built from
+# Debian's source package by .ci/install-pgvector.
 postgres:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| $(SUDO) apt-get install -y -q postgresql >/dev/null \
 		|| ($(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q postgresql >/dev/null) \
 		|| echo "postgresql could not be installed: the PostgreSQL tests will skip"
+	@.ci/install-pgvector >/dev/null 2>&1 \
+		|| echo "pgvector could not be built (run .ci/install-pgvector to see why): the pgvector tests will skip"
 
 demo: install
 	$(PY) examples/customer_support/run.py

@@ -23,3 +23,7 @@ class InputError(LifelongError):
 
 class StorageError(LifelongError):
     """A workspace file (the database, an index, an adapter) cannot be read or written."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database server cannot be reached now; the same call may succeed once it is back."""

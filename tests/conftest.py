@@ -111,6 +111,26 @@ def postgres_url(postgres_server):
     postgres_server.drop_database(name)
 
 
+@pytest.fixture
+def pgvector_url(postgres_server, postgres_url):
+    """A fresh database where dense search runs in SQL with pgvector; skips, saying why, where
+    the server lacks it."""
+    why = postgres_server.pgvector_unavailable()
+    if why:
+        pytest.skip(f"no pgvector for this test: {why}")
+    return postgres_url
+
+
+@pytest.fixture
+def faiss_postgres_url(postgres_server):
+    """A fresh database whose user may not create extensions: dense search by FAISS, as where
+    the server has no pgvector."""
+    name = f"test_{next(_databases)}"
+    url = postgres_server.create_database(name, owner="lifelong_user")
+    yield url
+    postgres_server.drop_database(name)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
     """The memory a storage test runs against: a SQLite file, then a fresh PostgreSQL database."""

@@ -11,13 +11,27 @@ from lifelong.memory.vector_index import VectorIndex
 from pdfs import minimal_pdf
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def _open(request, workspace, url_fixture: str | None):
+    if url_fixture:
+        config = workspace / "lifelong.toml"
+        config.write_text(config.read_text() + f'\n[memory]\ndatabase = "{request.getfixturevalue(url_fixture)}"\n')
+    return Agent.open(workspace)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "pgvector"])
 def agent(request, tiny_workspace):
-    """The tiny agent with its memory in SQLite, then in PostgreSQL (keyword search by FTS5,
-    then by PostgreSQL's full-text search; FAISS over the stored embeddings on both)."""
-    if request.param == "postgresql":
-        request.getfixturevalue("postgres_workspace")
-    with Agent.open(tiny_workspace) as agent:
+    """The tiny agent with its memory in SQLite (keyword search by FTS5, dense by FAISS), in
+    PostgreSQL (full-text search; FAISS over the stored embeddings), then in PostgreSQL with
+    pgvector (dense search in SQL)."""
+    urls = {"sqlite": None, "postgresql": "faiss_postgres_url", "pgvector": "pgvector_url"}
+    with _open(request, tiny_workspace, urls[request.param]) as agent:
+        yield agent
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def faiss_agent(request, tiny_workspace):
+    """The agent where dense search is by FAISS, with its index file."""
+    with _open(request, tiny_workspace, {"sqlite": None, "postgresql": "faiss_postgres_url"}[request.param]) as agent:
         yield agent
 
 
@@ -68,13 +82,13 @@ def test_reingest_is_incremental(agent, corpus):
     assert changed.updated == [str(corpus / "hours.txt")] and len(changed.unchanged) == 6
     assert agent.search("nine five weekdays", k=1, mode="keyword") == []
     assert agent.search("shop opens ten", k=1, mode="keyword")[0].document.endswith("hours.txt")
-    assert len(agent.retriever.index) == 7
+    assert len(agent.search("anything", k=100, mode="dense")) == 7
 
 
 def test_forget_removes_document_and_vectors(agent, corpus):
     agent.ingest([corpus])
     assert agent.forget(str(corpus / "hours.txt")) == 1
-    assert len(agent.retriever.index) == 6
+    assert len(agent.search("anything", k=100, mode="dense")) == 6
     assert all(not h.document.endswith("hours.txt") for h in agent.search("shop", k=10, mode="hybrid"))
     with pytest.raises(InputError, match="no document"):
         agent.forget(str(corpus / "hours.txt"))
@@ -134,7 +148,8 @@ def test_cli_ingest_exit_code_and_json(tiny_workspace, corpus, tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["delete", "corrupt", "stale"])
-def test_index_rebuilt_from_sqlite(agent, corpus, caplog, damage):
+def test_index_rebuilt_from_sqlite(faiss_agent, corpus, caplog, damage):
+    agent = faiss_agent
     agent.ingest([corpus])
     path = agent.retriever.index_path
     if damage == "delete":

@@ -241,3 +241,29 @@ def test_ui_serves_on_loopback_and_opens_the_dashboard(learning_workspace, monke
     while not opened and time.time() < deadline:
         time.sleep(0.05)
     assert opened == ["http://127.0.0.1:8123/ui"]
+
+
+def test_a_lost_database_is_a_503_naming_it_until_it_is_back(postgres_server, postgres_workspace):
+    """PostgreSQL stops while the server runs: requests get a 503 in the OpenAI error shape, one
+    line naming the database and what to do; once it is back they succeed again."""
+    with TestClient(create_app(postgres_workspace), base_url="http://localhost") as client:
+        first = ask(client, "Before the outage?")
+        assert first.status_code == 200
+        postgres_server.shut_down()
+        try:
+            for _ in range(2):  # the lost connection, then a server that refuses new ones
+                lost = ask(client, "During the outage?")
+                assert lost.status_code == 503 and lost.headers["retry-after"]
+                error = lost.json()["error"]
+                assert set(error) == {"message", "type", "param", "code"} and error["type"] == "DatabaseUnavailable"
+                assert error["message"].startswith(f"database postgresql://postgres@127.0.0.1:{postgres_server.port}/")
+                assert "check that the server runs" in error["message"] and "\n" not in error["message"]
+            feedback = client.post("/v1/feedback", json={"interaction_id": first.json()["lifelong"]["interaction_id"], "rating": 1})
+            assert feedback.status_code == 503
+        finally:
+            postgres_server.start()
+        back = ask(client, "After the outage?")
+        assert back.status_code == 200
+        assert client.post("/v1/feedback", json={"interaction_id": back.json()["lifelong"]["interaction_id"], "rating": 1}).status_code == 200
+        log = client.app.state.agent.log
+        assert [log.get(r.json()["lifelong"]["interaction_id"])["input"] for r in (first, back)] == ["Before the outage?", "After the outage?"]

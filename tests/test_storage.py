@@ -205,3 +205,31 @@ def test_the_environment_selects_postgresql_over_the_file(tiny_workspace, postgr
         reply = agent.ask("hello")
         assert agent.db.dialect == "postgresql" and agent.log.get(reply.id)["input"] == "hello"
     assert not (tiny_workspace / "lifelong.db").exists()
+
+
+def test_two_replicas_storing_one_document_at_once_store_it_once(postgres_url):
+    """Two replicas ingest the same new files at the same moment: no error, each file stored
+    once, each chunk once (also one shared by two files)."""
+    stores = [DocumentStore(open_database(postgres_url, RETRIEVER)) for _ in range(2)]
+    start = threading.Barrier(2)
+    failures = []
+
+    def ingest(store, seed):
+        try:
+            for number in range(20):
+                start.wait(30)
+                store.replace_document(f"/kb/{number}.md", f"sha-{number}", 10, "file",
+                                       [f"File {number} says hello.", "Shared by every file."], unit(2, seed=seed))
+        except Exception as exc:  # noqa: BLE001 - any failure is the test's finding
+            failures.append(exc)
+            start.abort()
+
+    threads = [threading.Thread(target=ingest, args=(store, seed)) for seed, store in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert failures == []
+    documents = stores[0].documents()
+    assert [d["path"] for d in documents] == [f"/kb/{n}.md" for n in range(20)]
+    assert stores[0].db["chunks"].count == 21

@@ -9,13 +9,17 @@ import re
 import numpy as np
 import sqlite_utils
 
-from .db import dialect, utcnow, write_transaction
+from .db import dialect, serialize, utcnow, write_transaction
+from .pgvector_index import COLUMN as VECTOR_COLUMN
 
 # Left out of keyword queries: they match nearly every chunk and drown the BM25 ranking.
 STOPWORDS = frozenset(
     "a an and are as at be by can do does for from has have how i in is it me my of on or our "
     "that the their there this to was we what when where which who why will with you your".split()
 )
+# Writers of documents take turns (SQLite's writers always do): two replicas storing one new
+# file, or two files sharing a chunk, at once would otherwise both insert it.
+_DOCUMENTS = "lifelong:documents"
 
 
 def sha256_text(text: str) -> str:
@@ -23,8 +27,11 @@ def sha256_text(text: str) -> str:
 
 
 class DocumentStore:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, vectors_in_sql: bool = False):
+        """``vectors_in_sql``: also write each embedding to pgvector's column (PgvectorIndex.open
+        made it), in the transaction that stores its chunk."""
         self.db = db
+        self.vectors_in_sql = vectors_in_sql
 
     def document(self, path: str) -> dict | None:
         rows = list(self.db["documents"].rows_where("path = ?", [path]))
@@ -40,10 +47,14 @@ class DocumentStore:
         self, path: str, sha256: str, size: int, origin: str, chunks: list[str], vectors: np.ndarray
     ) -> tuple[list[int], list[int]]:
         """Store a document's chunks in one transaction, replacing an earlier version.
-        Chunks whose text is already stored (in any document) are kept once.
+        Chunks whose text is already stored (in any document) are kept once. The same version
+        stored meanwhile (by another replica) is left as it is.
         Returns (removed chunk ids, [(added chunk id, index into ``chunks``)])."""
         with write_transaction(self.db):
+            serialize(self.db, _DOCUMENTS)
             existing = self.document(path)
+            if existing and existing["sha256"] == sha256:
+                return [], []
             removed = []
             if existing:
                 removed = self._delete_chunks(existing["id"])
@@ -60,14 +71,18 @@ class DocumentStore:
                 if digest in seen or self.db.execute("select 1 from chunks where sha256 = ?", [digest]).fetchone():
                     continue
                 seen.add(digest)
+                vector = np.asarray(vector, dtype="<f4")
                 row = {"document_id": doc_id, "position": position, "text": text, "sha256": digest,
-                       "embedding": np.asarray(vector, dtype="<f4").tobytes()}
+                       "embedding": vector.tobytes()}
+                if self.vectors_in_sql:
+                    row[VECTOR_COLUMN] = vector
                 added.append((self.db["chunks"].insert(row).last_pk, position))
             return removed, added
 
     def delete_document(self, path: str) -> list[int] | None:
         """Remove a document and its chunks; returns the removed chunk ids, None if unknown."""
         with write_transaction(self.db):
+            serialize(self.db, _DOCUMENTS)
             existing = self.document(path)
             if existing is None:
                 return None

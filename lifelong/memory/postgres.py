@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
+import time
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import dict_row
 
-from ..errors import StorageError
+from ..errors import DatabaseUnavailable
 
 CONNECT_TIMEOUT_S = 10
+# A connection unused this long is checked before use: one that a restarted server dropped in
+# the meantime is then made again, instead of failing the request that finds it.
+CHECK_AFTER_IDLE_S = 5
+_COME_BACK = "check that the server runs: calls succeed again once it is back"
 
 
 def redacted(url: str) -> str:
@@ -27,6 +34,10 @@ def redacted(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _sql(sql: str, has_args: bool) -> str:
@@ -40,26 +51,68 @@ class PostgresDatabase:
     def __init__(self, url: str):
         self.url = url
         self._session_locks: set[str] = set()
+        self._setups: list[Callable[[psycopg.Connection], None]] = []
+        self._open_transactions = 0
+        self._reconnecting = threading.Lock()
+        self.conn = self._connect("cannot connect", "check that the server runs, and the host, port, user, password "
+                                  "and database name in the URL")
+        self._used_at = time.monotonic()
+
+    def _connect(self, failure: str, advice: str) -> psycopg.Connection:
         try:
             # autocommit: no implicit transactions, as with SQLite's isolation_level=None; every
             # write goes through write_transaction.
-            self.conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise StorageError(f"database {redacted(url)}: cannot connect ({first}); check that the server runs, "
-                               "and the host, port, user, password and database name in the URL") from None
+            raise DatabaseUnavailable(f"database {redacted(self.url)}: {failure} ({_first_line(exc)}); {advice}") from None
+        for setup in self._setups:
+            setup(conn)
+        return conn
+
+    def add_connection_setup(self, setup: Callable[[psycopg.Connection], None]) -> None:
+        """Run ``setup`` on the connection now and on each one made after a lost one (types to
+        adapt, session settings)."""
+        setup(self.conn)
+        self._setups.append(setup)
+
+    @contextlib.contextmanager
+    def _connected(self):
+        """The connection, made again first when it was lost (the server restarted, the network
+        failed) or, after a quiet spell, found lost. A connection lost during the block is a
+        DatabaseUnavailable: this call fails, with a line that says so, and the next reconnects."""
+        if not self._open_transactions:
+            with self._reconnecting:
+                if not self.conn.closed and time.monotonic() - self._used_at > CHECK_AFTER_IDLE_S:
+                    with contextlib.suppress(psycopg.OperationalError):
+                        self.conn.execute("")  # what psycopg_pool's check does: closes a lost connection
+                if self.conn.broken:
+                    self.conn = self._connect("the connection was lost and cannot be made again", _COME_BACK)
+        try:
+            yield self.conn
+        except psycopg.OperationalError as exc:
+            if not self.conn.broken:
+                raise  # the server answered: a query's own fault
+            raise DatabaseUnavailable(f"database {redacted(self.url)}: the connection was lost ({_first_line(exc)}); "
+                                      f"{_COME_BACK}") from None
+        finally:
+            self._used_at = time.monotonic()
 
     def __getitem__(self, name: str) -> "PostgresTable":
         return PostgresTable(self, name)
 
     def execute(self, sql: str, args=()):
         """A cursor over tuples, as sqlite3's ``execute`` returns."""
-        return self.conn.execute(_sql(sql, bool(args)), list(args) or None)
+        with self._connected() as conn:
+            return conn.execute(_sql(sql, bool(args)), list(args) or None)
+
+    def executemany(self, sql: str, rows) -> None:
+        with self._connected() as conn, conn.cursor() as cursor:
+            cursor.executemany(_sql(sql, True), rows)
 
     def query(self, sql: str, args=()):
         """Rows as dicts, as sqlite_utils' ``query`` yields them."""
-        cursor = self.conn.cursor(row_factory=dict_row)
-        yield from cursor.execute(_sql(sql, bool(args)), list(args) or None)
+        with self._connected() as conn:
+            yield from conn.cursor(row_factory=dict_row).execute(_sql(sql, bool(args)), list(args) or None)
 
     def table_names(self) -> list[str]:
         return [r[0] for r in self.execute(
@@ -67,16 +120,21 @@ class PostgresDatabase:
 
     def columns(self, table: str) -> list[str]:
         """The columns a copy reads and writes: those not computed by the database."""
+        # A pgvector column holds copies of stored embeddings, made from them where missing.
         return [r[0] for r in self.execute(
             "select column_name from information_schema.columns where table_schema = current_schema() "
-            "and table_name = ? and is_generated = 'NEVER' order by ordinal_position", [table])]
+            "and table_name = ? and is_generated = 'NEVER' and udt_name <> 'vector' order by ordinal_position", [table])]
 
     @contextlib.contextmanager
     def transaction(self):
         """One transaction (a savepoint inside another). Under READ COMMITTED, writes that read
         before they change also take ``lock(...)`` where two replicas could interleave."""
-        with self.conn.transaction():
-            yield self
+        with self._connected() as conn, conn.transaction():
+            self._open_transactions += 1
+            try:
+                yield self
+            finally:
+                self._open_transactions -= 1
 
     def lock(self, key: str) -> None:
         """Hold an advisory lock on ``key`` until the current transaction ends: what SQLite's
@@ -127,10 +185,9 @@ class PostgresTable:
         if not rows:
             return
         columns = list(rows[0])
-        marks = ", ".join(["%s"] * len(columns))
-        with self.db.conn.cursor() as cursor:
-            cursor.executemany(f"insert into {self.name} ({', '.join(columns)}) values ({marks})",
-                               [[row[c] for c in columns] for row in rows])
+        marks = ", ".join("?" * len(columns))
+        self.db.executemany(f"insert into {self.name} ({', '.join(columns)}) values ({marks})",
+                            [[row[c] for c in columns] for row in rows])
 
     def upsert(self, row: dict, pk: str) -> None:
         columns = ", ".join(row)

@@ -66,10 +66,13 @@ class TemporaryServer:
             raise RuntimeError(f"{' '.join(command)} failed: {done.stderr.strip() or done.stdout.strip()}")
 
     def start(self) -> "TemporaryServer":
-        if self._as_postgres:
-            shutil.chown(self.folder, "postgres", "postgres")
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
+        """Make the cluster (the first time) and start the server; after ``shut_down``, start it
+        again on the same port with the same data."""
+        if not self.data.exists():
+            if self._as_postgres:
+                shutil.chown(self.folder, "postgres", "postgres")
+            self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                      "--no-sync")
         # Sockets in our own folder; connections for the replicas tests' threads.
         options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
                    + ("" if self.durable else " -c fsync=off"))
@@ -80,18 +83,39 @@ class TemporaryServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str) -> str:
+    def create_database(self, name: str, owner: str | None = None) -> str:
+        """A new database and its URL. ``owner``: a user made for it without superuser rights
+        (who may not create extensions such as pgvector), who connects to it."""
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
-        return self.url(name)
+            if owner and not conn.execute("select 1 from pg_roles where rolname = %s", [owner]).fetchone():
+                conn.execute(f'create role "{owner}" login nosuperuser')
+            conn.execute(f'create database "{name}"' + (f' owner "{owner}"' if owner else ""))
+        return self.url(name) if owner is None else self.url(name).replace("postgres@", f"{owner}@", 1)
+
+    def pgvector_unavailable(self) -> str | None:
+        """Why pgvector cannot be used on this server, or None."""
+        import psycopg
+
+        try:
+            import pgvector.psycopg  # noqa: F401
+        except ImportError:
+            return "the pgvector package is not installed (pip install 'lifelong[postgres]')"
+        with psycopg.connect(self.url()) as conn:
+            if not conn.execute("select 1 from pg_available_extensions where name = 'vector'").fetchone():
+                return "the server has no pgvector extension (make postgres builds it from Debian's source package)"
+        return None
 
     def drop_database(self, name: str) -> None:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
+
+    def shut_down(self) -> None:
+        """Stop the server as an operator would (its clients' connections end), keeping its data."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
         try:

@@ -9,12 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import LifelongError, NotFoundError
+from ..errors import DatabaseUnavailable, LifelongError, NotFoundError
 from ..validation import printable
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
           404: "not_found_error", 405: "invalid_request_error", 409: "conflict_error", 413: "invalid_request_error",
           422: "invalid_request_error"}
+# How soon a client may try again when the database is unreachable: a restart takes seconds.
+RETRY_AFTER_S = 5
 
 
 def error_response(status: int, message: str, type_: str | None = None, param: str | None = None,
@@ -47,6 +49,8 @@ def validation_message(errors) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(LifelongError)
     async def user_error(request: Request, exc: LifelongError):
+        if isinstance(exc, DatabaseUnavailable):  # not the client's fault: it may try again
+            return error_response(503, str(exc), type(exc).__name__, headers={"Retry-After": str(RETRY_AFTER_S)})
         status = 404 if isinstance(exc, NotFoundError) else 400
         return error_response(status, str(exc), type(exc).__name__)
 

@@ -1,5 +1,6 @@
-"""The built-in retriever: chunks in SQLite, dense search with FAISS, keyword search with FTS5,
-and hybrid search fusing both by reciprocal rank."""
+"""The built-in retriever: chunks in the memory (SQLite or PostgreSQL); dense search with FAISS,
+or with pgvector in SQL where the PostgreSQL server has it; keyword search with FTS5 or
+PostgreSQL's full-text search; hybrid search fusing both by reciprocal rank."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ import numpy as np
 from lifelong.api import Hit, IngestReport, InputError, Retriever
 from lifelong.validation import check_text, printable
 from lifelong.memory.documents import DocumentStore
+from lifelong.memory.pgvector_index import PgvectorIndex
 from lifelong.memory.vector_index import VectorIndex
 
 from .chunker import Chunker
@@ -46,7 +49,21 @@ class FaissRetriever(Retriever):
         self._fingerprint = None
         self._chunker = None
 
-    # --- the vector index, kept in step with SQLite -------------------------------------------
+    # --- the vector index: pgvector's, or FAISS kept in step with the stored chunks -------------
+
+    @cached_property
+    def pgvector(self) -> PgvectorIndex | None:
+        """Dense search in SQL, when the memory is PostgreSQL with pgvector; None: FAISS."""
+        index = PgvectorIndex.open(self.agent.db, self.agent.embedder.dim)
+        if index is not None:
+            self.store = DocumentStore(self.agent.db, vectors_in_sql=True)
+        return index
+
+    def _before_change(self) -> None:
+        """Bring FAISS in step before the chunks change, so _apply starts from it. pgvector's
+        column changes with the chunks, in their transaction."""
+        if self.pgvector is None:
+            self.index
 
     @property
     def index(self) -> VectorIndex:
@@ -67,8 +84,10 @@ class FaissRetriever(Retriever):
         return index
 
     def _apply(self, removed: list[int], added_ids: list[int], added_vectors: np.ndarray, save: bool = True) -> None:
-        # The in-memory index matches SQLite as it was before this change (callers touch
-        # self.index first); apply the change to it instead of reloading.
+        # The in-memory index matches SQLite as it was before this change (_before_change);
+        # apply the change to it instead of reloading.
+        if self.pgvector is not None:
+            return
         index = self._index
         index.remove(removed)
         if len(added_ids):
@@ -94,7 +113,7 @@ class FaissRetriever(Retriever):
         report = IngestReport()
         pending = [p for p in (self._prepare(path, report) for path in _expand(paths, report)) if p]
         texts = [chunk for p in pending for chunk in p.chunks]
-        self.index  # bring the index in step before changing SQLite, so _apply starts from it
+        self._before_change()
         vectors = self._encode(texts, progress)
         offset = 0
         for p in pending:
@@ -104,7 +123,7 @@ class FaissRetriever(Retriever):
             self._apply(removed, [i for i, _ in added], doc_vectors[[pos for _, pos in added]], save=False)
             report.chunks += len(added)
             (report.updated if p.updated else report.added).append(p.path)
-        if pending:
+        if pending and self._index is not None:
             # Once per ingest: a crash before this leaves a stale file, rebuilt on next use.
             self._index.save(self.index_path, self._fingerprint)
         return report
@@ -115,7 +134,7 @@ class FaissRetriever(Retriever):
             raise InputError(f"no text to add for {source!r}")
         chunks = self.chunker.split(text)
         vectors = self.agent.embedder.encode(chunks)
-        self.index
+        self._before_change()
         removed, added = self.store.replace_document(
             source, hashlib.sha256(text.encode()).hexdigest(), len(text.encode()), origin, chunks, vectors
         )
@@ -125,7 +144,7 @@ class FaissRetriever(Retriever):
     def forget(self, document: str) -> int:
         """Remove a document (its path as ingested, or as given) and its vectors."""
         key = document if self.store.document(document) else str(Path(document).expanduser().resolve())
-        self.index
+        self._before_change()
         removed = self.store.delete_document(key)
         if removed is None:
             raise InputError(f"no document {document!r} in the knowledge base; list them with 'lifelong documents'")
@@ -206,7 +225,10 @@ class FaissRetriever(Retriever):
         ]
 
     def _dense(self, query: str, k: int) -> list[tuple[int, float]]:
-        scores, ids = self.index.search(self.agent.embedder.encode([query]), k)
+        vector = self.agent.embedder.encode([query])
+        if self.pgvector is not None:
+            return self.pgvector.search(vector[0], k)
+        scores, ids = self.index.search(vector, k)
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
 
