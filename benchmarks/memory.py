@@ -3,11 +3,13 @@ here, fsync on as SQLite's is), side by side in one process.
 
 (1) logging: interactions logged per second and the latency of each (p50, p99), by one
     writer, then by several processes at once (what replicas do to a shared memory).
-(2) search at N chunks: keyword search (SQLite FTS5 against PostgreSQL full-text search), and
+(2) search at N chunks (stored in SQLite, copied into PostgreSQL as `lifelong memory migrate`
+    copies them): keyword search (SQLite FTS5 against PostgreSQL full-text search), and
     dense search by pgvector's HNSW index in SQL against each replica's exact FAISS index built
     from the stored embeddings (its latency, and pgvector's recall@10 against it). The vectors
     are random unit vectors, the hard case for HNSW (real embeddings cluster). pgvector is
     measured where the server has the extension (make postgres builds it).
+(3) dense search again, pgvector against exact FAISS, on clustered vectors.
 
 Run: .venv/bin/python benchmarks/memory.py [--interactions 2000] [--chunks 100000] [--writers 4]
 Needs the PostgreSQL server binaries (make postgres) and psycopg (pip install .[postgres]).
@@ -31,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from lifelong.memory import InteractionLog, open_database  # noqa: E402
 from lifelong.memory.documents import DocumentStore  # noqa: E402
 from lifelong.memory.pgvector_index import EF_SEARCH, PgvectorIndex  # noqa: E402
+from lifelong.memory.transfer import copy_to_postgres  # noqa: E402
 from lifelong.memory.vector_index import VectorIndex  # noqa: E402
 from lifelong.plugins.retrieval import schema  # noqa: E402
 from lifelong.testing.postgres_server import TemporaryServer, unavailable  # noqa: E402
@@ -101,6 +104,12 @@ def timed(function, items) -> list[float]:
     return latencies
 
 
+def timed_keyword(store, queries) -> list[float]:
+    for query in queries[:10]:  # warm the caches
+        store.keyword_search(query, 10)
+    return timed(lambda q: store.keyword_search(q, 10), queries)
+
+
 def search(locations: dict, n_chunks: int) -> None:
     rng = np.random.default_rng(0)
     texts, vectors, queries = corpus(n_chunks, rng)
@@ -109,32 +118,33 @@ def search(locations: dict, n_chunks: int) -> None:
     query_vectors = rng.normal(size=(len(queries), DIM)).astype(np.float32)
     query_vectors /= np.linalg.norm(query_vectors, axis=1, keepdims=True)
     keyword = {}
-    for name, location in locations.items():
-        store = DocumentStore(open_database(location, RETRIEVER))
-        start = time.perf_counter()
-        for d in range(0, n_chunks, per_document):
-            store.replace_document(f"/kb/doc{d}.md", str(d), 1, "file", texts[d:d + per_document], vectors[d:d + per_document])
-        stored = time.perf_counter() - start
-        print(f"    stored with replace_document ({name}): {n_chunks / stored:.0f} chunks/s", flush=True)
-        if name == "postgresql":
-            # As after `lifelong memory migrate`: the vector column filled from the stored
-            # embeddings, then the HNSW index built over all of them at once.
-            start = time.perf_counter()
-            pgvector = PgvectorIndex.open(store.db, DIM)
-            if pgvector is not None:
-                print(f"    pgvector column filled and HNSW index built in {time.perf_counter() - start:.0f} s", flush=True)
-            store.db.execute("analyze")
-        for query in queries[:10]:  # warm the caches
-            store.keyword_search(query, 10)
-        keyword[name] = timed(lambda q: store.keyword_search(q, 10), queries)
-        if name == "postgresql":
-            ids, stored_vectors = store.all_vectors(DIM)
-            if pgvector is not None:
-                for vector in query_vectors[:10]:
-                    pgvector.search(vector, 10)
-                in_sql = [pgvector.search(vector, 10) for vector in query_vectors]
-                sql_latency = timed(lambda v: pgvector.search(v, 10), query_vectors)
-        store.db.conn.close()
+    store = DocumentStore(open_database(locations["sqlite"], RETRIEVER))
+    start = time.perf_counter()
+    for d in range(0, n_chunks, per_document):
+        store.replace_document(f"/kb/doc{d}.md", str(d), 1, "file", texts[d:d + per_document], vectors[d:d + per_document])
+    print(f"    stored with replace_document (sqlite): {n_chunks / (time.perf_counter() - start):.0f} chunks/s", flush=True)
+    keyword["sqlite"] = timed_keyword(store, queries)
+    store.db.conn.close()
+    # PostgreSQL gets the same chunks as `lifelong memory migrate` copies them; then, as on a
+    # replica's first search, the vector column filled from the stored embeddings and the HNSW
+    # index built over all of them at once.
+    start = time.perf_counter()
+    copy_to_postgres(Path(locations["sqlite"]), locations["postgresql"], RETRIEVER)
+    print(f"    copied into PostgreSQL (lifelong memory migrate) in {time.perf_counter() - start:.0f} s", flush=True)
+    store = DocumentStore(open_database(locations["postgresql"], RETRIEVER))
+    start = time.perf_counter()
+    pgvector = PgvectorIndex.open(store.db, DIM)
+    if pgvector is not None:
+        print(f"    pgvector column filled and HNSW index built in {time.perf_counter() - start:.0f} s", flush=True)
+    store.db.execute("analyze")
+    keyword["postgresql"] = timed_keyword(store, queries)
+    ids, stored_vectors = store.all_vectors(DIM)
+    if pgvector is not None:
+        for vector in query_vectors[:10]:  # warm the caches
+            pgvector.search(vector, 10)
+        in_sql = [pgvector.search(vector, 10) for vector in query_vectors]
+        sql_latency = timed(lambda v: pgvector.search(v, 10), query_vectors)
+    store.db.conn.close()
     for name, latencies in keyword.items():
         engine = "FTS5" if name == "sqlite" else "full-text search"
         print(f"    keyword, {name} {engine:<18}: {statistics.median(latencies) * 1e3:8.2f} {percentile(latencies, 99) * 1e3:8.2f}")
@@ -158,6 +168,44 @@ def search(locations: dict, n_chunks: int) -> None:
     print(f"    recall@10 of pgvector HNSW against exact FAISS, random unit vectors: {recall:.3f}")
 
 
+def dense_clustered(url: str, n_chunks: int) -> None:
+    """pgvector against exact FAISS on clustered vectors, nearer to real embeddings than random
+    ones: queries drawn from the same clusters. The chunks are loaded by COPY (no text to search)."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(1000, DIM))
+    data = centres[rng.integers(0, len(centres), n_chunks + 200)] + rng.normal(size=(n_chunks + 200, DIM))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    vectors, queries = data[:n_chunks], data[n_chunks:]
+    db = open_database(url, RETRIEVER)
+    db.execute("insert into documents (path, sha256) values ('/kb/clustered.md', 'x')")
+    with db.conn.cursor().copy("copy chunks (document_id, position, text, sha256, embedding) from stdin") as copy:
+        for i, vector in enumerate(vectors):
+            copy.write_row((1, i, f"chunk {i}", f"sha {i}", vector.tobytes()))
+    start = time.perf_counter()
+    pgvector = PgvectorIndex.open(db, DIM)
+    if pgvector is None:
+        return
+    print(f"\n(3) dense search at {n_chunks} clustered vectors (1000 centres, unit noise per dimension), "
+          f"{len(queries)} queries from the same clusters; median and p99 ms")
+    print(f"    pgvector column filled and HNSW index built in {time.perf_counter() - start:.0f} s")
+    db.execute("analyze")
+    index = VectorIndex(DIM)
+    index.build(*DocumentStore(db).all_vectors(DIM))
+    for vector in queries[:10]:
+        pgvector.search(vector, 10)
+    in_sql = [pgvector.search(vector, 10) for vector in queries]
+    faiss_latency = timed(lambda v: index.search(v, 10), queries)
+    sql_latency = timed(lambda v: pgvector.search(v, 10), queries)
+    print(f"    dense, FAISS exact: {statistics.median(faiss_latency) * 1e3:8.2f} {percentile(faiss_latency, 99) * 1e3:8.2f}")
+    print(f"    dense, pgvector HNSW (ef_search {EF_SEARCH}): {statistics.median(sql_latency) * 1e3:8.2f} "
+          f"{percentile(sql_latency, 99) * 1e3:8.2f}")
+    print(f"    ratio pgvector/FAISS (medians): {statistics.median(sql_latency) / statistics.median(faiss_latency):.2f}")
+    exact = [set(found[found >= 0].tolist()) for found in index.search(queries, 10)[1]]
+    recall = np.mean([len(exact[i] & {chunk_id for chunk_id, _ in hits}) / 10 for i, hits in enumerate(in_sql)])
+    print(f"    recall@10 of pgvector HNSW against exact FAISS, clustered vectors: {recall:.3f}")
+    db.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interactions", type=int, default=2000)
@@ -171,6 +219,7 @@ def main() -> None:
         logging({"sqlite": str(Path(tmp) / "log.db"), "postgresql": server.create_database("log")},
                 args.interactions, args.writers)
         search({"sqlite": str(Path(tmp) / "search.db"), "postgresql": server.create_database("search")}, args.chunks)
+        dense_clustered(server.create_database("clustered"), args.chunks)
 
 
 if __name__ == "__main__":
