@@ -15,13 +15,14 @@ class Conversation:
     """``agent.conversation()``: ask or stream turn after turn; each turn gets the earlier ones as
     history (the task drops the oldest when the context window is full)."""
 
-    def __init__(self, agent, task: str = "chat", retrieval: bool = True, conversation_id: str | None = None):
-        self.agent, self.task, self.retrieval = agent, task, retrieval
+    def __init__(self, agent, task: str = "chat", retrieval: bool = True, conversation_id: str | None = None,
+                 user: str | None = None):
+        self.agent, self.task, self.retrieval, self.user = agent, task, retrieval, user
         self.id = conversation_id or new_conversation_id()
         self.history: list[dict] = []
 
     def ask(self, text: str) -> Reply:
-        reply = self.agent.ask(text, self.task, self.retrieval, history=self.history, conversation=self.id)
+        reply = self.agent.ask(text, self.task, self.retrieval, history=self.history, conversation=self.id, user=self.user)
         self._remember(text, reply)
         return reply
 
@@ -30,7 +31,8 @@ class Conversation:
         return ReplyStream(self._stream(text))
 
     def _stream(self, text: str):
-        stream = self.agent.stream(text, self.task, self.retrieval, history=self.history, conversation=self.id)
+        stream = self.agent.stream(text, self.task, self.retrieval, history=self.history, conversation=self.id,
+                                   user=self.user)
         yield from stream
         self._remember(text, stream.reply)
         return stream.reply

@@ -17,6 +17,7 @@ from ..learning.behaviour import lost_questions
 from ..learning.gate import decide
 from ..learning.metrics import summarize
 from ..memory.db import exclusive, write_transaction
+from ..memory.lineage import Lineage
 from ..errors import InputError, LifelongError
 from ..files import atomic_write
 from .jobs import LearningCancelled
@@ -65,7 +66,7 @@ class Learner:
         if not self.launch.in_process and type(task_obj).load_trained is LearnableTask.load_trained:
             raise InputError(f"task {task!r} ({type(task_obj).__name__}) cannot train in several processes: "
                              "it does not implement load_trained")
-        with self._lock(task):
+        with learning_lock(self.agent, task):
             self._close_dead_runs(task)
             new = self.agent.examples.pending(task)
             if not new:
@@ -91,7 +92,10 @@ class Learner:
         active = self.agent.versions.serving(task)
         parent_path = active["adapter_path"] if active else None
         plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
-        run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed)
+        with write_transaction(self.db):
+            run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed,
+                                           active["id"] if active else None)
+            Lineage(self.db).record_run(run_id, plan.examples, {e["id"] for e in train_new})
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
         try:
             if self.launch.in_process:
@@ -196,13 +200,15 @@ class Learner:
             else:
                 leftover.unlink(missing_ok=True)  # a launch's job file
 
-    @contextlib.contextmanager
-    def _lock(self, task):
-        """Runs of one task never overlap: on PostgreSQL not even from two machines."""
-        held = contextlib.ExitStack()
-        try:
-            held.enter_context(exclusive(self.db, f"lifelong:learn:{task}", self.agent.workspace.path / f".learn-{task}.lock"))
-        except BlockingIOError:
-            raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
-        with held:
-            yield
+
+@contextlib.contextmanager
+def learning_lock(agent, task):
+    """Runs of one task never overlap: on PostgreSQL not even from two machines. An erasure
+    holds it too, so that no run trains on what is being erased."""
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(exclusive(agent.db, f"lifelong:learn:{task}", agent.workspace.path / f".learn-{task}.lock"))
+    except BlockingIOError:
+        raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
+    with held:
+        yield
