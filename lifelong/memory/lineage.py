@@ -28,10 +28,9 @@ class Lineage:
             {"run_id": run_id, "example_id": example_id, "replayed": replayed} for example_id, replayed in rows.items())
 
     def record_document(self, document: str, interaction_ids: list[int]) -> None:
-        for interaction_id in dict.fromkeys(interaction_ids):
-            self.db.execute("delete from lineage_documents where document = ? and interaction_id = ?",
-                            [document, interaction_id])
-            self.db["lineage_documents"].insert({"document": document, "interaction_id": interaction_id})
+        known = {r[0] for r in self.db.execute("select interaction_id from lineage_documents where document = ?", [document])}
+        self.db["lineage_documents"].insert_all(
+            {"document": document, "interaction_id": i} for i in dict.fromkeys(interaction_ids) if i not in known)
 
     def forget_document(self, document: str) -> None:
         self.db.execute("delete from lineage_documents where document = ?", [document])
@@ -99,9 +98,10 @@ class Lineage:
         on (``example``, ``replayed``, ``interaction``, ``subject``)."""
         chain, current = [], version_id
         while current is not None:
-            version = dict(next(self.db.query("select * from model_versions where id = ?", [current])))
-            run = next(self.db.query("select id from learning_runs where version_id = ? order by id desc limit 1",
-                                     [current]), None)
+            # Lists, not generators left open: an open statement would keep VACUUM from running.
+            version = list(self.db.query("select * from model_versions where id = ?", [current]))[0]
+            run = next(iter(list(self.db.query("select id from learning_runs where version_id = ? order by id desc limit 1",
+                                               [current]))), None)
             examples = [] if run is None else [dict(r) for r in self.db.query(
                 """select l.example_id as example, l.replayed, e.origin, e.interaction_id as interaction, i.subject
                    from lineage_run_examples l join examples e on e.id = l.example_id
