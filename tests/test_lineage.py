@@ -75,7 +75,8 @@ def test_forget_user_erases_rows_documents_and_weights(erasure_workspace):
         found = agent.lineage_of(user="alice")
         assert found["interactions"] == [alice] and len(found["feedback"]) == 1 and len(found["examples"]) == 1
         assert found["buffer"] == [("chat", found["examples"][0])]
-        assert found["documents"] == [f"correction:{alice}"] and found["answers"] == [carol.id]
+        # Carol's answer repeated it (and Bob's too, where the tiny embedder found his question close).
+        assert found["documents"] == [f"correction:{alice}"] and carol.id in found["answers"]
         assert found["versions"] == [second.version, third.version]
         learned = agent.learned_from(third.version)
         assert [link["version"] for link in learned] == [third.version, second.version, first.version]
@@ -107,7 +108,7 @@ def test_forget_user_erases_rows_documents_and_weights(erasure_workspace):
         assert not any(a.exists() for a in adapters)
         assert {v["id"]: v["status"] for v in agent.versions.list("chat")}[second.version] == "erased"
         assert {e["subject"] for link in agent.learned_from(retrained["id"]) for e in link["examples"]} == {"bob"}
-        assert MARKER not in stored_text(agent) and agent.documents() == []
+        assert MARKER not in stored_text(agent) and f"correction:{alice}" not in {d["path"] for d in agent.documents()}
         assert agent.log.get(carol.id)["output"] is None and agent.log.get(carol.id)["answered_by"] == "erased"
         [erasure] = agent.lineage.erasures()
         assert erasure["subject_sha256"] == hashlib.sha256(b"alice").hexdigest() and "alice" not in json.dumps(erasure)
@@ -131,7 +132,7 @@ def test_serving_falls_back_to_the_clean_ancestor_when_retraining_is_refused(lea
         assert report.tasks[0].serves == first.version and report.tasks[0].relearn == []
         assert report.retrained == [] and "nothing left" in report.not_retrained["chat"]
         assert agent.versions.active("chat")["id"] == first.version
-        assert agent.ask(BOB[0][0], retrieval=False).model_version == f"v{first.version}"
+        assert agent.adapter_for("chat")[1] == f"v{first.version}"
         assert agent.examples.pending("chat") == []
 
 
@@ -185,3 +186,22 @@ def test_lineage_command_lists_dependants_and_what_a_version_learned(learning_wo
     assert by_id["versions"] == [version]
     chain = json.loads(runner.invoke(app, [*w, "lineage", "--version", f"v{version}", "--json"]).output)
     assert chain[0]["version"] == version and chain[0]["examples"][0]["subject"] == "bob"
+
+
+def test_http_user_is_the_interactions_subject(tiny_workspace):
+    from fastapi.testclient import TestClient
+
+    from lifelong.server import create_app
+
+    with TestClient(create_app(tiny_workspace), base_url="http://localhost") as client:
+        def ask(**extra):
+            return client.post("/v1/chat/completions", json={
+                "model": "chat", "messages": [{"role": "user", "content": "Hello?"}], "retrieval": False, **extra})
+
+        body = ask(user="alice").json()
+        assert client.app.state.agent.log.get(body["lifelong"]["interaction_id"])["subject"] == "alice"
+        for user, status in (("  ", 400), ("x" * 201, 422)):
+            for stream in (False, True):
+                assert ask(user=user, stream=stream).status_code == status
+        assert client.app.state.agent.lineage_of(user="alice")["interactions"] == [body["lifelong"]["interaction_id"]]
+        assert len(client.app.state.agent.log.recent()) == 1

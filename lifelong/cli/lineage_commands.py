@@ -66,13 +66,13 @@ def _print_found(found: dict, verb: str) -> None:
     for kind, name in KINDS.items():
         items = found[kind]
         shown = ", ".join(str(i if kind != "buffer" else f"{i[0]}:{i[1]}") for i in items[:20])
-        console.print(f"{len(items)} {name}" + (f": {escape(shown)}" + (" …" if len(items) > 20 else "") if items else ""))
+        typer.echo(f"{len(items)} {name}" + (f": {shown}" + (" …" if len(items) > 20 else "") if items else ""))
     _print_versions(found["versions"], verb)
 
 
 def _print_versions(versions: list[int], verb: str) -> None:
     names = ", ".join(version_name(v) for v in versions)
-    console.print(f"{len(versions)} adapter versions {verb}" + (f": {names}" if names else ""))
+    typer.echo(f"{len(versions)} adapter versions {verb}" + (f": {names}" if names else ""))
 
 
 def forget(
@@ -103,21 +103,22 @@ def forget(
 
 
 def _print_report(report) -> None:
+    # Plain lines, never wrapped: a script or a log keeps each whole.
     removed = report.removed
     if not removed["interactions"]:
-        console.print("nothing stored: no interactions of this user")
+        typer.echo("nothing stored: no interactions of this user")
         return
-    console.print(("would erase " if report.dry_run else "erased ")
-                  + ", ".join(f"{count} {KINDS[kind]}" for kind, count in removed.items()))
+    typer.echo(("would erase " if report.dry_run else "erased ")
+               + ", ".join(f"{count} {KINDS[kind]}" for kind, count in removed.items()))
     _print_versions(report.versions, "would be deleted" if report.dry_run else "deleted")
     for plan in report.tasks:
         serves = version_name(plan.serves, "the base model")
-        console.print(f"task {escape(plan.task)}: {version_name(plan.erased_active)} learned from it; "
-                      f"{serves} {'would serve' if report.dry_run else 'serves'} until "
-                      f"{len(plan.relearn)} examples are learned again from it")
+        typer.echo(f"task {plan.task}: {version_name(plan.erased_active)} learned from it; "
+                   f"{serves} {'would serve' if report.dry_run else 'serves'} until "
+                   f"{len(plan.relearn)} examples are learned again from it")
     for run in report.retrained:
         verdict = "promoted" if run["status"] == "promoted" else f"rejected ({run['reason']})"
-        console.print(f"retrained task {escape(run['task'])}: run {run['run']}, {run['new']} examples, "
-                      f"{run['seconds']:.0f} s: {version_name(run['version'])} {escape(verdict)}")
+        typer.echo(f"retrained task {run['task']}: run {run['run']}, {run['new']} examples, "
+                   f"{run['seconds']:.0f} s: {version_name(run['version'])} {verdict}")
     for task, why in report.not_retrained.items():
-        console.print(f"task {escape(task)} not retrained: {escape(why)}")
+        typer.echo(f"task {task} not retrained: {why}")
