@@ -25,7 +25,10 @@ BOB = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Wh
 @pytest.fixture(params=["sqlite", "postgresql"])
 def erasure_workspace(request, learning_workspace, monkeypatch):
     """The tiny learning workspace with corrections stored as documents too, on either backend."""
-    config = TINY_CONFIG.replace('["fakes"]', '["fakes", "correction_documents"]') + TINY_LEARNING
+    # Every run replays the whole (small) buffer: the tiny model forgets an earlier fact left out
+    # of the replay, and the gate then refuses the run.
+    config = (TINY_CONFIG.replace('["fakes"]', '["fakes", "correction_documents"]')
+              + TINY_LEARNING.replace("replay_ratio = 1.5", "replay_ratio = 3.0"))
     if request.param == "postgresql":
         config += f'\n[memory]\ndatabase = "{request.getfixturevalue("postgres_url")}"\n'
     (learning_workspace / "lifelong.toml").write_text(config)
