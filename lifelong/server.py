@@ -23,7 +23,7 @@ from .core.jobs import LearningJobs
 from .core.runs import version_record
 from .core.task import GenerationOptions
 from .errors import InputError, LifelongError
-from .validation import MAX_ID, check_question
+from .validation import MAX_ID, check_question, check_subject
 from .web import dashboard, errors
 
 # Host names a browser uses for this machine. Any other Host header is refused, so a web page
@@ -60,6 +60,8 @@ class ChatRequest(BaseModel):
     conversation: Optional[str] = Field(
         None, description="Conversation id to log the turn under (as returned in 'lifelong'); by default "
         "the conversation whose last turn matches the messages, else a new one")
+    user: Optional[str] = Field(None, max_length=200, description="Who asks (your id of them), as in the OpenAI API: "
+                                "'lifelong forget --user' erases their data")
 
 
 class FeedbackRequest(BaseModel):
@@ -152,11 +154,12 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         if body.stream:
             # Errors the request can cause are answered with a status before the stream starts.
             check_question(text)
+            check_subject(body.user)
             usage = body.stream_options is not None and body.stream_options.include_usage
             return StreamingResponse(_stream(body, text, history, conversation, generation, usage), media_type="text/event-stream")
         with serving:
             reply = agent.ask(text, task=body.model, retrieval=body.retrieval, history=history, conversation=conversation,
-                              generation=generation)
+                              generation=generation, user=body.user)
             row = agent.log.get(reply.id)
         return {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()), "model": body.model,
@@ -182,7 +185,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
             try:
                 yield chunk({"role": "assistant", "content": ""})
                 stream = agent.stream(text, task=body.model, retrieval=body.retrieval, history=history,
-                                      conversation=conversation, generation=generation)
+                                      conversation=conversation, generation=generation, user=body.user)
                 for piece in stream:
                     yield chunk({"content": piece})
                 reply = stream.reply

@@ -42,3 +42,18 @@ def check_id(value, what: str) -> int:
     if not 1 <= value <= MAX_ID:
         raise NotFoundError(f"no {what} {value}: ids run from 1 to {MAX_ID}")
     return value
+
+
+MAX_SUBJECT = 200
+
+
+def check_subject(value) -> str | None:
+    """A user id an interaction is about (None: nobody named): non-blank UTF-8 text, at most
+    MAX_SUBJECT characters, kept exactly as given, since erasure finds the rows by it."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not check_text(value, "the user").strip():
+        raise InputError("the user is empty; give the id of the person asking, or leave it out")
+    if len(value) > MAX_SUBJECT:
+        raise InputError(f"the user is {len(value)} characters long; use an id of at most {MAX_SUBJECT}")
+    return value

@@ -19,8 +19,8 @@ from ..errors import LifelongError
 from ..core.plugins import PluginHost
 from ..quiet import quiet_libraries
 from ..validation import printable
-from . import (agent_commands, core_commands, knowledge_commands, learn_commands, memory_commands, portable_commands,
-               review_command, serve_command, task_commands)
+from . import (agent_commands, core_commands, knowledge_commands, learn_commands, lineage_commands, memory_commands,
+               portable_commands, review_command, serve_command, task_commands)
 
 
 class _Group(TyperGroup):
@@ -81,6 +81,7 @@ def build_app() -> typer.Typer:
 
     core_commands.add_to(app)
     knowledge_commands.add_to(app)
+    lineage_commands.add_to(app)
     agent_commands.add_to(app)
     learn_commands.add_to(app)
     task_commands.add_to(app)

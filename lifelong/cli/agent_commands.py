@@ -39,19 +39,20 @@ def ask(
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
     as_json: bool = typer.Option(False, "--json", help="Print id, answer, sources, model_version, latency_ms."),
     no_stream: bool = typer.Option(False, "--no-stream", help="Print the answer once it is complete (for scripts)."),
+    user: Optional[str] = typer.Option(None, "--user", "-u", help="Who asks (your id of them): 'lifelong forget --user' erases their data."),
 ):
     """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'."""
     if text == "-":
         text = sys.stdin.read().strip()
     agent = ctx.obj.agent
     if as_json or no_stream:
-        reply = agent.ask(text, task=task, retrieval=not no_retrieval)
+        reply = agent.ask(text, task=task, retrieval=not no_retrieval, user=user)
         if as_json:
             print_json(_reply_dict(reply))
             return
         typer.echo(reply.answer)
     else:
-        stream = agent.stream(text, task=task, retrieval=not no_retrieval)
+        stream = agent.stream(text, task=task, retrieval=not no_retrieval, user=user)
         pieces = iter(stream)
         # A spinner on stderr until the first piece (loading the model, searching, generating).
         with Console(stderr=True).status("thinking…"):
@@ -70,13 +71,14 @@ def chat(
     ctx: typer.Context,
     task: str = typer.Option("chat", "--task", "-t", help="Task to chat with."),
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
+    user: Optional[str] = typer.Option(None, "--user", "-u", help="Who chats (your id of them): 'lifelong forget --user' erases their data."),
 ):
     """Interactive chat with streamed answers. Commands: /good, /bad, /correct TEXT, /again,
     /pick 1|2, /quit."""
     agent = ctx.obj.agent
     console.print("[dim]/good and /bad rate the last answer, /correct TEXT corrects it, /again answers it anew "
                   "and /pick 1 or /pick 2 keeps the better one, /quit ends.[/dim]")
-    conversation = agent.conversation(task, retrieval=not no_retrieval)
+    conversation = agent.conversation(task, retrieval=not no_retrieval, user=user)
     last, other = None, None
     while True:
         try:

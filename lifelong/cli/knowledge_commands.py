@@ -1,4 +1,4 @@
-"""ingest, search, documents and forget."""
+"""ingest, search and documents (forget: lineage_commands.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ def add_to(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("search")(search)
     app.command("documents")(documents)
-    app.command("forget")(forget)
 
 
 def ingest(
@@ -63,12 +62,3 @@ def documents(
     docs = ctx.obj.agent.documents()
     paths = unique_suffixes([d["path"] for d in docs])
     print_listing(docs, ["id", "path", "origin", "chunks", "ingested_at"], as_json, {"path": paths.get, "ingested_at": when})
-
-
-def forget(
-    ctx: typer.Context,
-    document: str = typer.Argument(..., help="A document's path, as listed by 'lifelong documents'."),
-):
-    """Remove a document and its vectors from the knowledge base."""
-    removed = ctx.obj.agent.forget(document)
-    typer.echo(f"forgot {document} ({removed} chunks)")

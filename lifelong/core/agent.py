@@ -10,12 +10,13 @@ import time
 
 from ..memory import InteractionLog, open_database, write_transaction
 from ..memory.examples import ExampleStore, heldout
+from ..memory.lineage import Lineage
 from ..memory.runs import LearningRuns
 from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
 from ..errors import ConfigError, InputError, NotFoundError, PluginError
 from .config import check_database_url
-from ..validation import check_question, printable
+from ..validation import check_question, check_subject, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
 from .task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
@@ -37,6 +38,7 @@ class Agent:
         self.examples = ExampleStore(self.db, before_store=self._before_log)
         self.versions = ModelVersions(self.db, root=workspace.path)
         self.runs = LearningRuns(self.db)
+        self.lineage = Lineage(self.db)
         self._tasks: dict[str, Task] = {}
 
     @classmethod
@@ -121,7 +123,21 @@ class Agent:
 
     def forget(self, document: str) -> int:
         """Remove a document and its vectors; returns how many chunks went."""
-        return self.retriever.forget(document)
+        removed = self.retriever.forget(document)
+        with write_transaction(self.db):
+            self.lineage.forget_document(document)
+        return removed
+
+    def add_text(self, text: str, source: str, origin: str = "agent", interactions: list[int] = ()) -> int:
+        """Store text the agent wrote (a correction, a summary) in the knowledge base under the
+        name ``source``; ``interactions``: the ids of the interactions it was written from, so
+        that erasing them removes it. Returns how many chunks were added."""
+        for interaction_id in interactions:
+            self.log.get(interaction_id)
+        added = self.retriever.add_text(text, source, origin)
+        with write_transaction(self.db):
+            self.lineage.record_document(source, list(interactions))
+        return added
 
     def documents(self) -> list[dict]:
         """The documents in the knowledge base: ``path``, ``origin``, ``chunks``, ``ingested_at``."""
@@ -170,33 +186,38 @@ class Agent:
         return task_obj.evaluate_rows(parsed)
 
     def ask(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
-            conversation: str | None = None, generation: GenerationOptions | None = None) -> Reply:
+            conversation: str | None = None, generation: GenerationOptions | None = None,
+            user: str | None = None) -> Reply:
         """Answer ``text`` with task ``task``; logged before it returns, failures included.
         ``history``: the conversation's earlier turns as ``{"role", "content"}`` messages, oldest
         first; ``conversation``: the id that groups its turns in the log (new when None).
         ``Agent.conversation()`` keeps both for you. ``generation``: decoding settings of this
-        answer (max_tokens, temperature, top_p, stop) for tasks that generate text."""
+        answer (max_tokens, temperature, top_p, stop) for tasks that generate text. ``user``:
+        who asked (any id of yours), so that ``lineage`` and ``forget_user`` find their data."""
         started = time.perf_counter()
         conversation = conversation or new_conversation_id()
+        user = check_subject(user)  # before anything is logged: the log must not hold a bad one
         try:
             history = _checked_history(history)
             task_obj, hits, hooked = self._prepare(text, task, retrieval, history)
             answer = hooked or task_obj.answer(text, hits, **self._context(task_obj, history, generation))
         except Exception as exc:
-            self._log_failure(task, text, exc, started, conversation)
+            self._log_failure(task, text, exc, started, conversation, user=user)
             raise
-        return self._finish(task, text, answer, started, conversation)
+        return self._finish(task, text, answer, started, conversation, user)
 
     def stream(self, text: str, task: str = "chat", retrieval: bool = True, history: list[dict] | None = None,
-               conversation: str | None = None, generation: GenerationOptions | None = None) -> ReplyStream:
+               conversation: str | None = None, generation: GenerationOptions | None = None,
+               user: str | None = None) -> ReplyStream:
         """The answer in pieces: iterate the ReplyStream; the interaction is logged when it ends,
         and then ``stream.reply`` is the logged Reply."""
-        return ReplyStream(self._stream(text, task, retrieval, history, conversation, generation))
+        return ReplyStream(self._stream(text, task, retrieval, history, conversation, generation, user))
 
-    def _stream(self, text, task, retrieval, history, conversation, generation):
+    def _stream(self, text, task, retrieval, history, conversation, generation, user):
         started = time.perf_counter()
         conversation = conversation or new_conversation_id()
         pieces = []
+        user = check_subject(user)
         try:
             history = _checked_history(history)
             task_obj, hits, hooked = self._prepare(text, task, retrieval, history)
@@ -217,16 +238,16 @@ class Agent:
         except GeneratorExit:
             # The reader went away (an HTTP client disconnected): keep what was generated.
             self._log_failure(task, text, "the reader stopped before the end", started, conversation,
-                              "".join(pieces) or None, "cancelled")
+                              "".join(pieces) or None, "cancelled", user)
             raise
         except Exception as exc:
-            self._log_failure(task, text, exc, started, conversation, output="".join(pieces) or None)
+            self._log_failure(task, text, exc, started, conversation, output="".join(pieces) or None, user=user)
             raise
-        return self._finish(task, text, answer, started, conversation)
+        return self._finish(task, text, answer, started, conversation, user)
 
-    def conversation(self, task: str = "chat", retrieval: bool = True) -> "Conversation":
+    def conversation(self, task: str = "chat", retrieval: bool = True, user: str | None = None) -> "Conversation":
         """A conversation whose turns see the earlier ones: ``conv.ask(text)``, ``conv.stream(text)``."""
-        return Conversation(self, task, retrieval)
+        return Conversation(self, task, retrieval, user=user)
 
     @staticmethod
     def _context(task_obj, history, generation) -> dict:
@@ -250,25 +271,26 @@ class Agent:
             hits = self.search(task_obj.search_query(text, history), k=self.config.retrieval.top_k)
         return task_obj, hits, None
 
-    def _finish(self, task, text, answer: Answer, started, conversation) -> Reply:
+    def _finish(self, task, text, answer: Answer, started, conversation, user) -> Reply:
         latency = (time.perf_counter() - started) * 1000
         interaction_id = self.log.log_interaction(
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
             latency_ms=latency, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             answered_by=answer.answered_by, grounding=answer.grounding, conversation=conversation,
-            confidence=answer.confidence,
+            confidence=answer.confidence, subject=user,
         )
         reply = Reply(interaction_id, answer.text, answer.sources, answer.model_version, latency, answer.confidence,
                       answer.answered_by, conversation, answer.finish_reason)
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
 
-    def _log_failure(self, task, text, exc, started, conversation, output=None, status="error"):
+    def _log_failure(self, task, text, exc, started, conversation, output=None, status="error", user=None):
         error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         self.log.log_interaction(
             task=printable(str(task)), input=printable(text) if isinstance(text, str) else repr(text),
             output=output, status=status, error=printable(error),
             latency_ms=(time.perf_counter() - started) * 1000, conversation=conversation,
+            subject=user,
         )
 
     def feedback(self, interaction_id: int, rating: int | None = None, correction: str | None = None) -> dict:
@@ -387,6 +409,38 @@ class Agent:
         self.check_learnable(task, strategy)  # a typo must fail now, not in the thread
         return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new,
                                   strategy, on_report)
+
+    # --- lineage and erasure ---------------------------------------------------------------------
+
+    def lineage_of(self, user: str | None = None, interaction: int | None = None) -> dict:
+        """What depends on the interactions of ``user``, or on interaction ``interaction``: ids
+        of interactions, feedback, examples, buffer entries ((task, example)), other answers
+        that repeated the data and learning runs, document names, and versions ({"task",
+        "version"})."""
+        from .erasure import interactions_of, version_names
+
+        found = self.lineage.dependants(interactions_of(self, user, interaction))
+        return {**found, "versions": version_names(self, found["versions"])}
+
+    def learned_from(self, version: int, task: str | None = None) -> list[dict]:
+        """What version ``version`` (v3: 3) of ``task`` learned from: it and its ancestors,
+        nearest first, each with the examples its run trained on (example, replayed, origin,
+        interaction, subject)."""
+        return self.lineage.learned_from(self.versions.get(version, task)["id"])
+
+    def forget_user(self, user: str, dry_run: bool = False):
+        """Erase everything stored of ``user`` and derived from it, and retrain the adapters
+        that learned from it (README "Privacy and erasure"); returns an ErasureReport.
+        ``dry_run``: only say what would go."""
+        from .erasure import erase
+
+        return erase(self, user=user, dry_run=dry_run)
+
+    def forget_interaction(self, interaction: int, dry_run: bool = False):
+        """``forget_user`` for one interaction."""
+        from .erasure import erase
+
+        return erase(self, interaction=interaction, dry_run=dry_run)
 
     def _before_log(self, record: dict) -> None:
         self.plugins.hook.before_log(agent=self, record=record)

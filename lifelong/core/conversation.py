@@ -19,13 +19,14 @@ class Conversation:
     """``agent.conversation()``: ask or stream turn after turn; each turn gets the earlier ones as
     history (the task drops the oldest when the context window is full)."""
 
-    def __init__(self, agent, task: str = "chat", retrieval: bool = True, conversation_id: str | None = None):
-        self.agent, self.task, self.retrieval = agent, task, retrieval
+    def __init__(self, agent, task: str = "chat", retrieval: bool = True, conversation_id: str | None = None,
+                 user: str | None = None):
+        self.agent, self.task, self.retrieval, self.user = agent, task, retrieval, user
         self.id = conversation_id or new_conversation_id()
         self.history: list[dict] = []
 
     def ask(self, text: str) -> Reply:
-        reply = self.agent.ask(text, self.task, self.retrieval, history=self.history, conversation=self.id)
+        reply = self.agent.ask(text, self.task, self.retrieval, history=self.history, conversation=self.id, user=self.user)
         self._remember(text, reply)
         return reply
 
@@ -34,7 +35,8 @@ class Conversation:
         return ReplyStream(self._stream(text))
 
     def _stream(self, text: str):
-        stream = self.agent.stream(text, self.task, self.retrieval, history=self.history, conversation=self.id)
+        stream = self.agent.stream(text, self.task, self.retrieval, history=self.history, conversation=self.id,
+                                   user=self.user)
         yield from stream
         self._remember(text, stream.reply)
         return stream.reply
@@ -47,7 +49,7 @@ class Conversation:
         text, earlier = self.history[-2]["content"], self.history[:-2]
         temperature = self.agent.config.generation.temperature or REGENERATE_TEMPERATURE
         return self.agent.ask(text, self.task, self.retrieval, history=earlier, conversation=self.id,
-                              generation=GenerationOptions(temperature=temperature))
+                              generation=GenerationOptions(temperature=temperature), user=self.user)
 
     def pick(self, answer: Reply, regenerated: Reply, first: bool) -> Reply:
         """Keep ``answer`` (``first``) or ``regenerated`` as the last turn's answer: a preference

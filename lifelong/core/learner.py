@@ -18,6 +18,7 @@ from ..learning.gate import PAIRS, decide
 from ..learning.objectives import counts, route
 from ..learning.metrics import preference_metrics, summarize
 from ..memory.db import exclusive, write_transaction
+from ..memory.lineage import Lineage
 from ..errors import InputError, LifelongError
 from ..files import atomic_write
 from .jobs import LearningCancelled
@@ -66,7 +67,7 @@ class Learner:
         if not self.launch.in_process and type(task_obj).load_trained is LearnableTask.load_trained:
             raise InputError(f"task {task!r} ({type(task_obj).__name__}) cannot train in several processes: "
                              "it does not implement load_trained")
-        with self._lock(task):
+        with learning_lock(self.agent, task):
             self._close_dead_runs(task)
             new = self.agent.examples.pending(task)
             if not new:
@@ -98,7 +99,10 @@ class Learner:
             raise InputError(f"the {len(train_new)} new examples of task {task!r} are thumbs-down ratings, which "
                              f"objective {config.objective!r} does not learn: set [learning] objective = \"kto\" or "
                              "\"auto\", or correct the answers")
-        run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed)
+        with write_transaction(self.db):
+            run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed,
+                                           active["id"] if active else None)
+            Lineage(self.db).record_run(run_id, plan.examples, {e["id"] for e in train_new})
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
         try:
             if self.launch.in_process:
@@ -213,14 +217,15 @@ class Learner:
             else:
                 leftover.unlink(missing_ok=True)  # a launch's job file
 
-    @contextlib.contextmanager
-    def _lock(self, task):
-        """Runs of one task never overlap: on PostgreSQL not even from two machines."""
-        held = contextlib.ExitStack()
-        try:
-            held.enter_context(exclusive(self.db, f"lifelong:learn:{task}", self.agent.workspace.path / f".learn-{task}.lock"))
-        except BlockingIOError:
-            raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
-        with held:
-            yield
 
+@contextlib.contextmanager
+def learning_lock(agent, task):
+    """Runs of one task never overlap: on PostgreSQL not even from two machines. An erasure
+    holds it too, so that no run trains on what is being erased."""
+    held = contextlib.ExitStack()
+    try:
+        held.enter_context(exclusive(agent.db, f"lifelong:learn:{task}", agent.workspace.path / f".learn-{task}.lock"))
+    except BlockingIOError:
+        raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
+    with held:
+        yield

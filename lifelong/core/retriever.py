@@ -71,6 +71,11 @@ class Retriever(ABC):
         """One dict per document: ``path``, ``origin`` (file or what ``add_text`` was given),
         ``chunks`` (how many) and ``ingested_at`` (ISO time)."""
 
+    def purge(self) -> None:
+        """Called after an erasure has forgotten documents: remove whatever of them the
+        retriever's storage still holds (a search index that deletes lazily), so that their text
+        is gone from the disk. By default there is nothing to remove."""
+
     @abstractmethod
     def is_empty(self) -> bool:
         """True when there is nothing to search (the agent then skips retrieval)."""

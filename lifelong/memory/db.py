@@ -130,6 +130,19 @@ def write_transaction(db):
         db.conn.execute("COMMIT")
 
 
+def compact(db) -> bool:
+    """Rewrite the SQLite file without the space of deleted rows, and empty its WAL, so that
+    deleted text is gone from the disk; False when a reader kept the WAL from being emptied
+    (then the next checkpoint does it). PostgreSQL reclaims dead rows itself (VACUUM)."""
+    if dialect(db) == "postgresql":
+        return True
+    with _explained(database_file(db)):
+        db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.conn.execute("VACUUM")
+        busy = db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    return not busy
+
+
 def serialize(db, key: str) -> None:
     """Inside a write transaction: no other transaction that serializes on ``key`` runs until
     this one ends. SQLite already writes one transaction at a time; PostgreSQL takes an

@@ -95,6 +95,13 @@ class DocumentStore:
         self.db.execute("delete from chunks where document_id = ?", [doc_id])
         return ids
 
+    def purge(self) -> None:
+        """Drop what deleted chunks left in the keyword index: SQLite's FTS5 keeps their words
+        until its segments merge. PostgreSQL keeps the words in the chunk's own row."""
+        if dialect(self.db) != "postgresql":
+            with write_transaction(self.db):
+                self.db.execute("insert into chunks_fts(chunks_fts) values('optimize')")
+
     def fingerprint(self) -> list:
         """Changes whenever chunks are added or removed; saved with the vector index."""
         # The casts: PostgreSQL sums bigints as numeric, which JSON cannot hold.

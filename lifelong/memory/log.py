@@ -35,6 +35,7 @@ class InteractionLog:
         grounding: str | None = None,
         conversation: str | None = None,
         confidence: float | None = None,
+        subject: str | None = None,
     ) -> int:
         record = {
             "created_at": utcnow(),
@@ -52,6 +53,7 @@ class InteractionLog:
             "grounding": grounding,
             "conversation": conversation,
             "confidence": confidence,
+            "subject": subject,
         }
         self._before_log(record)
         with write_transaction(self.db):

@@ -195,6 +195,39 @@ def m014_preference_examples(db):
     db["examples"].add_column("rating", int)
 
 
+@migrations()
+def m015_lineage_subjects_and_training_sets(db):
+    """What every row and model learned from (memory/lineage.py): the person an interaction is
+    about, the examples each learning run trained on and the version it started from, the
+    knowledge documents written from interactions, and a record of each erasure."""
+    db["interactions"].add_column("subject", str)
+    db["interactions"].create_index(["subject"])
+    db["learning_runs"].add_column("parent_version_id", int)
+    db["lineage_run_examples"].create(
+        # replayed: 0 for the run's new examples, 1 for those it replayed from earlier cycles
+        {"run_id": int, "example_id": int, "replayed": int},
+        pk=("run_id", "example_id"),
+        foreign_keys=[("run_id", "learning_runs", "id"), ("example_id", "examples", "id")],
+    )
+    db["lineage_run_examples"].create_index(["example_id"])
+    db["lineage_documents"].create(
+        {"document": str, "interaction_id": int},
+        pk=("document", "interaction_id"),
+        foreign_keys=[("interaction_id", "interactions", "id")],
+    )
+    db["lineage_documents"].create_index(["interaction_id"])
+    db["lineage_erasures"].create(
+        # summary: JSON counts and version numbers, never the erased text or the subject itself
+        {"id": int, "created_at": str, "subject_sha256": str, "summary": str},
+        pk="id",
+        not_null={"created_at", "summary"},
+    )
+    # Runs from before lineage was kept learned at least their cycle's examples.
+    db.execute("""insert into lineage_run_examples (run_id, example_id, replayed)
+                  select r.id, e.id, 0 from learning_runs r join examples e on e.task = r.task and e.cycle = r.cycle
+                  where r.status = 'promoted'""")
+
+
 def named_set(name: str, named: list[tuple[str, Callable]]) -> Migrations:
     """The migration set ``name`` (how ``_sqlite_migrations`` records it) of ``(migration name,
     function)`` pairs, applied in that order."""

@@ -14,12 +14,15 @@ class LearningRuns:
     def __init__(self, db: sqlite_utils.Database):
         self.db = db
 
-    def start(self, task: str, cycle: int, strategy: str, new_examples: int, replayed_examples: int) -> int:
-        """Record a run as ``running``; returns its id."""
+    def start(self, task: str, cycle: int, strategy: str, new_examples: int, replayed_examples: int,
+              parent_version_id: int | None = None) -> int:
+        """Record a run as ``running``, trained from ``parent_version_id`` (None: the base
+        model); returns its id."""
         with write_transaction(self.db):
             return self.db["learning_runs"].insert({
                 "task": task, "cycle": cycle, "strategy": strategy, "started_at": utcnow(), "status": "running",
                 "new_examples": new_examples, "replayed_examples": replayed_examples,
+                "parent_version_id": parent_version_id,
             }).last_pk
 
     def finish(self, run_id: int, status: str, version_id: int | None, metrics: dict, reason: str, seconds: float) -> None:

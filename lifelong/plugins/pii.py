@@ -34,7 +34,9 @@ SSN = re.compile(r"(?<![\w-])\d{3}([- ])\d{2}\1\d{4}(?![\w-])")
 # National numbers are read in these regions' plans; a number written with + and its country
 # code is found whatever the region.
 PHONE_REGIONS = ("US", "GB", "DE", "FR")
-NON_FIELDS = {"created_at", "sources", "status", "model_version", "split", "origin"}
+# subject: the id of the person an interaction is about, as the operator gave it: erasing a
+# person's data finds their rows by it, so it is never masked.
+NON_FIELDS = {"created_at", "sources", "status", "model_version", "split", "origin", "subject"}
 
 
 def _masker(label: str, valid):

@@ -154,6 +154,9 @@ class FaissRetriever(Retriever):
     def documents(self) -> list[dict]:
         return self.store.documents()
 
+    def purge(self) -> None:
+        self.store.purge()
+
     def is_empty(self) -> bool:
         return self.store.fingerprint()[0] == 0
 
