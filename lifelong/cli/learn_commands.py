@@ -129,10 +129,16 @@ def promote(
 def rollback(
     ctx: typer.Context,
     task: str = typer.Option("chat", "--task", "-t", help="Task whose active version is rolled back."),
+    with_knowledge: bool = typer.Option(False, "--with-knowledge",
+                                        help="Also bring the knowledge base back to the state the parent was trained with."),
 ):
     """Retire the active version and serve its parent again (or the base model)."""
-    parent = ctx.obj.agent.versions.rollback(task)
+    parent, restored = ctx.obj.agent.rollback(task, with_knowledge)
     typer.echo(f"task {task} now serves " + (f"v{parent['number']}" if parent else "the base model"))
+    if restored is not None:
+        typer.echo("knowledge: " + ", ".join(f"{len(paths)} documents {what}" for what, paths in restored.items()))
+        for path in restored["missing"]:
+            typer.echo(f"not restored (no longer kept, e.g. erased): {path}")
 
 
 def report(

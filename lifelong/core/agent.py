@@ -391,6 +391,30 @@ class Agent:
         launch = Launch(processes, Path(accelerate_config) if accelerate_config is not None else None)
         return Learner(self, launch).run(task or "chat", strategy, progress=progress)
 
+    def rollback(self, task: str = "chat", with_knowledge: bool = False) -> tuple[dict | None, dict | None]:
+        """Retire ``task``'s active version and serve its parent again (None: the base model).
+        ``with_knowledge``: also bring the knowledge base back to the snapshot the parent was
+        trained with (``Retriever.restore``). Returns (the parent, what the restore did)."""
+        active = self.versions.active(task)
+        if active is None:
+            raise InputError(f"task {task!r} has no active adapter to roll back")
+        snapshot = None
+        if with_knowledge:  # checked before anything changes
+            parent = self.versions.by_id(active["parent_id"]) if active["parent_id"] is not None else None
+            snapshot = parent and parent["knowledge"]
+            if snapshot is None:
+                serves = f"v{parent['number']}" if parent else "the base model"
+                raise InputError(f"{serves} of task {task!r} recorded no knowledge snapshot to restore; "
+                                 "roll back without --with-knowledge")
+        parent = self.versions.rollback(task)
+        if snapshot is None:
+            return parent, None
+        restored = self.retriever.restore(snapshot)
+        with write_transaction(self.db):
+            for document in restored["removed"]:
+                self.lineage.forget_document(document)
+        return parent, restored
+
     def learning_runs(self, task: str | None = None) -> list[dict]:
         """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the
         same keys as ``learn(...).to_dict()``."""

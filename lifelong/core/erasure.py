@@ -89,7 +89,7 @@ def erase(agent, user: str | None = None, interaction: int | None = None, dry_ru
         for folder in folders:
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
-        agent.retriever.purge()
+        agent.retriever.purge(found["documents"])
         report.database_compacted = compact(agent.db)
         if not report.database_compacted:
             log.warning("another process is reading the database: its write-ahead log is emptied at the next checkpoint")

@@ -99,6 +99,8 @@ class Learner:
             raise InputError(f"the {len(train_new)} new examples of task {task!r} are thumbs-down ratings, which "
                              f"objective {config.objective!r} does not learn: set [learning] objective = \"kto\" or "
                              "\"auto\", or correct the answers")
+        # The knowledge the candidate trains and is assessed with, for rollback --with-knowledge.
+        knowledge = self.agent.retriever.snapshot()
         with write_transaction(self.db):
             run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed,
                                            active["id"] if active else None)
@@ -134,6 +136,7 @@ class Learner:
                                                                       before.get(PAIRS, {}).get(cycle)))
         with write_transaction(self.db):
             self.agent.versions.set_adapter(version_id, adapter_path)
+            self.agent.versions.set_knowledge(version_id, knowledge)
             if promoted:
                 self.agent.versions.promote(version_id)
                 self.agent.examples.mark_cycle([e["id"] for e in new], cycle)

@@ -8,6 +8,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import InputError
+
 
 @dataclass
 class Hit:
@@ -71,10 +73,21 @@ class Retriever(ABC):
         """One dict per document: ``path``, ``origin`` (file or what ``add_text`` was given),
         ``chunks`` (how many) and ``ingested_at`` (ISO time)."""
 
-    def purge(self) -> None:
-        """Called after an erasure has forgotten documents: remove whatever of them the
-        retriever's storage still holds (a search index that deletes lazily), so that their text
-        is gone from the disk. By default there is nothing to remove."""
+    def purge(self, documents: list[str]) -> None:
+        """Called after an erasure has forgotten ``documents``: remove whatever of them the
+        retriever's storage still holds (a search index that deletes lazily, earlier versions
+        kept for ``restore``), so that their text is gone from the disk. By default there is
+        nothing to remove."""
+
+    def snapshot(self) -> str | None:
+        """An id of the knowledge base as it is now, recorded with each model version trained
+        on it; ``restore`` brings that state back. None (the default): no snapshots are kept."""
+        return None
+
+    def restore(self, snapshot: str) -> dict:
+        """Bring the documents back to ``snapshot``: returns the paths ``removed``, ``restored``
+        and ``missing`` (no longer kept, e.g. erased: left as they are)."""
+        raise InputError(f"the retriever {type(self).__name__} keeps no knowledge snapshots to restore")
 
     @abstractmethod
     def is_empty(self) -> bool:

@@ -38,7 +38,7 @@ class DocumentStore:
         return rows[0] if rows else None
 
     def documents(self) -> list[dict]:
-        sql = """select d.id, d.path, d.origin, d.size, d.ingested_at, count(c.id) as chunks
+        sql = """select d.id, d.path, d.origin, d.size, d.sha256, d.ingested_at, count(c.id) as chunks
                  from documents d left join chunks c on c.document_id = d.id
                  group by d.id order by d.id"""
         return [dict(r) for r in self.db.query(sql)]

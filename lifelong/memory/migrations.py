@@ -228,6 +228,12 @@ def m015_lineage_subjects_and_training_sets(db):
                   where r.status = 'promoted'""")
 
 
+@migrations()
+def m016_knowledge_snapshots(db):
+    # The knowledge-base snapshot (Retriever.snapshot) a version was trained and assessed with.
+    db["model_versions"].add_column("knowledge", str)
+
+
 def named_set(name: str, named: list[tuple[str, Callable]]) -> Migrations:
     """The migration set ``name`` (how ``_sqlite_migrations`` records it) of ``(migration name,
     function)`` pairs, applied in that order."""

@@ -148,9 +148,12 @@ insert into lineage_run_examples (run_id, example_id, replayed)
     where r.status = 'promoted';
 """
 
+# Twin of migrations.py's m016_knowledge_snapshots.
+KNOWLEDGE_SNAPSHOTS = "alter table model_versions add column knowledge text;"
+
 CORE = [("m001_schema", M001_SCHEMA), ("m002_version_numbers", M002_VERSION_NUMBERS),
         ("m003_preference_examples", PREFERENCE_EXAMPLES),
-        ("m004_lineage_subjects_and_training_sets", LINEAGE_SCHEMA)]
+        ("m004_lineage_subjects_and_training_sets", LINEAGE_SCHEMA), ("m005_knowledge_snapshots", KNOWLEDGE_SNAPSHOTS)]
 
 
 def migrate(db, sets: dict[str, list[tuple[str, Migration]]]) -> None:

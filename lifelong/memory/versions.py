@@ -65,6 +65,10 @@ class ModelVersions:
                  "parent_id": parent_id, "status": status, "reason": reason}
             ).last_pk
 
+    def set_knowledge(self, version_id: int, snapshot: str | None) -> None:
+        """Record the knowledge-base snapshot (``Retriever.snapshot``) the version was trained on."""
+        self.db["model_versions"].update(version_id, {"knowledge": snapshot})
+
     def set_adapter(self, version_id: int, folder: Path) -> None:
         """Record the adapter saved in ``folder`` with the checksums of its files."""
         stored = folder.relative_to(self.root) if self.root and folder.is_relative_to(self.root) else folder

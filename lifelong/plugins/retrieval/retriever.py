@@ -15,6 +15,7 @@ import numpy as np
 
 from lifelong.api import Hit, IngestReport, InputError, Retriever
 from lifelong.validation import check_text, printable
+from lifelong.memory.db import write_transaction
 from lifelong.memory.documents import DocumentStore
 from lifelong.memory.pgvector_index import PgvectorIndex
 from lifelong.memory.vector_index import VectorIndex
@@ -22,6 +23,7 @@ from lifelong.memory.vector_index import VectorIndex
 from .chunker import Chunker
 from .options import RetrievalOptions
 from .readers import SUPPORTED, UnreadableFile, read_text
+from .snapshots import KnowledgeSnapshots
 
 log = logging.getLogger("lifelong")
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very top ranks
@@ -44,6 +46,7 @@ class FaissRetriever(Retriever):
         super().__init__(agent)
         self.options = agent.plugin_options(RetrievalOptions)
         self.store = DocumentStore(agent.db)
+        self.snapshots = KnowledgeSnapshots(agent.db)
         self.index_path = agent.workspace.index_dir / "chunks.faiss"
         self._index: VectorIndex | None = None
         self._fingerprint = None
@@ -119,7 +122,7 @@ class FaissRetriever(Retriever):
         for p in pending:
             doc_vectors = vectors[offset : offset + len(p.chunks)]
             offset += len(p.chunks)
-            removed, added = self.store.replace_document(p.path, p.sha256, p.size, p.origin, p.chunks, doc_vectors)
+            removed, added = self._replace(p.path, p.sha256, p.size, p.origin, p.chunks, doc_vectors)
             self._apply(removed, [i for i, _ in added], doc_vectors[[pos for _, pos in added]], save=False)
             report.chunks += len(added)
             (report.updated if p.updated else report.added).append(p.path)
@@ -135,7 +138,7 @@ class FaissRetriever(Retriever):
         chunks = self.chunker.split(text)
         vectors = self.agent.embedder.encode(chunks)
         self._before_change()
-        removed, added = self.store.replace_document(
+        removed, added = self._replace(
             source, hashlib.sha256(text.encode()).hexdigest(), len(text.encode()), origin, chunks, vectors
         )
         self._apply(removed, [i for i, _ in added], vectors[[pos for _, pos in added]])
@@ -145,7 +148,9 @@ class FaissRetriever(Retriever):
         """Remove a document (its path as ingested, or as given) and its vectors."""
         key = document if self.store.document(document) else str(Path(document).expanduser().resolve())
         self._before_change()
-        removed = self.store.delete_document(key)
+        with write_transaction(self.agent.db):
+            self.snapshots.keep(key)
+            removed = self.store.delete_document(key)
         if removed is None:
             raise InputError(f"no document {document!r} in the knowledge base; list them with 'lifelong documents'")
         self._apply(removed, [], np.zeros((0, self.agent.embedder.dim), np.float32))
@@ -154,8 +159,37 @@ class FaissRetriever(Retriever):
     def documents(self) -> list[dict]:
         return self.store.documents()
 
-    def purge(self) -> None:
+    def _replace(self, path, sha256, size, origin, chunks, vectors):
+        with write_transaction(self.agent.db):
+            self.snapshots.keep(path, replacing_with=sha256)
+            return self.store.replace_document(path, sha256, size, origin, chunks, vectors)
+
+    def purge(self, documents: list[str]) -> None:
+        self.snapshots.drop(documents)
         self.store.purge()
+
+    # --- knowledge snapshots (snapshots.py) ------------------------------------------------------
+
+    def snapshot(self) -> str:
+        return self.snapshots.take()
+
+    def restore(self, snapshot: str) -> dict:
+        wanted = self.snapshots.documents(snapshot)
+        if wanted is None:
+            raise InputError(f"no knowledge snapshot {snapshot!r}")
+        stored = {d["path"]: d["sha256"] for d in self.store.documents()}
+        missing = sorted(p for p, sha in wanted.items() if stored.get(p) != sha and not self.snapshots.archived(p, sha))
+        removed = sorted(p for p in stored if p not in wanted)
+        restored = sorted(p for p, sha in wanted.items() if stored.get(p) != sha and p not in missing)
+        for path in removed:
+            self.forget(path)
+        dim = self.agent.embedder.dim
+        for path in restored:
+            origin, size, chunks, vectors = self.snapshots.archive(path, wanted[path], dim)
+            self._before_change()
+            removed_ids, added = self._replace(path, wanted[path], size, origin, chunks, vectors)
+            self._apply(removed_ids, [i for i, _ in added], vectors[[pos for _, pos in added]])
+        return {"removed": removed, "restored": restored, "missing": missing}
 
     def is_empty(self) -> bool:
         return self.store.fingerprint()[0] == 0

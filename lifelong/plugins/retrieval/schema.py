@@ -62,8 +62,42 @@ create index chunks_sha256 on chunks (sha256);
 create index chunks_words on chunks using gin (words);
 """
 
+def m003_knowledge_snapshots(db):
+    # snapshots.py: the document versions each knowledge state held, and the chunks of those
+    # versions once replaced or forgotten, so that a rollback can restore them.
+    db["knowledge_snapshots"].create({"snapshot": str, "created_at": str}, pk="snapshot")
+    db["knowledge_snapshot_documents"].create({"snapshot": str, "path": str, "sha256": str}, pk=("snapshot", "path"),
+                                              foreign_keys=[("snapshot", "knowledge_snapshots", "snapshot")])
+    db["knowledge_snapshot_documents"].create_index(["path", "sha256"])
+    db["knowledge_archive"].create(
+        {"path": str, "sha256": str, "origin": str, "size": int, "position": int, "text": str, "embedding": bytes},
+        pk=("path", "sha256", "position"), not_null={"text"})
+
+
+M003_POSTGRESQL = """
+create table knowledge_snapshots (snapshot text primary key, created_at text);
+create table knowledge_snapshot_documents (
+    snapshot text references knowledge_snapshots (snapshot),
+    path text,
+    sha256 text,
+    primary key (snapshot, path)
+);
+create index knowledge_snapshot_documents_path_sha256 on knowledge_snapshot_documents (path, sha256);
+create table knowledge_archive (
+    path text,
+    sha256 text,
+    origin text,
+    size bigint,
+    position bigint,
+    text text not null,
+    embedding bytea,
+    primary key (path, sha256, position)
+);
+"""
+
 # (name, SQLite migration, PostgreSQL migration); m002's SQL is the same on both.
 MIGRATIONS = [
     ("m001_documents_and_chunks", m001_documents_and_chunks, M001_POSTGRESQL),
     ("m002_corrections_leave_the_documents", m002_corrections_leave_the_documents, m002_corrections_leave_the_documents),
+    ("m003_knowledge_snapshots", m003_knowledge_snapshots, M003_POSTGRESQL),
 ]
