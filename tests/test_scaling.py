@@ -2,6 +2,7 @@
 accelerate, and learning cycles trained in several processes."""
 
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -37,8 +38,9 @@ def adapter_of(agent, report) -> dict:
     ("device", "gpu", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'gpu'"),
     ("device", "cuda:x", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'cuda:x'"),
     ("dtype", "fp16", "models.dtype must be one of auto, float32, bfloat16, float16, got 'fp16'"),
+    ("quantization", "int4", "models.quantization must be one of none, 8bit, 4bit, got 'int4'"),
 ])
-def test_bad_device_or_dtype_is_a_one_line_error_naming_the_key(tiny_workspace, key, value, expected):
+def test_bad_device_dtype_or_quantization_is_a_one_line_error_naming_the_key(tiny_workspace, key, value, expected):
     (tiny_workspace / "lifelong.toml").write_text(f'[models]\n{key} = "{value}"\n')
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
         Agent.open(tiny_workspace)
@@ -254,3 +256,60 @@ def test_any_causal_lm_learns_with_lora_on_its_feed_forward_layers(learning_work
         adapted = {name.split(".lora_")[0] for name in adapter_of(agent, report)}
     assert adapted and {name.rsplit(".", 1)[1] for name in adapted} == feed_forward
     assert all(".mlp." in name for name in adapted)
+
+
+# --- QLoRA: the generator in 8 or 4 bits -------------------------------------------------------
+
+
+def quantized(workspace: Path, bits: str, epochs: int) -> None:
+    config = (workspace / "lifelong.toml").read_text().replace("epochs = 300", f"epochs = {epochs}")
+    (workspace / "lifelong.toml").write_text(config.replace("[models]\n", f'[models]\nquantization = "{bits}"\n'))
+
+
+def test_4bit_generator_learns_a_lora_adapter_that_serves_after_a_restart(learning_workspace):
+    bnb = pytest.importorskip("bitsandbytes", reason="QLoRA needs bitsandbytes (pip install 'lifelong[quantization]')")
+    quantized(learning_workspace, "4bit", 300)
+    with Agent.open(learning_workspace) as agent:
+        assert isinstance(agent.generator.model.model.layers[0].mlp.up_proj, bnb.nn.Linear4bit)
+        assert isinstance(agent.generator.fresh_base().model.layers[0].mlp.up_proj, bnb.nn.Linear4bit)
+        teach(agent, FACTS)
+        report = agent.learn()
+        assert report.promoted
+        adapter = adapter_of(agent, report)
+    # The adapter holds the LoRA weights alone, in full precision, on the quantised layers too.
+    assert any(".mlp.up_proj.lora_A" in name for name in adapter)
+    assert all(t.dtype == torch.float32 and t.isfinite().all() for t in adapter.values())
+    with Agent.open(learning_workspace) as agent:
+        assert [agent.ask(q, retrieval=False).answer for q, _ in FACTS] == [a for _, a in FACTS]
+
+
+def test_8bit_generator_learns(learning_workspace):
+    bnb = pytest.importorskip("bitsandbytes", reason="QLoRA needs bitsandbytes (pip install 'lifelong[quantization]')")
+    quantized(learning_workspace, "8bit", 3)
+    with Agent.open(learning_workspace) as agent:
+        assert isinstance(agent.generator.model.model.layers[0].mlp.up_proj, bnb.nn.Linear8bitLt)
+        teach(agent, FACTS)
+        report = agent.learn()
+        assert report.version is not None and all(t.isfinite().all() for t in adapter_of(agent, report).values())
+
+
+def test_quantization_without_bitsandbytes_is_a_one_line_error(learning_workspace, monkeypatch):
+    quantized(learning_workspace, "4bit", 3)
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import bitsandbytes fails, as where it is missing
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+        with pytest.raises(ConfigError, match=r"models.quantization '4bit' needs bitsandbytes: pip install 'lifelong\[quantization\]'"):
+            agent.generator
+        assert len(agent.examples.pending("chat")) == len(FACTS)
+    result = CliRunner().invoke(build_app(), ["-w", str(learning_workspace), "ask", "Who is the CEO?"])
+    assert result.exit_code == 1 and "needs bitsandbytes" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_quantization_on_a_device_bitsandbytes_has_no_backend_for_is_named(learning_workspace, monkeypatch):
+    bnb = pytest.importorskip("bitsandbytes", reason="checks the message of an installed bitsandbytes")
+    quantized(learning_workspace, "8bit", 3)
+    # As a bitsandbytes release without the CPU backend (before 0.48) says.
+    monkeypatch.setattr(bnb, "supported_torch_devices", {"cuda"})
+    with Agent.open(learning_workspace) as agent, pytest.raises(
+            ConfigError, match=r"models.quantization '8bit': bitsandbytes .* has no backend for the cpu device \(it has: cuda\)"):
+        agent.generator
