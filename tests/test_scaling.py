@@ -2,6 +2,7 @@
 accelerate, and learning cycles trained in several processes."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -265,6 +266,11 @@ def two_machines(learning_workspace, tmp_path, postgres_url, launched):
     return machines
 
 
+def set_epochs(workspace: Path, epochs: int) -> None:
+    config = (workspace / "lifelong.toml").read_text()
+    (workspace / "lifelong.toml").write_text(re.sub(r"(?m)^epochs = \d+$", f"epochs = {epochs}", config))
+
+
 def join(workspace: Path, config: Path, log: Path) -> subprocess.Popen:
     """``lifelong learn --join`` on the other machine."""
     with log.open("w") as out:
@@ -304,13 +310,13 @@ def test_two_machines_train_the_same_adapter_as_one_process(learning_workspace, 
 @pytest.mark.multiprocess
 def test_a_killed_joining_machine_fails_the_run_cleanly(two_machines, tmp_path):
     (main, main_config), (other, other_config) = two_machines
+    set_epochs(main, 300)  # enough to learn the facts, so that version 1 is promoted
     with Agent.open(main) as agent:
         teach(agent, FACTS)
         first = agent.learn()
         teach(agent, MORE)
     for workspace in (main, other):  # still training when the kill comes, on any machine
-        config = (workspace / "lifelong.toml").read_text()
-        (workspace / "lifelong.toml").write_text(config.replace("epochs = 30", "epochs = 100000"))
+        set_epochs(workspace, 100000)
     joiner = join(other, other_config, tmp_path / "joiner.log")
     progress, errors = FirstStep(), []
     try:
