@@ -1,9 +1,12 @@
-"""Where models run and in which precision: ``[models] device`` and ``dtype``.
+"""Where models run and in which precision: ``[models] device``, ``dtype`` and ``quantization``.
 
 "auto" picks CUDA, then Apple MPS, then the CPU; a dtype of "auto" is bfloat16 on a GPU that
 computes in it and float32 elsewhere (CPUs and MPS train slower or less exactly in half
-precision). The strings are checked when lifelong.toml loads (``check_device``,
-``check_dtype``); whether the hardware is there is checked when a model loads."""
+precision). A quantization of "8bit" or "4bit" loads the generator's linear layers in that many
+bits with bitsandbytes, computing in the dtype, so a model too big for the memory in 16 bits
+fits and trains a LoRA adapter on top (QLoRA). The strings are checked when lifelong.toml loads
+(``check_device``, ``check_dtype``, ``check_quantization``); whether the hardware and
+bitsandbytes are there is checked when a model loads."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from .errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
+QUANTIZATIONS = ("none", "8bit", "4bit")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -24,6 +28,11 @@ def check_device(spec) -> None:
 def check_dtype(spec) -> None:
     if spec not in DTYPES:
         raise ConfigError(f"models.dtype must be one of {', '.join(DTYPES)}, got {spec!r}")
+
+
+def check_quantization(spec) -> None:
+    if spec not in QUANTIZATIONS:
+        raise ConfigError(f"models.quantization must be one of {', '.join(QUANTIZATIONS)}, got {spec!r}")
 
 
 def resolve_device(spec: str):
@@ -61,3 +70,29 @@ def resolve_dtype(spec: str, device):
 
 def dtype_name(dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def quantization_config(spec: str, device, dtype):
+    """The BitsAndBytesConfig ``spec`` names for a model on ``device`` computing in ``dtype``
+    (None for "none"); an error naming the key when bitsandbytes is missing or has no backend
+    for that device."""
+    check_quantization(spec)
+    if spec == "none":
+        return None
+    try:
+        import bitsandbytes
+    except ImportError:
+        raise ConfigError(f"models.quantization {spec!r} needs bitsandbytes: pip install 'lifelong[quantization]', "
+                          "or set it to 'none'") from None
+    supported = getattr(bitsandbytes, "supported_torch_devices", set())
+    if device.type not in supported:
+        raise ConfigError(f"models.quantization {spec!r}: bitsandbytes {bitsandbytes.__version__} has no backend for "
+                          f"the {device.type} device (it has: {', '.join(sorted(supported)) or 'none'}); "
+                          "set it to 'none' or choose another models.device")
+    from transformers import BitsAndBytesConfig
+
+    if spec == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    # The QLoRA recipe: 4-bit NormalFloat weights, their scales quantised too.
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=dtype)

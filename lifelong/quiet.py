@@ -12,7 +12,7 @@ import sys
 import warnings
 
 LIBRARIES = ("transformers", "peft", "torch", "sentence_transformers", "huggingface_hub", "accelerate", "faiss",
-             "tokenizers", "urllib3")
+             "tokenizers", "urllib3", "bitsandbytes")
 
 
 def quiet_libraries() -> None:

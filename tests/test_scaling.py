@@ -2,6 +2,9 @@
 accelerate, and learning cycles trained in several processes."""
 
 import os
+import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -37,8 +40,9 @@ def adapter_of(agent, report) -> dict:
     ("device", "gpu", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'gpu'"),
     ("device", "cuda:x", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'cuda:x'"),
     ("dtype", "fp16", "models.dtype must be one of auto, float32, bfloat16, float16, got 'fp16'"),
+    ("quantization", "int4", "models.quantization must be one of none, 8bit, 4bit, got 'int4'"),
 ])
-def test_bad_device_or_dtype_is_a_one_line_error_naming_the_key(tiny_workspace, key, value, expected):
+def test_bad_device_dtype_or_quantization_is_a_one_line_error_naming_the_key(tiny_workspace, key, value, expected):
     (tiny_workspace / "lifelong.toml").write_text(f'[models]\n{key} = "{value}"\n')
     with pytest.raises(ConfigError, match=expected.replace("(", r"\(")):
         Agent.open(tiny_workspace)
@@ -220,6 +224,149 @@ def test_a_killed_training_process_fails_the_run_cleanly(learning_workspace, lau
         assert agent.learn().promoted
 
 
+
+# --- several machines -------------------------------------------------------------------------
+
+
+def machine_config(folder: Path, rank: int, port: int) -> Path:
+    """Machine ``rank``'s accelerate config of a run over two machines of one process each,
+    both this one: the rendezvous at 127.0.0.1, gloo on the CPU."""
+    path = folder / f"machine-{rank}.yaml"
+    path.write_text(f"""compute_environment: LOCAL_MACHINE
+distributed_type: MULTI_GPU
+num_machines: 2
+machine_rank: {rank}
+num_processes: 2
+main_process_ip: 127.0.0.1
+main_process_port: {port}
+rdzv_backend: static
+same_network: true
+mixed_precision: 'no'
+use_cpu: false
+""")
+    return path
+
+
+@pytest.fixture
+def two_machines(learning_workspace, tmp_path, postgres_url, launched):
+    """Two workspaces on one database and one adapters folder, as two machines have them (README
+    "Several replicas on one database"), and each machine's accelerate config."""
+    from lifelong.core.launch import _free_port
+
+    config = (learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 30")
+    shared = tmp_path / "shared-adapters"
+    shared.mkdir()
+    port = _free_port()
+    machines = []
+    for rank in (0, 1):
+        workspace = tmp_path / f"machine-{rank}"
+        workspace.mkdir()
+        (workspace / "lifelong.toml").write_text(config + f'\n[memory]\ndatabase = "{postgres_url}"\nadapters = "{shared}"\n')
+        machines.append((workspace, machine_config(tmp_path, rank, port)))
+    return machines
+
+
+def set_epochs(workspace: Path, epochs: int) -> None:
+    config = (workspace / "lifelong.toml").read_text()
+    (workspace / "lifelong.toml").write_text(re.sub(r"(?m)^epochs = \d+$", f"epochs = {epochs}", config))
+
+
+def join(workspace: Path, config: Path, log: Path) -> subprocess.Popen:
+    """``lifelong learn --join`` on the other machine."""
+    with log.open("w") as out:
+        return subprocess.Popen([sys.executable, "-m", "lifelong", "-w", str(workspace), "learn", "--join",
+                                 "--accelerate-config", str(config), "--wait", "10m"], stdout=out, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.multiprocess
+def test_two_machines_train_the_same_adapter_as_one_process(learning_workspace, two_machines, tmp_path):
+    (main, main_config), (other, other_config) = two_machines
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "lifelong.toml").write_text((learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 30"))
+    with Agent.open(alone) as agent:
+        teach(agent, FACTS + MORE)
+        one = agent.learn()
+        one_adapter = adapter_of(agent, one)
+    joiner = join(other, other_config, tmp_path / "joiner.log")
+    try:
+        with Agent.open(main) as agent:
+            teach(agent, FACTS + MORE)
+            two = agent.learn(accelerate_config=main_config)
+            two_adapter = adapter_of(agent, two)
+        assert joiner.wait(300) == 0, (tmp_path / "joiner.log").read_text()[-2000:]
+    finally:
+        joiner.kill()
+    assert f"run {two.run_id}: this machine's share is trained" in (tmp_path / "joiner.log").read_text()
+    assert one.promoted == two.promoted and one.metrics["row"] == two.metrics["row"]
+    assert one.metrics["probe_perplexity"] == pytest.approx(two.metrics["probe_perplexity"], rel=1e-3)
+    assert one_adapter.keys() == two_adapter.keys()
+    for name in one_adapter:
+        assert torch.allclose(one_adapter[name], two_adapter[name], rtol=1e-2, atol=1e-4), name
+    # The joining machine wrote nothing: one adapter, no job or temporary folder left.
+    assert [p.name for p in (main.parent / "shared-adapters" / "chat").iterdir()] == [f"v{two.version}"]
+
+
+@pytest.mark.multiprocess
+def test_a_killed_joining_machine_fails_the_run_cleanly(two_machines, tmp_path):
+    (main, main_config), (other, other_config) = two_machines
+    set_epochs(main, 300)  # enough to learn the facts, so that version 1 is promoted
+    with Agent.open(main) as agent:
+        teach(agent, FACTS)
+        first = agent.learn()
+        teach(agent, MORE)
+    for workspace in (main, other):  # still training when the kill comes, on any machine
+        set_epochs(workspace, 100000)
+    joiner = join(other, other_config, tmp_path / "joiner.log")
+    progress, errors = FirstStep(), []
+    try:
+        with Agent.open(main) as agent:
+            def learn():
+                try:
+                    agent.learn(accelerate_config=main_config, progress=progress)
+                except LifelongError as exc:
+                    errors.append(exc)
+
+            run = threading.Thread(target=learn, daemon=True)
+            run.start()
+            assert progress.started.wait(1200), "training did not start"
+            workers = training_processes()
+            assert sorted(p.environ()["RANK"] for p in workers) == ["0", "1"]
+            next(p for p in workers if p.environ()["RANK"] == "1").kill()
+            run.join(300)
+            assert not run.is_alive(), "the run did not end when the joining machine's process died"
+            assert errors and "a training process failed" in str(errors[0])
+            assert joiner.wait(120) != 0
+            output = (tmp_path / "joiner.log").read_text().strip().splitlines()
+            assert "a training process failed" in output[-1]
+            assert [r["status"] for r in agent.learning_runs()] == ["promoted", "failed"]
+            assert agent.versions.active("chat")["number"] == first.version
+            assert sorted(p.name for p in agent.adapters_dir.joinpath("chat").iterdir()) == [f"v{first.version}"]
+            assert agent.ask("Who is the CEO?", retrieval=False).answer == "Mira."
+    finally:
+        joiner.kill()
+    deadline = time.time() + 60
+    while any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers), "a training process lives on"
+
+
+def test_joining_needs_a_config_of_a_machine_after_the_first_and_a_run_to_join(learning_workspace, tmp_path):
+    runner = CliRunner()
+    cases = [
+        ([], "--join needs --accelerate-config FILE"),
+        (["--accelerate-config", str(machine_config(tmp_path, 0, 29500))], "says machine_rank 0 of num_machines 2"),
+        (["--accelerate-config", str(machine_config(tmp_path, 1, 29500)), "--wait", "1s"],
+         "no multi-machine learning run of task 'chat' started within 1 s"),
+        (["--accelerate-config", str(machine_config(tmp_path, 1, 29500)), "--processes", "2"], "leave out --watch and --processes"),
+    ]
+    for args, expected in cases:
+        result = runner.invoke(build_app(), ["-w", str(learning_workspace), "learn", "--join", *args])
+        assert result.exit_code == 1 and expected in result.output, result.output
+        assert len([line for line in result.output.strip().splitlines() if not line.startswith("waiting")]) == 1
+    with Agent.open(learning_workspace) as agent:
+        assert agent.learning_runs() == []
+
 # --- any causal LM --------------------------------------------------------------------------
 
 
@@ -254,3 +401,60 @@ def test_any_causal_lm_learns_with_lora_on_its_feed_forward_layers(learning_work
         adapted = {name.split(".lora_")[0] for name in adapter_of(agent, report)}
     assert adapted and {name.rsplit(".", 1)[1] for name in adapted} == feed_forward
     assert all(".mlp." in name for name in adapted)
+
+
+# --- QLoRA: the generator in 8 or 4 bits -------------------------------------------------------
+
+
+def quantized(workspace: Path, bits: str, epochs: int) -> None:
+    config = (workspace / "lifelong.toml").read_text().replace("epochs = 300", f"epochs = {epochs}")
+    (workspace / "lifelong.toml").write_text(config.replace("[models]\n", f'[models]\nquantization = "{bits}"\n'))
+
+
+def test_4bit_generator_learns_a_lora_adapter_that_serves_after_a_restart(learning_workspace):
+    bnb = pytest.importorskip("bitsandbytes", reason="QLoRA needs bitsandbytes (pip install 'lifelong[quantization]')")
+    quantized(learning_workspace, "4bit", 300)
+    with Agent.open(learning_workspace) as agent:
+        assert isinstance(agent.generator.model.model.layers[0].mlp.up_proj, bnb.nn.Linear4bit)
+        assert isinstance(agent.generator.fresh_base().model.layers[0].mlp.up_proj, bnb.nn.Linear4bit)
+        teach(agent, FACTS)
+        report = agent.learn()
+        assert report.promoted
+        adapter = adapter_of(agent, report)
+    # The adapter holds the LoRA weights alone, in full precision, on the quantised layers too.
+    assert any(".mlp.up_proj.lora_A" in name for name in adapter)
+    assert all(t.dtype == torch.float32 and t.isfinite().all() for t in adapter.values())
+    with Agent.open(learning_workspace) as agent:
+        assert [agent.ask(q, retrieval=False).answer for q, _ in FACTS] == [a for _, a in FACTS]
+
+
+def test_8bit_generator_learns(learning_workspace):
+    bnb = pytest.importorskip("bitsandbytes", reason="QLoRA needs bitsandbytes (pip install 'lifelong[quantization]')")
+    quantized(learning_workspace, "8bit", 3)
+    with Agent.open(learning_workspace) as agent:
+        assert isinstance(agent.generator.model.model.layers[0].mlp.up_proj, bnb.nn.Linear8bitLt)
+        teach(agent, FACTS)
+        report = agent.learn()
+        assert report.version is not None and all(t.isfinite().all() for t in adapter_of(agent, report).values())
+
+
+def test_quantization_without_bitsandbytes_is_a_one_line_error(learning_workspace, monkeypatch):
+    quantized(learning_workspace, "4bit", 3)
+    monkeypatch.setitem(sys.modules, "bitsandbytes", None)  # import bitsandbytes fails, as where it is missing
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+        with pytest.raises(ConfigError, match=r"models.quantization '4bit' needs bitsandbytes: pip install 'lifelong\[quantization\]'"):
+            agent.generator
+        assert len(agent.examples.pending("chat")) == len(FACTS)
+    result = CliRunner().invoke(build_app(), ["-w", str(learning_workspace), "ask", "Who is the CEO?"])
+    assert result.exit_code == 1 and "needs bitsandbytes" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_quantization_on_a_device_bitsandbytes_has_no_backend_for_is_named(learning_workspace, monkeypatch):
+    bnb = pytest.importorskip("bitsandbytes", reason="checks the message of an installed bitsandbytes")
+    quantized(learning_workspace, "8bit", 3)
+    # As a bitsandbytes release without a CPU backend says.
+    monkeypatch.setattr(bnb, "supported_torch_devices", {"cuda"})
+    with Agent.open(learning_workspace) as agent, pytest.raises(
+            ConfigError, match=r"models.quantization '8bit': bitsandbytes .* has no backend for the cpu device \(it has: cuda\)"):
+        agent.generator

@@ -31,7 +31,7 @@ def add_to(app: typer.Typer) -> None:
     app.add_typer(examples_app, name="examples")
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--every") -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     try:
         seconds = float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
@@ -39,7 +39,7 @@ def parse_duration(text: str) -> float:
         seconds = math.nan
     # Zero would spin, a negative or infinite interval cannot be slept.
     if not (math.isfinite(seconds) and seconds > 0):
-        raise InputError(f"--every {text!r} is not a positive duration; use e.g. 30s, 10m or 1h")
+        raise InputError(f"{option} {text!r} is not a positive duration; use e.g. 30s, 10m or 1h")
     return seconds
 
 
@@ -83,10 +83,21 @@ def learn(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     processes: int = typer.Option(1, "--processes", "-p", help="Train data-parallel in this many processes (one per GPU, or sharing the CPU cores)."),
     accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate config file: DeepSpeed, FSDP or several machines (README: Scaling out)."),
+    join: bool = typer.Option(False, "--join", help="On a machine other than machine 0: train this machine's share of the run machine 0 starts (with --accelerate-config)."),
+    wait: str = typer.Option("10m", "--wait", help="With --join: how long to wait for machine 0 to start the run (30s, 10m, 1h)."),
 ):
     """Run one learning cycle on the new examples plus replay; promote the candidate only if it
     passes the evaluation gate."""
     agent = ctx.obj.agent
+    if join:
+        if watch or processes != 1:
+            raise InputError("--join takes its processes from --accelerate-config, and joins one run: leave out --watch and --processes")
+        if accelerate_config is None:
+            raise InputError("--join needs --accelerate-config FILE: this machine's machine_rank, num_machines and machine 0's address")
+        console.print(f"waiting for machine 0 to start a learning run of task {task}")
+        run_id = agent.join_learning(accelerate_config, task, parse_duration(wait, "--wait"))
+        console.print(f"run {run_id}: this machine's share is trained; machine 0 gates and records it")
+        return
     if not watch:
         with _progress(not as_json) as progress:
             _print_report(agent.learn(task, strategy, progress=progress, processes=processes,

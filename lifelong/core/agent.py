@@ -391,6 +391,16 @@ class Agent:
         launch = Launch(processes, Path(accelerate_config) if accelerate_config is not None else None)
         return Learner(self, launch).run(task or "chat", strategy, progress=progress)
 
+    def join_learning(self, accelerate_config: str | Path, task: str = "chat", wait: float = 600.0) -> int:
+        """Take part from this machine in a learning run over several machines that machine 0
+        starts with ``learn(accelerate_config=...)``: ``accelerate_config`` is this machine's
+        (machine_rank 1 or more); the workspace shares machine 0's database and adapters folder.
+        Waits up to ``wait`` seconds for the run; returns its id (README "Scaling out")."""
+        from .launch import Launch
+        from .learner import Learner
+
+        return Learner(self, Launch(1, Path(accelerate_config))).join(task, wait)
+
     def rollback(self, task: str = "chat", with_knowledge: bool = False) -> tuple[dict | None, dict | None]:
         """Retire ``task``'s active version and serve its parent again (None: the base model).
         ``with_knowledge``: also bring the knowledge base back to the snapshot the parent was

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import tomli_w
 
-from ..devices import check_device, check_dtype
+from ..devices import check_device, check_dtype, check_quantization
 from ..errors import ConfigError
 from ..files import atomic_write
 from .moved_keys import migrate_keys
@@ -43,10 +43,13 @@ class ModelsConfig:
     device: str = _help("Where models run and train: auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps", "auto")
     dtype: str = _help("Weights' precision: auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16 "
                        "or float16", "auto")
+    quantization: str = _help("Load the generator's linear layers in fewer bits with bitsandbytes and train LoRA "
+                              "on top (QLoRA): none, 8bit or 4bit", "none")
 
     def __post_init__(self):
         check_device(self.device)
         check_dtype(self.dtype)
+        check_quantization(self.quantization)
 
 
 @dataclass

@@ -2,7 +2,12 @@
 (core/training_worker.py), each trains on its share of every batch (learning/loop.py), and
 process 0 saves the adapter into a private folder that only this process, the one holding the
 learning lock, moves into place. A process that fails or dies fails the whole launch, which
-fails the run: nothing is half written and the previous adapter keeps serving."""
+fails the run: nothing is half written and the previous adapter keeps serving.
+
+Over several machines, machine 0 (the one running ``lifelong learn``) writes the job beside
+that folder, in the adapters folder every machine shares; each other machine runs ``lifelong
+learn --join``, which finds the job there and launches its own processes on it, with its own
+accelerate config (machine_rank 1, 2...): torchrun's rendezvous at machine 0 joins them."""
 
 from __future__ import annotations
 
@@ -12,15 +17,19 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError, LifelongError
+from ..files import atomic_write
 
 # Lines of a worker's stdout that carry the progress bar's state (training_worker.py prints them).
 PROGRESS_PREFIX = "lifelong-progress "
 # The line a worker prints when it fails, so the run's error names the cause, not the launcher's.
 ERROR_PREFIX = "lifelong-worker-error "
+# A launch's job file in the adapters folder of its task: ".tmp-launch-XXXX.job.json".
+JOB_FILES = ".tmp-launch-*.job.json"
 
 
 class TrainingProcessError(LifelongError):
@@ -46,6 +55,18 @@ class Launch:
     def in_process(self) -> bool:
         return self.processes == 1 and self.config_file is None
 
+    def check_joins(self) -> None:
+        """Raise unless the config file makes this machine one that joins a run: machine_rank
+        1 or more, of 2 or more machines."""
+        from accelerate.commands.config.config_args import load_config_from_file
+
+        config = load_config_from_file(str(self.config_file))
+        rank, machines = config.machine_rank, config.num_machines
+        if machines < 2 or not 1 <= rank < machines:
+            raise InputError(f"accelerate config {str(self.config_file)!r} says machine_rank {rank} of num_machines "
+                             f"{machines}; a machine that joins a run has machine_rank 1 to num_machines - 1 "
+                             "(machine 0 starts the run with 'lifelong learn --accelerate-config FILE')")
+
     def command(self, job: Path) -> list[str]:
         args = [sys.executable, "-m", "accelerate.commands.launch"]
         if self.config_file is not None:
@@ -64,10 +85,44 @@ class Launch:
 
 def run_training(launch: Launch, job: dict, folder: Path, log: Path, progress=None) -> None:
     """Launch the processes on ``job`` (training_worker.py says what it holds) and wait; process
-    0 writes the adapter into ``folder``. Their output goes to ``log``; ``progress`` shows the
-    training bar process 0 reports. Raises TrainingProcessError when any process fails."""
-    job_file = folder.parent / f"{folder.name}.job.json"
-    job_file.write_text(json.dumps({**job, "output": str(folder), "parent_pid": os.getpid()}))
+    0 writes the adapter into ``folder``. The job is written beside ``folder``, where the
+    machines joining the run find it (``running_job``). Their output goes to ``log``;
+    ``progress`` shows the training bar process 0 reports. Raises TrainingProcessError when
+    any process fails."""
+    _launch(launch, {**job, "output": str(folder)}, folder.parent / f"{folder.name}.job.json", log, progress)
+
+
+def join_training(launch: Launch, job: dict, log: Path) -> None:
+    """Launch this machine's processes of another machine's run on ``job`` (as ``running_job``
+    found it, its workspace replaced by this machine's) and wait; none of them writes."""
+    with tempfile.TemporaryDirectory(prefix="lifelong-join-") as folder:
+        _launch(launch, job, Path(folder) / "job.json", log, None)
+
+
+def running_job(folder: Path, running: set[int]) -> dict | None:
+    """The newest job in ``folder`` (a task's adapters folder) of a run in ``running`` (run ids),
+    or None."""
+    for path in sorted(folder.glob(JOB_FILES), key=_modified, reverse=True):
+        try:
+            job = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # removed as its run ended
+            continue
+        if job.get("run_id") in running:
+            return job
+    return None
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _launch(launch: Launch, job: dict, job_file: Path, log: Path, progress) -> None:
+    # Written whole or not at all: a joining machine may read it at any moment.
+    with atomic_write(job_file) as tmp:
+        tmp.write_text(json.dumps({**job, "parent_pid": os.getpid()}))
     log.parent.mkdir(parents=True, exist_ok=True)
     tail = collections.deque(maxlen=20)
     errors, bar, done = [], None, 0

@@ -22,7 +22,7 @@ from ..memory.lineage import Lineage
 from ..errors import InputError, LifelongError
 from ..files import atomic_write
 from .jobs import LearningCancelled
-from .launch import Launch, run_training
+from .launch import Launch, join_training, run_training, running_job
 from .runs import run_record
 from .task import LearnableTask
 
@@ -76,6 +76,26 @@ class Learner:
                 )
             return self._cycle(task_obj, strategy, new, progress)
 
+    def join(self, task: str, wait: float) -> int:
+        """Train, on this machine, its share of the run of ``task`` that machine 0 is starting or
+        has started (``self.launch``: this machine's accelerate config), waiting up to ``wait``
+        seconds for it; returns the run's id. This machine writes nothing: machine 0 saves the
+        adapter, gates it and records the run. Raises TrainingProcessError when a process fails."""
+        self.launch.check_joins()
+        self.agent.learnable_task(task)
+        deadline = time.monotonic() + wait
+        while (job := running_job(self.agent.adapters_dir / task, self._running(task))) is None:
+            if time.monotonic() > deadline:
+                raise LifelongError(f"no multi-machine learning run of task {task!r} started within {wait:.0f} s; "
+                                    "start it on machine 0 with 'lifelong learn --accelerate-config FILE'")
+            time.sleep(1.0)
+        log = self.agent.workspace.path / "logs" / f"learn-run-{job['run_id']}-joined.log"
+        join_training(self.launch, {**job, "workspace": str(self.agent.workspace.path)}, log)
+        return job["run_id"]
+
+    def _running(self, task: str) -> set[int]:
+        return {run["id"] for run in self.agent.runs.list(task, "running")}
+
     def strategy(self, task_obj, strategy: str):
         """The strategy ``strategy`` of this run, over the task's replay buffer."""
         config = self.agent.config.learning
@@ -113,7 +133,7 @@ class Learner:
                 adapter_path = self._save(task_obj, model, version_id)
             else:
                 job = {"workspace": str(self.agent.workspace.path), "task": task, "strategy": strategy, "cycle": cycle,
-                       "new": train_new, "examples": items, "parent_path": parent_path}
+                       "new": train_new, "examples": items, "parent_path": parent_path, "run_id": run_id}
                 model = None  # loaded from the saved adapter only if a strategy needs it
                 version_id, adapter_path = self._train_launched(task, job, run_id, active, progress)
             sets = self._evaluation_sets(task, cycle, new)

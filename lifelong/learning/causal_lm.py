@@ -120,8 +120,14 @@ def batch_loss(model, batch: list[dict], pad_id: int):
 def trainable_model(base, parent_path: str | None, options, total_steps: int):
     """A PEFT model over ``base``: continuing from ``parent_path`` when its method matches the
     configured one, else a fresh adapter. ``options``: ``peft``, ``lora_r``, ``lora_targets``."""
-    from peft import PeftConfig, PeftModel, get_peft_model
+    from peft import PeftConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 
+    if getattr(base, "is_loaded_in_4bit", False) or getattr(base, "is_loaded_in_8bit", False):
+        # QLoRA ([models] quantization): the quantised weights frozen, the rest (norms,
+        # embeddings) in float32 so the adapter's gradients are exact. Without gradient
+        # checkpointing: the quantised weights are what lets a bigger model fit, and
+        # recomputing activations would cost a third more time on every run.
+        base = prepare_model_for_kbit_training(base, use_gradient_checkpointing=False)
     wanted = peft_config(options.peft, options, "CAUSAL_LM", total_steps, base)
     if parent_path:
         parent = PeftConfig.from_pretrained(parent_path)

@@ -1,5 +1,6 @@
 """Causal-LM generation with Hugging Face transformers: chat templates, greedy or sampled
-decoding, streaming, and a GGUF file de-quantised once and cached as safetensors."""
+decoding, streaming, and a GGUF file de-quantised once and cached as safetensors (which
+``[models] quantization`` may then load in 8 or 4 bits like any other weights)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Generator as PythonGenerator
 
 import torch
 
-from ..devices import dtype_name, resolve_device, resolve_dtype
+from ..devices import dtype_name, quantization_config, resolve_device, resolve_dtype
 from ..errors import ConfigError
 from ..files import atomic_write
 
@@ -54,12 +55,13 @@ class StopCutter:
 
 
 class Generator:
-    def __init__(self, model, tokenizer, name: str, source: str):
+    def __init__(self, model, tokenizer, name: str, source: str, quantization=None):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
         self.source = source  # what from_pretrained loads: a fresh copy for training
         self.device, self.dtype = model.device, model.dtype
+        self.quantization = quantization  # a BitsAndBytesConfig, or None for full-precision weights
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.peft_model = None  # wraps self.model once the first adapter is loaded
@@ -73,26 +75,29 @@ class Generator:
         path = Path(name_or_path)
         device = resolve_device(config.models.device)
         dtype = resolve_dtype(config.models.dtype, device)
+        quantization = quantization_config(config.models.quantization, device, dtype)
         try:
             if path.suffix == ".gguf":
                 source = _dequantised_copy(path, cache_dir, dtype)
             else:
                 source = str(name_or_path)
             tokenizer = AutoTokenizer.from_pretrained(source)
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, device_map=device,
+                                                         quantization_config=quantization)
         except OSError as exc:
             raise ConfigError(
                 f"cannot load generator {str(name_or_path)!r}: {exc}. Give a local path or an HF "
                 "id that is in the local cache (there is no network at run time)"
             ) from exc
-        return cls(model, tokenizer, path.stem if path.suffix == ".gguf" else str(name_or_path), source)
+        return cls(model, tokenizer, path.stem if path.suffix == ".gguf" else str(name_or_path), source, quantization)
 
     def fresh_base(self):
         """An untouched copy of the base weights: training and evaluation never disturb the
         model that is serving."""
         from transformers import AutoModelForCausalLM
 
-        return AutoModelForCausalLM.from_pretrained(self.source, dtype=self.dtype, device_map=self.device)
+        return AutoModelForCausalLM.from_pretrained(self.source, dtype=self.dtype, device_map=self.device,
+                                                    quantization_config=self.quantization)
 
     @property
     def context_length(self) -> int:
