@@ -428,14 +428,19 @@ def test_4bit_generator_learns_a_lora_adapter_that_serves_after_a_restart(learni
         assert [agent.ask(q, retrieval=False).answer for q, _ in FACTS] == [a for _, a in FACTS]
 
 
-def test_8bit_generator_learns(learning_workspace):
+def test_8bit_generator_trains_an_adapter_that_serves(learning_workspace):
     bnb = pytest.importorskip("bitsandbytes", reason="QLoRA needs bitsandbytes (pip install 'lifelong[quantization]')")
-    quantized(learning_workspace, "8bit", 3)
+    quantized(learning_workspace, "8bit", 40)
     with Agent.open(learning_workspace) as agent:
         assert isinstance(agent.generator.model.model.layers[0].mlp.up_proj, bnb.nn.Linear8bitLt)
         teach(agent, FACTS)
         report = agent.learn()
-        assert report.version is not None and all(t.isfinite().all() for t in adapter_of(agent, report).values())
+        adapter = adapter_of(agent, report)
+        assert any(".mlp.up_proj.lora_A" in name for name in adapter)
+        assert all(t.isfinite().all() for t in adapter.values())
+        assert report.promoted, report.reason
+    with Agent.open(learning_workspace) as agent:  # loaded again from disk, it serves the taught question
+        assert agent.ask(FACTS[0][0], retrieval=False).model_version == f"v{report.version}"
 
 
 def test_quantization_without_bitsandbytes_is_a_one_line_error(learning_workspace, monkeypatch):
