@@ -56,9 +56,9 @@ def rated_features(features, examples: list[dict]) -> list[dict]:
 def kto_weights(desirable: int, undesirable: int) -> dict[bool, float]:
     """The loss weight of a desirable and of an undesirable answer: the rarer kind weighs more,
     so both kinds weigh the same in all (the lower end of the range Ethayarajh et al. 2024, Eq. 8,
-    recommend and KTOTrainer warns outside of). Users give more thumbs-down than thumbs-up to
-    an answer in a bad style; unweighted, a cycle learns mostly to avoid the bad answers, not to
-    give the good one."""
+    recommend and KTOTrainer warns outside of). Ratings are seldom balanced (two thumbs-down for
+    each thumbs-up in benchmarks/preference.py); unweighted, a cycle learns mostly to avoid the
+    bad answers rather than to give the good one."""
     return {True: max(1.0, undesirable / max(desirable, 1)), False: max(1.0, desirable / max(undesirable, 1))}
 
 
