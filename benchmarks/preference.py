@@ -12,9 +12,12 @@ Three arms, one learning cycle each, in the same process:
 - kto: the same ratings, ``objective = "kto"``: every rating, up and down, is learned by KTO;
 - dpo: the same answers as preference pairs, ``objective = "dpo"``.
 
-For each: the share of good-style answers (the model's own greedy answer starts with "In
-short:") on the held-out questions (the next --heldout of the file) and on the trained ones,
-before and after; the gate's behaviour probe (general questions the parent answered right and
+For each: the share of good-style answers (the greedy answer a user is served, through
+``Agent.ask``, starts with "In short:") on the held-out questions (the next --heldout of the
+file) and on the rated ones, before and after. A chat adapter answers only the questions like
+those it was taught (``[tasks.chat] adapter_scope``, default 0.7; chat/scope.py), the base model
+the rest: held-out questions are served at the default scope (with the share the adapter
+answered) and at scope 0, where the adapter answers every question, as a style is meant to; the gate's behaviour probe (general questions the parent answered right and
 the candidate still does) and probe perplexity, as the learning-safety gate measures them; and
 the preference metrics of the run (the cycle's pairs ranked chosen-first before/after, reward
 accuracy).
@@ -35,6 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
+from lifelong.api import GenerationOptions  # noqa: E402
+from lifelong.plugins.chat import ChatOptions  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 QUESTIONS = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().splitlines()]
@@ -69,10 +74,23 @@ def give_feedback(agent, arm: str, questions: list[dict]) -> None:
                 agent.feedback(ids[bad], rating=-1)
 
 
-def good_style_share(agent, adapter, questions: list[dict]) -> float:
-    task = agent.task("chat")
-    answers = task._generate_batch(task._model(adapter), [task.messages(q["question"]) for q in questions], 24)
-    return sum(a.strip().lower().startswith(GOOD_PREFIX) for a in answers) / len(questions)
+def served(agent, questions: list[dict], scope: float) -> tuple[float, float]:
+    """As a user is served (``Agent.ask``, greedy, 24 tokens) with ``[tasks.chat] adapter_scope =
+    scope``: the share of answers in the good style, and the share the adapter gave (the rest
+    fall outside its scope and are the base model's)."""
+    agent.task("chat").settings.adapter_scope = scope
+    replies = [agent.ask(q["question"], retrieval=False, generation=GenerationOptions(max_tokens=24)) for q in questions]
+    good = sum(r.answer.strip().lower().startswith(GOOD_PREFIX) for r in replies)
+    return good / len(questions), sum(r.model_version != "base" for r in replies) / len(questions)
+
+
+def style_figures(agent, train, heldout) -> dict:
+    default_scope = ChatOptions().adapter_scope
+    held_default, by_adapter = served(agent, heldout, default_scope)
+    return {f"held-out, scope {default_scope}": held_default,
+            "  by the adapter": by_adapter,
+            "held-out, scope 0": served(agent, heldout, 0)[0],
+            f"rated, scope {default_scope}": served(agent, train, default_scope)[0]}
 
 
 def run(arm: str, train, heldout, workdir: Path) -> dict:
@@ -82,11 +100,9 @@ def run(arm: str, train, heldout, workdir: Path) -> dict:
     agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 1}
     give_feedback(agent, arm, train)
     report = agent.learn()
-    adapter = agent.versions.get(report.version)["adapter_path"]
     m = report.metrics
     result = {
-        "held-out good style": good_style_share(agent, adapter, heldout),
-        "trained good style": good_style_share(agent, adapter, train),
+        **style_figures(agent, train, heldout),
         "behaviour probe": f"{m['behaviour_right_before']}->{m['behaviour_right']}",
         "probe ppl": f"{m['probe_perplexity_before']:.1f}->{m['probe_perplexity']:.1f}",
         "pairs chosen first": f"{m.get('preference_accuracy_before', 0):.2f}->{m.get('preference_accuracy', 0):.2f}",
@@ -110,8 +126,7 @@ def main():
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         base = Agent.open(Path(tmp) / "base")
-        results["base"] = {"held-out good style": good_style_share(base, None, heldout),
-                           "trained good style": good_style_share(base, None, train)}
+        results["base"] = style_figures(base, train, heldout)
         base.close()
         for arm in args.arms:
             started = time.perf_counter()

@@ -24,7 +24,9 @@ def app(agent, tiny_workspace):
     agent.versions.promote(parent)
     rejected = agent.versions.add("chat", None, parent, status="rejected", reason="probe perplexity rose")
     for cycle, (status, version, metrics) in enumerate(
-            [("promoted", parent, {"row": [0.9], "acc": 0.9, "bwt": None}),
+            [("promoted", parent, {"row": [0.9], "acc": 0.9, "bwt": None, "objectives": {"kto": 72, "sft": 40},
+                                   "preference_pairs": 24, "preference_accuracy": 1.0, "preference_accuracy_before": 0.29,
+                                   "reward_accuracy": 0.96}),
              ("rejected", rejected, {"row": [0.4, 0.8], "acc": 0.6, "bwt": -0.5})], 1):
         agent.db["learning_runs"].insert({"task": "chat", "cycle": cycle, "strategy": "replay", "started_at": "2026-01-01",
                                           "status": status, "version_id": version, "metrics": json.dumps(metrics),
@@ -42,6 +44,11 @@ def test_every_page_renders_and_escapes_what_users_wrote(app):
         assert "Where is &lt;b&gt;HQ&lt;/b&gt;?" in page and "<b>HQ</b>" not in page
         learning = client.get("/ui/learning").text
         assert 'class="heatmap"' in learning and "run 2✗" in learning and "probe perplexity rose" in learning
+        # The preference metrics of run 1 (items per objective, the pairs' ranking, reward accuracy);
+        # run 2 trained supervised items alone and shows none.
+        assert "72 kto · 40 sft" in learning
+        assert "24 pairs: chosen ranked first 1.00 (before 0.29) · reward accuracy 0.96" in learning
+        assert learning.count("chosen ranked first") == 1
 
 
 def test_forms_need_the_csrf_token_and_refusals_change_nothing(app):

@@ -25,9 +25,10 @@ EVERY = ("sft", "dpo", "kto")
 
 @pytest.mark.parametrize("objective, expected", [
     ("sft", {"sft": 4}),  # the thumbs-down teaches nothing, as before
-    ("dpo", {"sft": 3, "dpo": 2}),
-    ("kto", {"sft": 2, "kto": 4}),  # the preference as two rated answers
-    ("auto", {"sft": 2, "dpo": 2, "kto": 2}),
+    # Every answer to give is also learned by SFT; the preference objectives add to it.
+    ("dpo", {"sft": 4, "dpo": 2}),
+    ("kto", {"sft": 4, "kto": 4}),  # the preference as two rated answers
+    ("auto", {"sft": 4, "dpo": 2, "kto": 2}),
 ])
 def test_each_kind_of_feedback_is_routed_to_its_objective(objective, expected):
     items = route(ALL, objective, EVERY)
@@ -37,7 +38,7 @@ def test_each_kind_of_feedback_is_routed_to_its_objective(objective, expected):
         assert {k for k in by_id if k[0] == 1} == {(1, "sft"), (1, "dpo")}  # a correction is also a pair
         assert by_id[(4, "kto")]["desirable"] is False and by_id[(3, "kto")]["desirable"] is True
     if objective == "kto":
-        rated = [i for i in items if i["id"] == 2]
+        rated = [i for i in items if i["id"] == 2 and i["objective"] == "kto"]
         assert [(i["target"], i["desirable"]) for i in rated] == [("Teal.", True), ("Red.", False)]
 
 
@@ -160,7 +161,7 @@ def test_auto_learns_every_kind_in_one_cycle_and_reports_each_objective(learning
         agent.feedback(asked["What is the motto?"], rating=-1)
         report = agent.learn()
         m = report.metrics
-        assert m["objectives"] == {"sft": 1, "dpo": 2, "kto": 2}
+        assert m["objectives"] == {"sft": 3, "dpo": 2, "kto": 2}
         # Pairs: the correction over the answer it replaced, and the preference.
         assert m["preference_pairs"] == 2 and m["preference_accuracy"] == 1.0 and m["reward_accuracy"] == 1.0
         assert report.promoted, report.reason
@@ -298,7 +299,13 @@ def test_dpo_loss_is_trls(tmp_path):
     assert abs(ours - theirs) < 1e-4 and abs(ours - 0.6931) > 0.01  # policy and reference differ
 
 
-def test_kto_loss_is_trls(tmp_path):
+# One answer of each kind, then more thumbs-down than thumbs-up: KTOTrainer given the desirable
+# weight that balances the two kinds (the one our items carry) computes the same loss.
+@pytest.mark.parametrize("answers, desirable_weight", [
+    ([(0, "Mira.", True), (1, "Purple.", False)], 1.0),
+    ([(0, "Mira.", True), (1, "Purple.", False), (0, "Bob.", False)], 2.0),
+])
+def test_kto_loss_is_trls(tmp_path, answers, desirable_weight):
     pytest.importorskip("trl")
     import torch
     from datasets import Dataset
@@ -307,9 +314,9 @@ def test_kto_loss_is_trls(tmp_path):
     from lifelong.learning import preference
 
     tokenizer, policy, reference, prompts = _trl_case(tmp_path)
-    rows = [{"prompt": prompts[0], "completion": "Mira.", "label": True}, {"prompt": prompts[1], "completion": "Purple.", "label": False}]
-    config = KTOConfig(output_dir=str(tmp_path), per_device_train_batch_size=2, beta=0.3, report_to="none", use_cpu=True,
-                       bf16=False)
+    rows = [{"prompt": prompts[p], "completion": completion, "label": label} for p, completion, label in answers]
+    config = KTOConfig(output_dir=str(tmp_path), per_device_train_batch_size=len(rows), beta=0.3, report_to="none",
+                       use_cpu=True, bf16=False, desirable_weight=desirable_weight)
     theirs = _trl_loss(KTOTrainer(policy, reference, args=config, train_dataset=Dataset.from_list(rows), processing_class=tokenizer))
     encode = lambda e: _ours(tokenizer, e["prompt"], e["target"])  # noqa: E731
     items = preference.rated_features(encode, [{"prompt": r["prompt"], "target": r["completion"], "desirable": r["label"]} for r in rows])
@@ -318,5 +325,7 @@ def test_kto_loss_is_trls(tmp_path):
         for item in items:
             item["ref_answer"] = float(preference.sequence_logps(reference, [item], pad)[0])
             item["ref_kl"] = float(preference.sequence_logps(reference, [item["kl"]], pad)[0])
-        ours = float(preference.kto_loss(policy, items, pad, 0.3))
+        # KTOTrainer's reference point is its batch's, here every item's.
+        z = preference.reference_point(policy, items, pad, 0)
+        ours = float(preference.kto_loss(policy, [{**item, "reference_point": z} for item in items], pad, 0.3))
     assert abs(ours - theirs) < 1e-4 and abs(ours - 0.5) > 0.01  # policy and reference differ

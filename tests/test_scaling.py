@@ -29,6 +29,21 @@ def teach(agent, facts):
     agent.import_examples("chat", [{"text": q, "label": a} for q, a in facts])
 
 
+def give(agent, objective):
+    """The facts as corrections (sft) or, for kto, as ratings: each right answer +1 and a wrong one
+    -1 (KTO's reference point is a statistic of the whole batch: micro-batches and processes must
+    share it)."""
+    if objective == "sft":
+        return teach(agent, FACTS + MORE)
+    for question, answer in FACTS + MORE:
+        for given, rating in ((answer, 1), ("I do not know.", -1)):
+            agent.feedback(agent.log.log_interaction(task="chat", input=question, output=given), rating=rating)
+
+
+def with_objective(config: str, objective: str) -> str:
+    return config.replace("[learning]\n", f"[learning]\nobjective = \"{objective}\"\n")
+
+
 def adapter_of(agent, report) -> dict:
     return load_file(str(Path(agent.versions.get(report.version, report.task)["adapter_path"]) / "adapter_model.safetensors"))
 
@@ -95,16 +110,17 @@ def test_shares_weigh_each_process_so_the_mean_of_their_gradients_is_the_batchs(
     assert shares([4], weight, 0, 1, 2) == [([4], 0.0)]
 
 
-def test_gradient_accumulation_trains_the_same_adapter_as_whole_batches(learning_workspace):
+@pytest.mark.parametrize("objective", ["sft", "kto"])
+def test_gradient_accumulation_trains_the_same_adapter_as_whole_batches(learning_workspace, objective):
     """micro_batch_size 1 splits each batch of 4 into four passes: the same steps, up to rounding."""
-    config = (learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 20")
+    config = with_objective((learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 20"), objective)
     adapters = []
     for micro in (0, 1):
         workspace = learning_workspace.parent / f"micro-{micro}"
         workspace.mkdir()
         (workspace / "lifelong.toml").write_text(config.replace("[learning]\n", f"[learning]\nmicro_batch_size = {micro}\n"))
         with Agent.open(workspace) as agent:
-            teach(agent, FACTS + MORE)
+            give(agent, objective)
             adapters.append(adapter_of(agent, agent.learn()))
     whole, split = adapters
     assert whole.keys() == split.keys()
@@ -142,16 +158,18 @@ def launched(monkeypatch):
 
 
 @pytest.mark.multiprocess
-def test_two_processes_train_the_same_adapter_as_one(learning_workspace, launched):
+@pytest.mark.parametrize("objective", ["sft", "kto"])
+def test_two_processes_train_the_same_adapter_as_one(learning_workspace, launched, objective):
     """30 epochs: rounding differences between the two grow over hundreds of steps of a model
     memorising its examples (300 epochs: probe perplexity 245.8 against 247.2)."""
     reports, adapters = [], []
+    config = with_objective((learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 30"), objective)
     for processes in (1, 2):
         workspace = learning_workspace.parent / f"processes-{processes}"
         workspace.mkdir()
-        (workspace / "lifelong.toml").write_text((learning_workspace / "lifelong.toml").read_text().replace("epochs = 300", "epochs = 30"))
+        (workspace / "lifelong.toml").write_text(config)
         with Agent.open(workspace) as agent:
-            teach(agent, FACTS + MORE)
+            give(agent, objective)
             reports.append(agent.learn(processes=processes))
             adapters.append(adapter_of(agent, reports[-1]))
             assert not list((workspace / "adapters" / "chat").glob(".tmp-*"))

@@ -196,9 +196,15 @@ def train(base, tokenizer, examples, parent_path, config, seed, system_prompt, p
     def after_step(model, step):
         model.base_model.update_and_allocate(step)
 
+    def before_batch(model, batch, mine, reduce):
+        if batch[0]["objective"] == "kto":
+            z = preference.reference_point(model, mine, pad_id, micro_batch_size, reduce)
+            for item in batch:
+                item["reference_point"] = z
+
     settings = LoopSettings(config.epochs, config.learning_rate, micro_batch_size, weight_decay=0.0, max_grad_norm=1.0)
     return fit(model, batches, loss, answer_tokens, settings, seed, penalty, progress,
-               after_step if config.peft == "adalora" else None)
+               after_step if config.peft == "adalora" else None, before_batch)
 
 
 def fisher_diagonal(model, tokenizer, examples, system_prompt) -> dict[str, torch.Tensor]:

@@ -59,13 +59,16 @@ def shares(batch: list, weight: Callable[[object], float], micro_batch_size: int
 
 
 def fit(model, batches: Callable[[random.Random], list[list]], loss: Callable, weight: Callable[[object], float],
-        settings: LoopSettings, seed: int, penalty=None, progress=None, after_step=None):
+        settings: LoopSettings, seed: int, penalty=None, progress=None, after_step=None, before_batch=None):
     """Train ``model`` in place and return it (unwrapped, in eval mode).
 
     ``batches(rng)``: one epoch's batches; ``loss(model, items)``: the mean loss of ``items``;
     ``weight(item)``: what that mean is over; ``penalty(model)``: a loss term added per batch
     (EWC); ``after_step(model, step)``: called after each optimizer step (AdaLoRA's rank
-    budget); ``progress``: a rich Progress, updated by the main process only."""
+    budget); ``before_batch(model, batch, mine, reduce)``: called by every process before a
+    batch's passes, with its own items of the batch and ``reduce``, which sums a tensor over the
+    processes (a statistic of the whole batch, such as KTO's reference point); ``progress``: a
+    rich Progress, updated by the main process only."""
     accelerator = accelerator_for(model)
     rng = random.Random(seed)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -82,6 +85,9 @@ def fit(model, batches: Callable[[random.Random], list[list]], loss: Callable, w
     for epoch, epoch_batches in enumerate(epochs, 1):
         for batch in epoch_batches:
             passes = shares(batch, weight, settings.micro_batch_size, rank, world)
+            if before_batch is not None:
+                mine = [item for items, share in passes if share for item in items]
+                before_batch(wrapped, batch, mine, lambda t: accelerator.reduce(t, reduction="sum"))
             batch_loss = 0.0
             for i, (items, share) in enumerate(passes):
                 last = i == len(passes) - 1

@@ -14,15 +14,23 @@ learned with the objective that fits it, as preference-tuning libraries do:
 
 ``route`` maps the examples of a run onto training items, one objective each:
 
-=================  ======  ==========  ========  =========
-example            sft     dpo         kto       auto
-=================  ======  ==========  ========  =========
-correction (pair)  sft     sft + dpo   sft       sft + dpo
-preference         sft     dpo         kto x 2   dpo
-rating +1          sft     sft         kto       kto
-rating -1          --      --          kto       kto
-import             sft     sft         sft       sft
-=================  ======  ==========  ========  =========
+=================  ======  ==========  =============  =========
+example            sft     dpo         kto            auto
+=================  ======  ==========  =============  =========
+correction (pair)  sft     sft + dpo   sft            sft + dpo
+preference         sft     sft + dpo   sft + kto x 2  sft + dpo
+rating +1          sft     sft         sft + kto      sft + kto
+rating -1          --      --          kto            kto
+import             sft     sft         sft            sft
+=================  ======  ==========  =============  =========
+
+Every answer to give is learned by ``sft`` whatever the objective; DPO and KTO add what a pair
+or a rating says beyond it. Preference tuning moves likelihoods relative to the starting model,
+not which answer is greedy: a small model that never gives the rated style ("In short:
+Athens.") learned by KTO alone to rank every good answer above its bad ones and still answered
+as before (benchmarks/preference.py), which is why TRL's guides run SFT on the good answers
+before KTO or DPO (and DPOTrainer's ``rpo_alpha`` adds the chosen answer's NLL for the same
+reason). Here both run in one cycle.
 
 ``sft`` is today's behaviour and the default. A task learns by the objectives it names
 (``LearnableTask.objectives``); an example routed to one it lacks is learned by ``sft`` when it
@@ -59,18 +67,17 @@ def route(examples: list[dict], objective: str, supported: tuple[str, ...]) -> l
 def _items(e: dict, objective: str) -> list[dict]:
     rated, correction = e.get("rating") is not None, e["origin"] == "correction"
     sft, dpo = {**e, "objective": "sft"}, {**e, "objective": "dpo"}
+    given = [sft] if to_give(e) else []
     if rated:
-        if objective in ("kto", "auto"):
-            return [{**e, "objective": "kto", "desirable": e["rating"] > 0}]
-        return [sft] if to_give(e) else []
+        return given + [{**e, "objective": "kto", "desirable": e["rating"] > 0}] if objective in ("kto", "auto") else given
     if not is_pair(e):
         return [sft]
     if correction:
         return [sft, dpo] if objective in ("dpo", "auto") else [sft]
     if objective in ("dpo", "auto"):
-        return [dpo]
+        return [sft, dpo]
     if objective == "kto":
-        return [{**e, "objective": "kto", "desirable": True},
+        return [sft, {**e, "objective": "kto", "desirable": True},
                 {**e, "target": e["rejected"], "objective": "kto", "desirable": False}]
     return [sft]
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .loop import device_of
+
 
 def sequence_logps(model, rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row (``input_ids`` and ``labels`` as ``causal_lm.features`` makes them): the summed
     log-probability of its answer tokens, and how many there are."""
     from .causal_lm import collate
-    from .loop import device_of
 
     enc = collate(rows, pad_id, device_of(model))
     logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
@@ -42,11 +43,23 @@ def pair_features(features, example: dict) -> dict:
 
 def rated_features(features, examples: list[dict]) -> list[dict]:
     """KTO items: each rated answer, with its prompt under the previous item's answer (the
-    mismatched pairs KTOTrainer estimates the KL reference point from, rotated as it does)."""
+    mismatched pairs KTOTrainer estimates the KL reference point from, rotated as it does), and
+    the weight of its loss (``kto_weights``)."""
     items = [{"objective": "kto", "desirable": bool(e["desirable"]), **features(e)} for e in examples]
+    weights = kto_weights(sum(item["desirable"] for item in items), sum(not item["desirable"] for item in items))
     for i, (item, e) in enumerate(zip(items, examples)):
         item["kl"] = features({**e, "target": examples[i - 1]["target"]})
+        item["weight"] = weights[item["desirable"]]
     return items
+
+
+def kto_weights(desirable: int, undesirable: int) -> dict[bool, float]:
+    """The loss weight of a desirable and of an undesirable answer: the rarer kind weighs more,
+    so both kinds weigh the same in all (the lower end of the range Ethayarajh et al. 2024, Eq. 8,
+    recommend and KTOTrainer warns outside of). Ratings are seldom balanced (two thumbs-down for
+    each thumbs-up in benchmarks/preference.py); unweighted, a cycle learns mostly to avoid the
+    bad answers rather than to give the good one."""
+    return {True: max(1.0, undesirable / max(desirable, 1)), False: max(1.0, desirable / max(undesirable, 1))}
 
 
 @torch.no_grad()
@@ -73,20 +86,37 @@ def dpo_loss(model, batch: list[dict], pad_id: int, beta: float):
     return -F.logsigmoid(beta * ((chosen - ref[:, 0]) - (rejected - ref[:, 1]))).mean()
 
 
+@torch.no_grad()
+def reference_point(model, items: list[dict], pad_id: int, batch_size: int, reduce=None) -> float:
+    """KTO's reference point z: the mean KL estimate (the model's log-probability of each item's
+    mismatched answer over the starting model's), at least 0. ``reduce`` sums over processes:
+    each process passes its own items of a batch and all get the whole batch's z, as KTOTrainer
+    gathers it, so N processes (or micro-batches) train as one process on whole batches."""
+    device = device_of(model)
+    total = torch.zeros(2, device=device)  # the summed estimate, and how many items
+    size = batch_size or max(len(items), 1)  # at most a micro-batch per forward pass
+    for start in range(0, len(items), size):
+        chunk = items[start : start + size]
+        kl_logps, _ = sequence_logps(model, [f["kl"] for f in chunk], pad_id)
+        total += torch.stack([(kl_logps - torch.tensor([f["ref_kl"] for f in chunk], device=device)).sum(),
+                              torch.tensor(float(len(chunk)), device=device)])
+    if reduce is not None:
+        total = reduce(total)
+    return float((total[0] / total[1].clamp(min=1)).clamp(min=0))
+
+
 def kto_loss(model, batch: list[dict], pad_id: int, beta: float):
     """1 - sigmoid(beta * (log-ratio - z)) for a desirable answer, 1 - sigmoid(beta * (z -
-    log-ratio)) for an undesirable one, the mean over answers; z, the reference point, is the
-    batch's KL estimate on mismatched answers (not differentiated, at least 0)."""
+    log-ratio)) for an undesirable one, the weighted mean over answers; z is each item's
+    ``reference_point``, the whole batch's (set before its passes)."""
     logps, _ = sequence_logps(model, batch, pad_id)
-    with torch.no_grad():
-        kl_logps, _ = sequence_logps(model, [f["kl"] for f in batch], pad_id)
     device = logps.device
     ref = torch.tensor([f["ref_answer"] for f in batch], device=device)
-    ref_kl = torch.tensor([f["ref_kl"] for f in batch], device=device)
-    z = (kl_logps - ref_kl).mean().clamp(min=0)
+    z = torch.tensor([f["reference_point"] for f in batch], device=device)
     ratio = logps - ref
     desirable = torch.tensor([f["desirable"] for f in batch], device=device)
-    return torch.where(desirable, 1 - torch.sigmoid(beta * (ratio - z)), 1 - torch.sigmoid(beta * (z - ratio))).mean()
+    weight = torch.tensor([f["weight"] for f in batch], device=device)
+    return (weight * torch.where(desirable, 1 - torch.sigmoid(beta * (ratio - z)), 1 - torch.sigmoid(beta * (z - ratio)))).mean()
 
 
 @torch.inference_mode()
