@@ -34,11 +34,14 @@ def test_postgres_migrations_are_recorded_and_applied_once(postgres_url):
     recorded = db.execute("select migration_set, name from _migrations order by 1, 2").fetchall()
     assert recorded == [("lifelong", "m001_schema"), ("lifelong", "m002_version_numbers"),
                         ("lifelong", "m003_preference_examples"),
+                        ("lifelong", "m004_lineage_subjects_and_training_sets"),
+                        ("lifelong", "m005_knowledge_snapshots"),
                         ("plugin:retrieval", "m001_documents_and_chunks"),
-                        ("plugin:retrieval", "m002_corrections_leave_the_documents")]
+                        ("plugin:retrieval", "m002_corrections_leave_the_documents"),
+                        ("plugin:retrieval", "m003_knowledge_snapshots")]
     db.close()
     again = open_database(postgres_url, RETRIEVER)
-    assert again.execute("select count(*) from _migrations").fetchone()[0] == 5
+    assert again.execute("select count(*) from _migrations").fetchone()[0] == 8
 
 
 def test_versions_made_before_numbering_get_their_number_within_the_task(tmp_path):
