@@ -100,7 +100,8 @@ def test_a_plugins_migrations_run_once_and_are_recorded(tmp_path):
     db = open_database(tmp_path / "fresh.db", RETRIEVER)
     assert {"documents", "chunks", "chunks_fts"} <= set(db.table_names())
     recorded = [(r["migration_set"], r["name"]) for r in db["_sqlite_migrations"].rows_where("migration_set = ?", ["plugin:retrieval"])]
-    assert recorded == [("plugin:retrieval", "m001_documents_and_chunks"), ("plugin:retrieval", "m002_corrections_leave_the_documents")]
+    assert recorded == [("plugin:retrieval", "m001_documents_and_chunks"), ("plugin:retrieval", "m002_corrections_leave_the_documents"),
+                        ("plugin:retrieval", "m003_knowledge_snapshots")]
     db.conn.close()
     again = open_database(tmp_path / "fresh.db", RETRIEVER)
     assert again["_sqlite_migrations"].count == len(recorded) + len(migrations._migrations)
