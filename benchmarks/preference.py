@@ -12,15 +12,17 @@ Three arms, one learning cycle each, in the same process:
 - kto: the same ratings, ``objective = "kto"``: every rating, up and down, is learned by KTO;
 - dpo: the same answers as preference pairs, ``objective = "dpo"``.
 
-For each: the share of good-style answers (the greedy answer a user is served, through
-``Agent.ask``, starts with "In short:") on the held-out questions (the next --heldout of the
-file) and on the rated ones, before and after. A chat adapter answers only the questions like
-those it was taught (``[tasks.chat] adapter_scope``, default 0.7; chat/scope.py), the base model
-the rest: held-out questions are served at the default scope (with the share the adapter
-answered) and at scope 0, where the adapter answers every question, as a style is meant to; the gate's behaviour probe (general questions the parent answered right and
-the candidate still does) and probe perplexity, as the learning-safety gate measures them; and
-the preference metrics of the run (the cycle's pairs ranked chosen-first before/after, reward
-accuracy).
+For each: on the held-out questions (the next --heldout of the file), as a user is served
+(``Agent.ask``, greedy), the share of answers in the good style (starting "In short:"), of right
+answers (an accepted answer in it, as the behaviour probe judges) and of both, and the share the
+adapter gave. A chat adapter answers the questions like those it was taught (``[tasks.chat]
+adapter_scope``, default 0.7), and every question asked without sources when its cycle learned
+from ratings or preferences and, so, it keeps the behaviour probe (chat/scope.py; "every
+question" says which); the base model answers the rest. The same at ``adapter_scope = 0``, where
+any adapter answers everything; the good-style share on the rated questions; the gate's
+behaviour probe (general questions the parent answered right and the candidate still does) and
+probe perplexity; and the preference metrics of the run (the cycle's pairs ranked chosen-first
+before/after, reward accuracy).
 
 Run: .venv/bin/python benchmarks/preference.py [--train 12] [--heldout 12] [--arms sft kto dpo]
 """
@@ -39,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
 from lifelong.api import GenerationOptions  # noqa: E402
-from lifelong.plugins.chat import ChatOptions  # noqa: E402
+from lifelong.learning.behaviour import answered_right  # noqa: E402
+from lifelong.plugins.chat import ChatOptions, scope  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 QUESTIONS = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().splitlines()]
@@ -74,23 +77,25 @@ def give_feedback(agent, arm: str, questions: list[dict]) -> None:
                 agent.feedback(ids[bad], rating=-1)
 
 
-def served(agent, questions: list[dict], scope: float) -> tuple[float, float]:
+def served(agent, questions: list[dict], threshold: float) -> dict:
     """As a user is served (``Agent.ask``, greedy, 24 tokens) with ``[tasks.chat] adapter_scope =
-    scope``: the share of answers in the good style, and the share the adapter gave (the rest
-    fall outside its scope and are the base model's)."""
-    agent.task("chat").settings.adapter_scope = scope
+    threshold``: the shares of answers in the good style, right (an accepted answer in it, as the
+    behaviour probe judges), both, and given by the adapter (the rest are the base model's)."""
+    agent.task("chat").settings.adapter_scope = threshold
     replies = [agent.ask(q["question"], retrieval=False, generation=GenerationOptions(max_tokens=24)) for q in questions]
-    good = sum(r.answer.strip().lower().startswith(GOOD_PREFIX) for r in replies)
-    return good / len(questions), sum(r.model_version != "base" for r in replies) / len(questions)
+    good = [r.answer.strip().lower().startswith(GOOD_PREFIX) for r in replies]
+    right = [answered_right(r.answer, q["answers"]) for r, q in zip(replies, questions)]
+    n = len(questions)
+    return {"good": sum(good) / n, "right": sum(right) / n, "good and right": sum(g and r for g, r in zip(good, right)) / n,
+            "by the adapter": sum(r.model_version != "base" for r in replies) / n}
 
 
 def style_figures(agent, train, heldout) -> dict:
     default_scope = ChatOptions().adapter_scope
-    held_default, by_adapter = served(agent, heldout, default_scope)
-    return {f"held-out, scope {default_scope}": held_default,
-            "  by the adapter": by_adapter,
-            "held-out, scope 0": served(agent, heldout, 0)[0],
-            f"rated, scope {default_scope}": served(agent, train, default_scope)[0]}
+    held, unscoped = served(agent, heldout, default_scope), served(agent, heldout, 0)
+    return {**{f"held-out {k}": v for k, v in held.items()},
+            **{f"scope 0: held-out {k}": unscoped[k] for k in ("good", "right", "good and right")},
+            "rated: good": served(agent, train, default_scope)["good"]}
 
 
 def run(arm: str, train, heldout, workdir: Path) -> dict:
@@ -108,6 +113,7 @@ def run(arm: str, train, heldout, workdir: Path) -> dict:
         "pairs chosen first": f"{m.get('preference_accuracy_before', 0):.2f}->{m.get('preference_accuracy', 0):.2f}",
         "reward accuracy": m.get("reward_accuracy"),
         "trained items": " ".join(f"{k}:{v}" for k, v in sorted(m["objectives"].items())),
+        "every question": scope.answers_every_question(agent.versions.get(report.version, "chat")["adapter_path"]),
         "gate": "promoted" if report.promoted else "refused",
         "seconds": report.seconds,
         "reason": report.reason,
@@ -133,13 +139,13 @@ def main():
             results[arm] = run(arm, train, heldout, Path(tmp) / arm)
             print(f"{arm}: done in {time.perf_counter() - started:.0f} s: {results[arm]}", flush=True)
     columns = list(results)
-    print("\n" + f"{'':22}" + "".join(f"{c:>14}" for c in columns))
+    print("\n" + f"{'':30}" + "".join(f"{c:>14}" for c in columns))
     for key in [k for k in results[columns[-1]] if k != "reason"]:
         cells = []
         for column in columns:
             value = results[column].get(key, "")
             cells.append(f"{value:>14.2f}" if isinstance(value, float) else f"{str(value)[:14]:>14}")
-        print(f"{key:22}" + "".join(cells))
+        print(f"{key:30}" + "".join(cells))
     for arm in args.arms:
         print(f"{arm}: {results[arm]['reason']}")
 

@@ -61,3 +61,57 @@ def test_a_scope_of_0_lets_the_adapter_answer_everything(tiny_workspace):
         teach(agent, FACTS)
         assert agent.learn().promoted
         assert agent.ask(UNRELATED, retrieval=False).model_version == "v1"
+
+
+def rate(agent, rated):
+    """Users rated answers the agent gave: +1 or -1 each."""
+    for question, answer, rating in rated:
+        interaction = agent.log.log_interaction(task="chat", input=question, output=answer, model_version="base")
+        agent.feedback(interaction, rating=rating)
+
+
+RATED = [("Who is the CEO?", "In short: Mira.", 1), ("Who is the CEO?", "MIRA!!!", -1),
+         ("Where is HQ?", "In short: Oslo.", 1)]
+
+
+def test_an_adapter_taught_by_ratings_answers_every_question_asked_without_sources(tiny_workspace):
+    """A rating judges how the agent answers: the adapter serves unrelated questions too, once
+    it keeps the behaviour probe (the tiny model answers none of it right, with or without)."""
+    with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
+        agent.config.learning.objective = "kto"
+        rate(agent, RATED)
+        report = agent.learn()
+        assert report.promoted, report.reason
+        folder = agent.versions.active("chat")["adapter_path"]
+        assert scope.answers_every_question(folder)
+        assert agent.ask(UNRELATED, retrieval=False).model_version == "v1"
+        # Asked with sources, the adapter keeps the scope of what it was taught.
+        task = agent.task("chat")
+        assert task.in_scope(folder, [UNRELATED], with_sources=True).tolist() == [False]
+        assert list(task.in_scope(folder, ["Who is the CEO?"], with_sources=True)) == [True]
+
+
+def test_corrections_and_imports_keep_the_adapter_to_its_scope(tiny_workspace):
+    with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
+        teach(agent, FACTS)
+        assert agent.learn().promoted
+        assert not scope.answers_every_question(agent.versions.active("chat")["adapter_path"])
+        assert agent.ask(UNRELATED, retrieval=False).model_version == "base"
+
+
+def test_a_rated_adapter_that_loses_general_questions_keeps_its_scope(tiny_workspace, monkeypatch):
+    """The probe is replaced by two questions the parent answers right (taught facts); ratings
+    that teach other answers to those very questions lose them."""
+    from lifelong.learning import behaviour
+
+    with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
+        teach(agent, FACTS)
+        assert agent.learn().promoted
+        monkeypatch.setattr(behaviour, "probe_questions",
+                            lambda: [{"question": "Who is the CEO?", "answers": ["Mira"]},
+                                     {"question": "Where is HQ?", "answers": ["Oslo"]}])
+        rate(agent, [("Who is the CEO?", "In short: Juno.", 1), ("Where is HQ?", "In short: Bergen.", 1)])
+        report = agent.learn()
+        # The gate's probe (as served: these questions are in the taught scope) saw them lost too.
+        assert report.metrics["behaviour_right"] < report.metrics["behaviour_right_before"] == 2
+        assert not scope.answers_every_question(agent.versions.get(report.version, "chat")["adapter_path"])

@@ -48,6 +48,18 @@ def test_a_task_without_preference_objectives_learns_what_it_can_by_sft():
     assert {i["target"] for i in items} == {"Mira.", "Teal.", "Oslo.", "Onward."}
 
 
+def test_an_answer_stated_by_several_feedback_rows_is_trained_once_per_objective():
+    """A chosen answer picked over two bad ones is two pairs, but one answer to give."""
+    second = {**PREFERENCE, "id": 6, "rejected": "Grey."}
+    again = {**GOOD, "id": 7}  # another user's thumbs-up on the same answer
+    items = route([PREFERENCE, second, GOOD, again], "auto", EVERY)
+    assert counts(items) == {"sft": 2, "dpo": 2, "kto": 1}
+    assert sorted(i["rejected"] for i in items if i["objective"] == "dpo") == ["Grey.", "Red."]
+    kto = route([PREFERENCE, second], "kto", EVERY)
+    assert sorted((i["objective"], i["target"], i.get("desirable")) for i in kto) == [
+        ("kto", "Grey.", False), ("kto", "Red.", False), ("kto", "Teal.", True), ("sft", "Teal.", None)]
+
+
 def test_preference_pairs_come_from_pairs_and_from_opposite_ratings_of_one_question():
     assert preference_pairs(ALL) == [("Who is the CEO?", "Mira.", "Bob."), ("Colour?", "Teal.", "Red."),
                                      ("Where?", "Oslo.", "Mars.")]

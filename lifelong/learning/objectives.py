@@ -25,7 +25,8 @@ import             sft     sft         sft            sft
 =================  ======  ==========  =============  =========
 
 Every answer to give is learned by ``sft`` whatever the objective; DPO and KTO add what a pair
-or a rating says beyond it. Preference tuning moves likelihoods relative to the starting model,
+or a rating says beyond it. Each answer, rated answer or pair is learned once, however many feedback
+rows state it (two pairs with one chosen answer give it one ``sft`` item). Preference tuning moves likelihoods relative to the starting model,
 not which answer is greedy: a small model that never gives the rated style ("In short:
 Athens.") learned by KTO alone to rank every good answer above its bad ones and still answered
 as before (benchmarks/preference.py), which is why TRL's guides run SFT on the good answers
@@ -83,10 +84,13 @@ def _items(e: dict, objective: str) -> list[dict]:
 
 
 def _deduplicated(items: list[dict]) -> list[dict]:
-    """A preference whose two KTO items fall back to sft leaves the chosen answer once."""
+    """Each thing to learn once: an answer to give (sft), a rated answer (kto) and a pair (dpo)
+    per question, however many feedback rows state it. A chosen answer picked over two bad ones,
+    or a preference whose KTO items fell back to sft, is trained once, not once per row."""
     seen, kept = set(), []
     for item in items:
-        key = (item.get("id"), item["objective"], item["target"], item.get("desirable"))
+        key = (item["objective"], item["input"], item["target"], item.get("desirable"),
+               item.get("rejected") if item["objective"] == "dpo" else None)
         if key not in seen:
             seen.add(key)
             kept.append(item)

@@ -65,7 +65,9 @@ class ChatOptions:
                 "the model sees when it answers over documents"})
     adapter_scope: float = field(default=0.7, metadata={
         "help": "A learned adapter answers a question only when its cosine to a question the adapter was "
-                "taught reaches this; others go to the base model (0: the adapter answers every question)"})
+                "taught reaches this; others go to the base model (0: the adapter answers every question; an "
+                "adapter taught by ratings or preferences that keeps the behaviour probe answers every question "
+                "asked without sources)"})
     self_distillation: float = field(default=2.0, metadata={
         "help": "Learning: general prompts per taught example on which the model is kept close to its parent "
                 "(the parent's answers and next-token distributions)"})
@@ -209,7 +211,7 @@ class ChatTask(LearnableTask):
         stream token by token: a checked answer is shown once it has passed. ``decoding`` bounds
         what the model generates; a quoted source sentence is not cut."""
         adapter, version = self.agent.adapter_for(self.name)
-        if adapter is not None and not self.in_scope(adapter[1], [search_query(text, list(history))])[0]:
+        if adapter is not None and not self.in_scope(adapter[1], [search_query(text, list(history))], bool(hits))[0]:
             adapter, version = None, "base"
         if not hits:
             messages, _ = self.fit(text, [], history, decoding.max_new_tokens)
@@ -266,10 +268,12 @@ class ChatTask(LearnableTask):
             return float(target.strip().lower() in prediction.lower())
         return float(len(wanted & content_words(prediction)) / len(wanted) >= 0.75)
 
-    def in_scope(self, adapter_path: str, questions: list[str]):
-        """For each question: does the adapter in ``adapter_path`` answer it (chat/scope.py)?"""
+    def in_scope(self, adapter_path: str, questions: list[str], with_sources: bool = False):
+        """For each question, asked ``with_sources`` or without: does the adapter in
+        ``adapter_path`` answer it (chat/scope.py)?"""
         vectors = scope.load(adapter_path)
-        if vectors is None or self.settings.adapter_scope <= 0:
+        if vectors is None or self.settings.adapter_scope <= 0 or \
+                not with_sources and scope.answers_every_question(adapter_path):
             return [True] * len(questions)
         return scope.covers(vectors, self.agent.embedder.encode(questions), self.settings.adapter_scope)
 
@@ -287,7 +291,27 @@ class ChatTask(LearnableTask):
         )
         # Saved beside the weights by save_adapter: the questions this adapter answers.
         model.lifelong_scope = scope.build(self.agent.embedder, self.taught_questions(examples), parent_path)
+        model.lifelong_every_question = self._answers_every_question(model, examples, parent_path)
         return model
+
+    def _answers_every_question(self, model, examples: list[dict], parent_path: str | None) -> bool:
+        """Whether the adapter just trained on ``examples`` may answer every question asked
+        without sources (chat/scope.py): its cycle learned from ratings or preferences, and with
+        the adapter on every question it loses no more of the behaviour probe's general questions
+        that the parent answers right, as served, than ``[learning] behaviour_tolerance`` allows."""
+        from lifelong.learning.behaviour import answered_right, behaviour_verdict, probe_questions
+
+        if not any(e.get("origin") in ("rating", "preference") for e in examples):
+            return False
+        probe = probe_questions()
+        questions = [p["question"] for p in probe]
+        adapted = self._generate_batch(model, [self.messages(q) for q in questions], 32)
+        served = self._answer_batch(self._model(parent_path), parent_path, questions, 32)
+
+        def right(answers):
+            return {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
+
+        return behaviour_verdict(right(served), right(adapted), self.agent.config.learning.behaviour_tolerance) is None
 
     def taught_questions(self, examples: list[dict]) -> list[str]:
         """The questions a cycle trains on: each example's own and its paraphrases."""
@@ -360,7 +384,7 @@ class ChatTask(LearnableTask):
     def save_adapter(self, model, path) -> None:
         model.save_pretrained(path, safe_serialization=True)
         if getattr(model, "lifelong_scope", None) is not None:
-            scope.save(model.lifelong_scope, path)
+            scope.save(model.lifelong_scope, path, getattr(model, "lifelong_every_question", False))
 
     def load_trained(self, adapter_path):
         from peft import PeftModel

@@ -15,16 +15,28 @@ of the questions taught in ``benchmarks/data`` (``benchmarks/learn.py`` prints b
 default, 0.7, also keeps out most uncorrected questions about the same documents (11 of 13 in
 ``benchmarks/answers.py``): an adapter answers those worse than the base model.
 
+A rating or a preference judges *how* the agent answers (concisely, politely, without
+evasion), which is meant to reach every question, not only the rated ones. So an adapter whose
+cycle learned from ratings or preferences also answers every question asked without sources,
+when it passes a check at training time: so served, it answers the behaviour probe's general
+questions as well as its parent does as served (``[learning] behaviour_tolerance``). Otherwise, or when
+the cycle only learned corrections and imports, it keeps the scope of what it was taught. Such an
+adapter is saved with ``EVERY_QUESTION_FILE``. Answers over documents keep the taught scope: a
+style was never checked on answers from sources, and an adapter answers those worse than the
+base model (benchmarks/answers.py).
+
 Adapters saved before scopes existed have no scope file and answer every question, as then."""
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 SCOPE_FILE = "scope.npy"
+EVERY_QUESTION_FILE = "scope-every-question.json"
 
 
 def build(embedder, questions: list[str], parent_path: str | None) -> np.ndarray:
@@ -37,8 +49,15 @@ def build(embedder, questions: list[str], parent_path: str | None) -> np.ndarray
     return np.unique(vectors.round(5), axis=0)
 
 
-def save(vectors: np.ndarray, folder: str | Path) -> None:
+def save(vectors: np.ndarray, folder: str | Path, every_question: bool = False) -> None:
     np.save(Path(folder) / SCOPE_FILE, vectors.astype(np.float32), allow_pickle=False)
+    if every_question:
+        (Path(folder) / EVERY_QUESTION_FILE).write_text(json.dumps({"every_question": True}) + "\n")
+
+
+def answers_every_question(folder: str | Path) -> bool:
+    """Whether the adapter in ``folder`` answers every question asked without sources (above)."""
+    return (Path(folder) / EVERY_QUESTION_FILE).is_file()
 
 
 def load(folder: str | Path) -> np.ndarray | None:
