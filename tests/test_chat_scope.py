@@ -3,7 +3,10 @@ served and when the gate assesses a candidate (plugins/chat/scope.py)."""
 
 import numpy as np
 
+from typer.testing import CliRunner
+
 from lifelong import Agent
+from lifelong.cli import build_app
 from lifelong.plugins.chat import scope
 
 from conftest import TINY_CONFIG, TINY_LEARNING
@@ -82,6 +85,7 @@ def test_an_adapter_taught_by_ratings_answers_every_question_asked_without_sourc
         rate(agent, RATED)
         report = agent.learn()
         assert report.promoted, report.reason
+        assert (report.metrics["answers_every_question"], report.metrics["every_question_lost"]) == (True, [])
         folder = agent.versions.active("chat")["adapter_path"]
         assert scope.answers_every_question(folder)
         assert agent.ask(UNRELATED, retrieval=False).model_version == "v1"
@@ -94,7 +98,8 @@ def test_an_adapter_taught_by_ratings_answers_every_question_asked_without_sourc
 def test_corrections_and_imports_keep_the_adapter_to_its_scope(tiny_workspace):
     with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
         teach(agent, FACTS)
-        assert agent.learn().promoted
+        report = agent.learn()
+        assert report.promoted and "answers_every_question" not in report.metrics
         assert not scope.answers_every_question(agent.versions.active("chat")["adapter_path"])
         assert agent.ask(UNRELATED, retrieval=False).model_version == "base"
 
@@ -111,7 +116,13 @@ def test_a_rated_adapter_that_loses_general_questions_keeps_its_scope(tiny_works
                             lambda: [{"question": "Who is the CEO?", "answers": ["Mira"]},
                                      {"question": "Where is HQ?", "answers": ["Oslo"]}])
         rate(agent, [("Who is the CEO?", "In short: Juno.", 1), ("Where is HQ?", "In short: Bergen.", 1)])
-        report = agent.learn()
+        learned = CliRunner().invoke(build_app(), ["--workspace", str(tiny_workspace), "learn"])
+        assert learned.exit_code == 0, learned.output
+        assert "the adapter keeps to the questions it was taught: on every question it lost" in " ".join(learned.output.split())
+        run = agent.runs.list("chat")[-1]
         # The gate's probe (as served: these questions are in the taught scope) saw them lost too.
-        assert report.metrics["behaviour_right"] < report.metrics["behaviour_right_before"] == 2
-        assert not scope.answers_every_question(agent.versions.get(report.version, "chat")["adapter_path"])
+        assert run["metrics"]["behaviour_right"] < run["metrics"]["behaviour_right_before"] == 2
+        assert run["metrics"]["answers_every_question"] is False
+        assert run["metrics"]["every_question_lost"] and \
+            set(run["metrics"]["every_question_lost"]) <= {"Where is HQ?", "Who is the CEO?"}
+        assert not scope.answers_every_question(agent.versions.by_id(run["version_id"])["adapter_path"])

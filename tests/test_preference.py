@@ -312,10 +312,11 @@ def test_dpo_loss_is_trls(tmp_path):
 
 
 # One answer of each kind, then more thumbs-down than thumbs-up: KTOTrainer given the desirable
-# weight that balances the two kinds (the one our items carry) computes the same loss.
+# weight that balances the two kinds (the one our items carry) computes the same loss. Neighbours
+# answer different questions, as in the shuffled data KTOTrainer's rotation expects.
 @pytest.mark.parametrize("answers, desirable_weight", [
     ([(0, "Mira.", True), (1, "Purple.", False)], 1.0),
-    ([(0, "Mira.", True), (1, "Purple.", False), (0, "Bob.", False)], 2.0),
+    ([(0, "Mira.", True), (1, "Purple.", False), (0, "Bob.", False), (1, "Grey.", False)], 3.0),
 ])
 def test_kto_loss_is_trls(tmp_path, answers, desirable_weight):
     pytest.importorskip("trl")
@@ -341,3 +342,27 @@ def test_kto_loss_is_trls(tmp_path, answers, desirable_weight):
         z = preference.reference_point(policy, items, pad, 0)
         ours = float(preference.kto_loss(policy, [{**item, "reference_point": z} for item in items], pad, 0.3))
     assert abs(ours - theirs) < 1e-4 and abs(ours - 0.5) > 0.01  # policy and reference differ
+
+
+def test_kto_reference_point_pairs_each_prompt_with_another_questions_answer():
+    """Rated answers arrive grouped by question; KTOTrainer's rotation by one would pair most
+    with their own question's answers."""
+    from lifelong.learning import preference
+
+    rated = [{"input": "Greece?", "target": "In short: Athens.", "desirable": True},
+             {"input": "Greece?", "target": "ATHENS!!!", "desirable": False},
+             {"input": "Ireland?", "target": "In short: Dublin.", "desirable": True},
+             {"input": "Ireland?", "target": "DUBLIN!!!", "desirable": False}]
+    answers = [e["target"] for e in rated]
+
+    def encode(e):  # a token per question and per answer
+        return {"input_ids": [len(e["input"]), 100 + answers.index(e["target"])], "labels": [-100, 100 + answers.index(e["target"])]}
+
+    def mismatched(items):
+        return [answers[item["kl"]["input_ids"][-1] - 100] for item in items]
+
+    kl = mismatched(preference.rated_features(encode, rated))
+    # Each prompt under the nearest earlier answer to the other question, cyclically.
+    assert kl == ["DUBLIN!!!", "DUBLIN!!!", "ATHENS!!!", "ATHENS!!!"]
+    grouped = [{**e, "group": "one"} for e in rated]  # one group: KTOTrainer's rotation by one
+    assert mismatched(preference.rated_features(encode, grouped)) == answers[-1:] + answers[:-1]

@@ -64,6 +64,11 @@ def _print_report(report, as_json: bool) -> None:
     if m.get("preference_pairs"):
         console.print(f"{m['preference_pairs']} preference pairs: chosen ranked first {_fmt(m['preference_accuracy'])} "
                       f"(before {_fmt(m['preference_accuracy_before'])}) · reward accuracy {_fmt(m['reward_accuracy'])}")
+    if "answers_every_question" in m:
+        lost = m.get("every_question_lost") or []
+        console.print("the adapter answers every question asked without sources (rated style)" if m["answers_every_question"]
+                      else f"the adapter keeps to the questions it was taught: on every question it lost {len(lost)} "
+                           f"behaviour probe question(s) its parent answered right, e.g. {escape(lost[0]) if lost else '-'}")
     if run["ppl"] is not None:
         console.print(f"probe perplexity {_fmt(run['ppl'], 2)} (before {_fmt(m.get('probe_perplexity_before'), 2)}) · "
                       f"behaviour probe {m.get('behaviour_right')} right (before {m.get('behaviour_right_before')})")

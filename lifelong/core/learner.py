@@ -195,6 +195,7 @@ class Learner:
                 "behaviour_right": sum(candidate_probe["behaviour"].values()),
                 "behaviour_right_before": sum(before_probe["behaviour"].values()),
                 "behaviour_lost": lost_questions(before_probe["behaviour"], candidate_probe["behaviour"]),
+                **candidate_probe.get("report", {}),
             })
         return metrics
 

@@ -174,7 +174,8 @@ class LearnableTask(Task):
         """Score the model at ``adapter_path`` (None: the base model) on each cycle's examples:
         returns ``(scores, probes)``; ``scores`` maps each key of ``sets`` to a score in [0, 1]
         (plus the optional like-with-like scores named in ``lifelong.learning.gate``), and
-        ``probes`` is None or ``{"perplexity": float, "behaviour": {question: bool}}``."""
+        ``probes`` is None or ``{"perplexity": float, "behaviour": {question: bool}}``, plus an
+        optional ``"report"``: other figures about the model, added to the run's metrics."""
 
     def load_trained(self, adapter_path: str):
         """The model saved at ``adapter_path`` by ``save_adapter``, as ``train`` returned it

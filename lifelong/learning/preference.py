@@ -42,15 +42,26 @@ def pair_features(features, example: dict) -> dict:
 
 
 def rated_features(features, examples: list[dict]) -> list[dict]:
-    """KTO items: each rated answer, with its prompt under the previous item's answer (the
-    mismatched pairs KTOTrainer estimates the KL reference point from, rotated as it does), and
-    the weight of its loss (``kto_weights``)."""
+    """KTO items: each rated answer, with its prompt under another question's answer (the
+    mismatched pairs KTOTrainer estimates the KL reference point from), and the weight of its
+    loss (``kto_weights``). KTOTrainer rotates answers by one, which pairs a prompt with another
+    question's answer when neighbours differ, as in a shuffled dataset; rated answers arrive
+    grouped by question, so each takes the nearest earlier answer (cyclically) of another
+    ``group`` (an example's question and its rewordings; by default its prompt). Paired with its
+    own question's answers, the estimate would follow the rated answers themselves."""
     items = [{"objective": "kto", "desirable": bool(e["desirable"]), **features(e)} for e in examples]
     weights = kto_weights(sum(item["desirable"] for item in items), sum(not item["desirable"] for item in items))
+    groups = [e.get("group") or _prompt(item) for e, item in zip(examples, items)]
+    n = len(items)
     for i, (item, e) in enumerate(zip(items, examples)):
-        item["kl"] = features({**e, "target": examples[i - 1]["target"]})
+        other = next((j for j in range(i - 1, i - n, -1) if groups[j] != groups[i]), i - 1)
+        item["kl"] = features({**e, "target": examples[other]["target"]})
         item["weight"] = weights[item["desirable"]]
     return items
+
+
+def _prompt(item: dict) -> tuple:
+    return tuple(item["input_ids"][: sum(label == -100 for label in item["labels"])])
 
 
 def kto_weights(desirable: int, undesirable: int) -> dict[bool, float]:

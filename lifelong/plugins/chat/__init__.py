@@ -294,15 +294,16 @@ class ChatTask(LearnableTask):
         model.lifelong_every_question = self._answers_every_question(model, examples, parent_path)
         return model
 
-    def _answers_every_question(self, model, examples: list[dict], parent_path: str | None) -> bool:
+    def _answers_every_question(self, model, examples: list[dict], parent_path: str | None) -> dict | None:
         """Whether the adapter just trained on ``examples`` may answer every question asked
-        without sources (chat/scope.py): its cycle learned from ratings or preferences, and with
-        the adapter on every question it loses no more of the behaviour probe's general questions
-        that the parent answers right, as served, than ``[learning] behaviour_tolerance`` allows."""
-        from lifelong.learning.behaviour import answered_right, behaviour_verdict, probe_questions
+        without sources (chat/scope.py): None when its cycle learned from no rating or
+        preference; else ``every_question`` (with the adapter on every question it loses no more
+        of the behaviour probe's general questions that the parent answers right, as served,
+        than ``[learning] behaviour_tolerance`` allows) and the questions it ``lost``."""
+        from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
 
         if not any(e.get("origin") in ("rating", "preference") for e in examples):
-            return False
+            return None
         probe = probe_questions()
         questions = [p["question"] for p in probe]
         adapted = self._generate_batch(model, [self.messages(q) for q in questions], 32)
@@ -311,7 +312,9 @@ class ChatTask(LearnableTask):
         def right(answers):
             return {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
 
-        return behaviour_verdict(right(served), right(adapted), self.agent.config.learning.behaviour_tolerance) is None
+        parent, candidate = right(served), right(adapted)
+        return {"every_question": behaviour_verdict(parent, candidate, self.agent.config.learning.behaviour_tolerance) is None,
+                "lost": lost_questions(parent, candidate)}
 
     def taught_questions(self, examples: list[dict]) -> list[str]:
         """The questions a cycle trains on: each example's own and its paraphrases."""
@@ -334,8 +337,10 @@ class ChatTask(LearnableTask):
                           for q in questions]
                 continue
             if objective == "kto":
-                items += [{"objective": "kto", "messages": self.messages(q), "target": e["target"], "desirable": e["desirable"]}
-                          for q in questions]
+                # A question's rewordings are one group: KTO's reference point pairs prompts with
+                # other questions' answers (learning/preference.py).
+                items += [{"objective": "kto", "messages": self.messages(q), "target": e["target"], "desirable": e["desirable"],
+                           "group": e["input"]} for q in questions]
                 continue
             items += [{"messages": self.messages(q), "target": e["target"]} for q in questions]
             if searchable:
@@ -384,7 +389,7 @@ class ChatTask(LearnableTask):
     def save_adapter(self, model, path) -> None:
         model.save_pretrained(path, safe_serialization=True)
         if getattr(model, "lifelong_scope", None) is not None:
-            scope.save(model.lifelong_scope, path, getattr(model, "lifelong_every_question", False))
+            scope.save(model.lifelong_scope, path, getattr(model, "lifelong_every_question", None))
 
     def load_trained(self, adapter_path):
         from peft import PeftModel
@@ -396,7 +401,8 @@ class ChatTask(LearnableTask):
         answering without retrieval as the learned model must; plus the probes: perplexity of
         generic text, and which general questions of the behaviour probe it answers right.
         Questions are answered as served (the adapter inside its scope, the base model outside);
-        the perplexity is the adapter's own, so damage its scope would hide is still caught."""
+        the perplexity is the adapter's own, so damage its scope would hide is still caught. The
+        report shows whether the adapter answers every question, and what kept it from it."""
         from lifelong.learning import causal_lm
         from lifelong.learning.behaviour import answered_right, probe_questions
 
@@ -408,8 +414,13 @@ class ChatTask(LearnableTask):
         probe = probe_questions()
         answers = self._answer_batch(model, adapter_path, [p["question"] for p in probe], 32)
         behaviour = {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
-        return scores, {"perplexity": causal_lm.perplexity(model, self.agent.generator.tokenizer, causal_lm.probe_text()),
-                        "behaviour": behaviour}
+        probes = {"perplexity": causal_lm.perplexity(model, self.agent.generator.tokenizer, causal_lm.probe_text()),
+                  "behaviour": behaviour}
+        check = scope.every_question_check(adapter_path) if adapter_path else None
+        if check is not None:
+            probes["report"] = {"answers_every_question": check["every_question"],
+                                "every_question_lost": check["lost"]}
+        return scores, probes
 
     def _feedback_score(self, model, adapter_path, key, examples, scores) -> float:
         """The share of a cycle's feedback the model honours: each answer to give that it gives

@@ -21,7 +21,7 @@ cycle learned from ratings or preferences also answers every question asked with
 when it passes a check at training time: so served, it answers the behaviour probe's general
 questions as well as its parent does as served (``[learning] behaviour_tolerance``). Otherwise, or when
 the cycle only learned corrections and imports, it keeps the scope of what it was taught. Such an
-adapter is saved with ``EVERY_QUESTION_FILE``. Answers over documents keep the taught scope: a
+adapter's check is saved with it, in ``EVERY_QUESTION_FILE``. Answers over documents keep the taught scope: a
 style was never checked on answers from sources, and an adapter answers those worse than the
 base model (benchmarks/answers.py).
 
@@ -49,15 +49,23 @@ def build(embedder, questions: list[str], parent_path: str | None) -> np.ndarray
     return np.unique(vectors.round(5), axis=0)
 
 
-def save(vectors: np.ndarray, folder: str | Path, every_question: bool = False) -> None:
+def save(vectors: np.ndarray, folder: str | Path, every_question: dict | None = None) -> None:
+    """``every_question``: the training-time check's outcome (``ChatTask``), when it ran."""
     np.save(Path(folder) / SCOPE_FILE, vectors.astype(np.float32), allow_pickle=False)
-    if every_question:
-        (Path(folder) / EVERY_QUESTION_FILE).write_text(json.dumps({"every_question": True}) + "\n")
+    if every_question is not None:
+        (Path(folder) / EVERY_QUESTION_FILE).write_text(json.dumps(every_question, indent=1) + "\n")
+
+
+def every_question_check(folder: str | Path) -> dict | None:
+    """The check that decided whether the adapter in ``folder`` answers every question (above):
+    ``every_question``, and the behaviour probe questions it ``lost``; None when none ran."""
+    path = Path(folder) / EVERY_QUESTION_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def answers_every_question(folder: str | Path) -> bool:
     """Whether the adapter in ``folder`` answers every question asked without sources (above)."""
-    return (Path(folder) / EVERY_QUESTION_FILE).is_file()
+    return bool((every_question_check(folder) or {}).get("every_question"))
 
 
 def load(folder: str | Path) -> np.ndarray | None:
