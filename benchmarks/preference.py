@@ -18,7 +18,8 @@ answers (an accepted answer in it, as the behaviour probe judges) and of both, a
 adapter gave. A chat adapter answers the questions like those it was taught (``[tasks.chat]
 adapter_scope``, default 0.7), and every question asked without sources when its cycle learned
 from ratings or preferences and, so, it keeps the behaviour probe (chat/scope.py; "every
-question" says which); the base model answers the rest. The same at ``adapter_scope = 0``, where
+question" says which, and how many of the behaviour probe's questions the parent answered right
+it lost with the adapter on every question); the base model answers the rest. The same at ``adapter_scope = 0``, where
 any adapter answers everything; the good-style share on the rated questions; the gate's
 behaviour probe (general questions the parent answered right and the candidate still does) and
 probe perplexity; and the preference metrics of the run (the cycle's pairs ranked chosen-first
@@ -42,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 from lifelong import Agent  # noqa: E402
 from lifelong.api import GenerationOptions  # noqa: E402
 from lifelong.learning.behaviour import answered_right  # noqa: E402
-from lifelong.plugins.chat import ChatOptions, scope  # noqa: E402
+from lifelong.plugins.chat import ChatOptions  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 QUESTIONS = [json.loads(line) for line in (DATA / "general_qa.jsonl").read_text().splitlines()]
@@ -113,7 +114,8 @@ def run(arm: str, train, heldout, workdir: Path) -> dict:
         "pairs chosen first": f"{m.get('preference_accuracy_before', 0):.2f}->{m.get('preference_accuracy', 0):.2f}",
         "reward accuracy": m.get("reward_accuracy"),
         "trained items": " ".join(f"{k}:{v}" for k, v in sorted(m["objectives"].items())),
-        "every question": scope.answers_every_question(agent.versions.get(report.version, "chat")["adapter_path"]),
+        "every question": m.get("answers_every_question"),
+        "  probe lost on it": len(m.get("every_question_lost", [])),
         "gate": "promoted" if report.promoted else "refused",
         "seconds": report.seconds,
         "reason": report.reason,

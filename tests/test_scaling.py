@@ -30,13 +30,15 @@ def teach(agent, facts):
 
 
 def give(agent, objective):
-    """The facts as corrections (sft) or, for kto, as ratings: each right answer +1 and a wrong one
-    -1 (KTO's reference point is a statistic of the whole batch: micro-batches and processes must
-    share it)."""
+    """The facts as corrections (sft) or, for kto, as ratings: each right answer +1, and for two of
+    them a wrong one -1 (KTO's reference point is a statistic of the whole batch: micro-batches and processes must
+    share it). The right answers share a form and outnumber the wrong ones, so the model finds
+    the other questions' answers likelier as it learns: the reference point, its KL estimate on
+    them, rises above 0."""
     if objective == "sft":
         return teach(agent, FACTS + MORE)
-    for question, answer in FACTS + MORE:
-        for given, rating in ((answer, 1), ("I do not know.", -1)):
+    for i, (question, answer) in enumerate(FACTS + MORE):
+        for given, rating in ((f"In short: {answer}", 1), ("I do not know.", -1))[: 2 if i < 2 else 1]:
             agent.feedback(agent.log.log_interaction(task="chat", input=question, output=given), rating=rating)
 
 
@@ -125,7 +127,11 @@ def test_gradient_accumulation_trains_the_same_adapter_as_whole_batches(learning
     whole, split = adapters
     assert whole.keys() == split.keys()
     for name in whole:
-        assert torch.allclose(whole[name], split[name], rtol=1e-3, atol=1e-5), name
+        # Per weight matrix, as the two-process test compares: Adam moves a weight whose
+        # gradient is near zero by a full step whichever way rounding tips it, so single
+        # elements differ more than the matrix.
+        gap = float((whole[name] - split[name]).norm() / whole[name].norm())
+        assert gap < 1e-3, (name, gap)
 
 
 def test_bad_learning_arguments_are_refused_before_anything_runs(learning_workspace, tmp_path):
