@@ -25,7 +25,7 @@ behaviour probe (general questions the parent answered right and the candidate s
 probe perplexity; and the preference metrics of the run (the cycle's pairs ranked chosen-first
 before/after, reward accuracy).
 
-Run: .venv/bin/python benchmarks/preference.py [--train 12] [--heldout 12] [--arms sft kto dpo]
+Run: .venv/bin/python benchmarks/preference.py [--train 12] [--heldout 12] [--paraphrases 1] [--arms sft kto dpo]
 """
 
 from __future__ import annotations
@@ -99,11 +99,10 @@ def style_figures(agent, train, heldout) -> dict:
             "rated: good": served(agent, train, default_scope)["good"]}
 
 
-def run(arm: str, train, heldout, workdir: Path) -> dict:
+def run(arm: str, train, heldout, workdir: Path, paraphrases: int) -> dict:
     agent = Agent.open(workdir)
     agent.config.learning.objective = arm
-    # One paraphrase per question keeps a cycle to a few minutes on two cores.
-    agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": 1}
+    agent.config.tasks["chat"] = {"plugin": "chat", "paraphrases": paraphrases}
     give_feedback(agent, arm, train)
     report = agent.learn()
     m = report.metrics
@@ -128,6 +127,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=int, default=12, help="questions whose answers are rated")
     parser.add_argument("--heldout", type=int, default=12, help="questions never rated, for the style share")
+    # One paraphrase per question (the default is 4) keeps a cycle to a few minutes on two cores.
+    parser.add_argument("--paraphrases", type=int, default=1, help="rewordings each rated question is also trained under")
     parser.add_argument("--arms", nargs="+", default=["sft", "kto", "dpo"], choices=["sft", "kto", "dpo", "auto"])
     args = parser.parse_args()
     train, heldout = QUESTIONS[: args.train], QUESTIONS[args.train : args.train + args.heldout]
@@ -138,7 +139,7 @@ def main():
         base.close()
         for arm in args.arms:
             started = time.perf_counter()
-            results[arm] = run(arm, train, heldout, Path(tmp) / arm)
+            results[arm] = run(arm, train, heldout, Path(tmp) / arm, args.paraphrases)
             print(f"{arm}: done in {time.perf_counter() - started:.0f} s: {results[arm]}", flush=True)
     columns = list(results)
     print("\n" + f"{'':30}" + "".join(f"{c:>14}" for c in columns))

@@ -184,7 +184,7 @@ def test_two_processes_train_the_same_adapter_as_one(learning_workspace, launche
     assert one.metrics["probe_perplexity"] == pytest.approx(two.metrics["probe_perplexity"], rel=1e-3)
     for name in adapters[0]:
         # SFT: each weight matrix within 0.1% of its norm. KTO: within 2%. Its two runs part
-        # further (1.06% for one matrix after 30 epochs); the cause is not established.
+        # further (1.4% for one matrix after 30 epochs); the cause is not established.
         difference = torch.linalg.norm(adapters[0][name] - adapters[1][name])
         tolerance = 2e-2 if objective == "kto" else 1e-3
         assert difference <= tolerance * torch.linalg.norm(adapters[0][name]), (name, difference)
