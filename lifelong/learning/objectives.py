@@ -25,9 +25,10 @@ import             sft     sft         sft            sft
 =================  ======  ==========  =============  =========
 
 Every answer to give is learned by ``sft`` whatever the objective; DPO and KTO add what a pair
-or a rating says beyond it. Each answer, rated answer or pair is learned once, however many feedback
-rows state it (two pairs with one chosen answer give it one ``sft`` item). Preference tuning moves likelihoods relative to the starting model,
-not which answer is greedy: a small model that never gives the rated style ("In short:
+or a rating says beyond it. Each answer, rated answer or pair is learned once, however many
+feedback rows state it (two pairs with one chosen answer give it one ``sft`` item).
+
+Preference tuning moves likelihoods relative to the starting model, not which answer is greedy: a small model that never gives the rated style ("In short:
 Athens.") learned by KTO alone to rank every good answer above its bad ones and still answered
 as before (benchmarks/preference.py), which is why TRL's guides run SFT on the good answers
 before KTO or DPO (and DPOTrainer's ``rpo_alpha`` adds the chosen answer's NLL for the same

@@ -19,11 +19,13 @@ A rating or a preference judges *how* the agent answers (concisely, politely, wi
 evasion), which is meant to reach every question, not only the rated ones. So an adapter whose
 cycle learned from ratings or preferences also answers every question asked without sources,
 when it passes a check at training time: so served, it answers the behaviour probe's general
-questions as well as its parent does as served (``[learning] behaviour_tolerance``). Otherwise, or when
-the cycle only learned corrections and imports, it keeps the scope of what it was taught. Such an
-adapter's check is saved with it, in ``EVERY_QUESTION_FILE``. Answers over documents keep the taught scope: a
-style was never checked on answers from sources, and an adapter answers those worse than the
-base model (benchmarks/answers.py).
+questions as well as its parent does as served (``[learning] behaviour_tolerance``). Otherwise,
+or when the cycle only learned corrections and imports, it keeps the scope of what it was
+taught. The check's outcome is saved with the adapter, in ``EVERY_QUESTION_FILE``. Answers over
+documents keep the taught scope: a style was never checked on answers from sources, and an
+adapter answers those worse than the base model (benchmarks/answers.py). On SmolLM2-135M a
+terse style learned from 12 rated questions lost 6 of the probe's 40 general questions on every
+question, so it kept its scope (benchmarks/preference.py).
 
 Adapters saved before scopes existed have no scope file and answer every question, as then."""
 
