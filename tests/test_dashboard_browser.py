@@ -104,6 +104,14 @@ def click(browser, target):
     WebDriverWait(browser, 30).until(staleness_of(page))
 
 
+def visit(browser, url):
+    """Open ``url`` and wait until its page is there: under load (the whole suite on two cores),
+    the first navigation of a fresh Chromium was once seen to return with an empty page."""
+    browser.get(url)
+    WebDriverWait(browser, 30).until(
+        lambda b: b.execute_script("return document.readyState") == "complete" and b.find_elements(By.TAG_NAME, "h1"))
+
+
 def notice(browser) -> str:
     return browser.find_element(By.CSS_SELECTOR, ".notice").text
 
@@ -126,13 +134,13 @@ def test_the_dashboard_in_a_browser(server, browser):
     base, app = server
     agent = app.state.agent
 
-    browser.get(f"{base}/ui")
+    visit(browser, f"{base}/ui")
     assert "Who is the CEO?" in browser.page_source and "returns.txt" in browser.page_source
     shot(browser, "interactions")
-    browser.get(f"{base}/ui?rating=bad")
+    visit(browser, f"{base}/ui?rating=bad")
     assert len(browser.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")) == 1
 
-    browser.get(f"{base}/ui/review")
+    visit(browser, f"{base}/ui/review")
     first = browser.find_element(By.CSS_SELECTOR, ".queue li")
     assert "rated bad" in first.text and "Who is the CEO?" in first.text
     shot(browser, "review")
@@ -141,7 +149,7 @@ def test_the_dashboard_in_a_browser(server, browser):
     correct_first_in_queue(browser, "Oslo.")
     assert [e["target"] for e in agent.db["examples"].rows] == ["Mira.", "Oslo."]
 
-    browser.get(f"{base}/ui/learning")
+    visit(browser, f"{base}/ui/learning")
     click(browser, "learn-now")
     assert "learning run of chat started" in notice(browser)
     # The page reloads itself every 2 s while the run goes on.
@@ -162,7 +170,7 @@ def test_the_dashboard_in_a_browser(server, browser):
         confirm(browser, "rollback", "task chat now serves the base model")
     assert [v["status"] for v in agent.versions.list("chat")] in (["active"], ["retired"])
 
-    browser.get(f"{base}/ui/knowledge?q=returned+within&mode=keyword")
+    visit(browser, f"{base}/ui/knowledge?q=returned+within&mode=keyword")
     assert "45 days" in browser.find_element(By.CSS_SELECTOR, ".hits").text
     shot(browser, "knowledge")
     click(browser, browser.find_element(By.LINK_TEXT, "Forget"))
