@@ -8,6 +8,7 @@ from .core.models import ModelLoader, TextEmbedder, TextGenerator
 from .core.retriever import Hit, IngestReport, Retriever
 from .core.strategy import Plan, Strategy
 from .core.task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
+from .learning.artefacts import ArtefactStore, digest
 from .memory.replay import ReplayBuffer, select_replayed
 from .models import load_embedder, load_generator
 
@@ -18,7 +19,7 @@ __all__ = [
     # retrieval
     "Retriever", "Hit", "IngestReport",
     # continual learning
-    "Strategy", "Plan", "ReplayBuffer", "select_replayed",
+    "Strategy", "Plan", "ReplayBuffer", "select_replayed", "ArtefactStore", "digest",
     # models
     "ModelLoader", "TextGenerator", "TextEmbedder", "load_generator", "load_embedder",
     # errors

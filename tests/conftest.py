@@ -18,6 +18,8 @@ embedder = "tiny-embedder"
 def isolated(tmp_path, monkeypatch):
     """No test sees the user's workspace or whatever plugins happen to be installed."""
     monkeypatch.setenv("LIFELONG_WORKSPACE", str(tmp_path / "workspace"))
+    # What learning keeps of the base model's answers is shared by a user's workspaces: not by tests.
+    monkeypatch.setenv("LIFELONG_ARTEFACT_CACHE", str(tmp_path / "artefacts"))
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, "fakes"]))
     monkeypatch.delenv("LIFELONG_RAISE_ERRORS", raising=False)
 

@@ -13,7 +13,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -85,7 +85,8 @@ def progress(enabled: bool = True, counts: bool = False) -> Progress:
     err = Console(stderr=True)
     if not err.is_terminal:
         return LineProgress(console=err, disable=not enabled)
-    columns = (TextColumn("{task.description}"), BarColumn(), *([MofNCompleteColumn()] if counts else []), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}"), BarColumn(), *([MofNCompleteColumn()] if counts else []), TimeElapsedColumn(),
+               TimeRemainingColumn(compact=True))
     return Progress(*columns, console=err, transient=True, disable=not enabled)
 
 
@@ -130,4 +131,5 @@ class LineProgress(Progress):
             self._ended.add(task_id)
         self._last_line[task_id] = now
         done = f"{task.completed:.0f}/{task.total:.0f}" if task.total else f"{task.completed:.0f}"
-        self.console.print(Text(f"{task.description}: {done} · {task.elapsed or 0:.0f} s"), soft_wrap=True)
+        left = f" · about {task.time_remaining:.0f} s left" if task.time_remaining and not task.finished else ""
+        self.console.print(Text(f"{task.description}: {done} · {task.elapsed or 0:.0f} s{left}"), soft_wrap=True)

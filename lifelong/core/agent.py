@@ -40,6 +40,9 @@ class Agent:
         self.runs = LearningRuns(self.db)
         self.lineage = Lineage(self.db)
         self._tasks: dict[str, Task] = {}
+        from .learner import close_dead_runs_of_all_tasks  # the learner uses the agent: imported late
+
+        close_dead_runs_of_all_tasks(self)
 
     @classmethod
     def open(cls, path: Path | str | None = None) -> "Agent":
@@ -66,6 +69,13 @@ class Agent:
         """De-quantised model weights, shared by every workspace of the user."""
         default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lifelong" / "models"
         return Path(os.environ.get("LIFELONG_MODEL_CACHE") or default)
+
+    @property
+    def artefact_cache(self) -> Path:
+        """What learning computes from the base model alone (its answers to the package's probe
+        and distillation prompts), shared by every workspace of the user (plugins/chat/served.py)."""
+        default = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lifelong" / "artefacts"
+        return Path(os.environ.get("LIFELONG_ARTEFACT_CACHE") or default)
 
     def plugin_options(self, cls):
         """The options of the plugin that declared the dataclass ``cls`` (its ``plugin_options``

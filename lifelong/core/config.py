@@ -104,6 +104,9 @@ class LearningConfig:
     )
     min_new: int = _help("New examples needed before a scheduled run starts", 10)
     gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
+    threads: int = _help(
+        "CPU threads a learning cycle uses (torch, BLAS, tokenizers); 0: the cores no other process is using "
+        "when the cycle starts", 0)
     micro_batch_size: int = _help(
         "Most examples per forward pass of one training process: a larger batch is split and its gradients "
         "accumulated, the same step in less memory (0: a whole batch per pass)", 0
@@ -118,6 +121,7 @@ class LearningConfig:
         _check(self.objective in OBJECTIVES, "learning.objective", f"must be one of {', '.join(OBJECTIVES)}", self.objective)
         _check(self.preference_beta > 0, "learning.preference_beta", "must be > 0", self.preference_beta)
         _check(self.micro_batch_size >= 0, "learning.micro_batch_size", "must be >= 0", self.micro_batch_size)
+        _check(0 <= self.threads <= 1024, "learning.threads", "must be from 0 (the free cores) to 1024", self.threads)
         _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
         _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
         _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..errors import InputError, LifelongError, NotFoundError
+from ..learning.threads import lower_priority_of_this_thread
 
 
 class LearningCancelled(LifelongError):
@@ -23,10 +24,11 @@ class JobProgress:
     def __init__(self, cancelled: threading.Event):
         self.cancelled = cancelled
         self.description, self.completed, self.total = "starting", 0.0, None
+        self.started = time.monotonic()  # of the current step
 
     def add_task(self, description: str, total=None, **_):
         self._check()
-        self.description, self.completed, self.total = description, 0.0, total
+        self.description, self.completed, self.total, self.started = description, 0.0, total, time.monotonic()
         return 0
 
     def update(self, task_id, advance: float = 0, description: str | None = None, **_):
@@ -41,7 +43,11 @@ class JobProgress:
 
     def to_dict(self) -> dict:
         fraction = None if not self.total else round(min(1.0, self.completed / self.total), 3)
-        return {"description": self.description, "completed": self.completed, "total": self.total, "fraction": fraction}
+        left = None
+        if fraction and fraction < 1:  # at the pace of the step so far
+            left = round((time.monotonic() - self.started) * (1 - fraction) / fraction)
+        return {"description": self.description, "completed": self.completed, "total": self.total, "fraction": fraction,
+                "seconds_left": left}
 
 
 @dataclass
@@ -91,6 +97,7 @@ class LearningJobs:
     def _run(self, job: LearningJob) -> None:
         from .agent import Agent
 
+        lower_priority_of_this_thread()  # the server's answers stay fast while the job trains
         try:
             # Its own agent: its own connection and model copies, so serving goes on meanwhile.
             with Agent(self.workspace) as learner:

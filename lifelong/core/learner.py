@@ -16,6 +16,7 @@ from pathlib import Path
 from ..learning.behaviour import lost_questions
 from ..learning.gate import PAIRS, decide
 from ..learning.objectives import counts, route
+from ..learning.threads import cycle_threads
 from ..learning.metrics import preference_metrics, summarize
 from ..memory.db import exclusive, write_transaction
 from ..memory.lineage import Lineage
@@ -68,13 +69,14 @@ class Learner:
             raise InputError(f"task {task!r} ({type(task_obj).__name__}) cannot train in several processes: "
                              "it does not implement load_trained")
         with learning_lock(self.agent, task):
-            self._close_dead_runs(task)
+            close_dead_runs(self.agent, task)
             new = self.agent.examples.pending(task)
             if not new:
                 raise InputError(
                     f"no new examples for task {task!r}: correct or rate answers, or import examples, first"
                 )
-            return self._cycle(task_obj, strategy, new, progress)
+            with cycle_threads(config.threads) as threads:
+                return self._cycle(task_obj, strategy, new, progress, threads)
 
     def join(self, task: str, wait: float) -> int:
         """Train, on this machine, its share of the run of ``task`` that machine 0 is starting or
@@ -103,7 +105,7 @@ class Learner:
         buffer = buffer_cls(self.db, task_obj.name, config.buffer_size, config.seed, group=task_obj.replay_group)
         return self.agent.plugins.registry.get("learners", strategy)(self.agent, task_obj, buffer)
 
-    def _cycle(self, task_obj, strategy, new, progress) -> LearningReport:
+    def _cycle(self, task_obj, strategy, new, progress, threads: int) -> LearningReport:
         task, config, started = task_obj.name, self.agent.config.learning, time.perf_counter()
         cycle = 1 + self.agent.examples.last_cycle(task)
         strat = self.strategy(task_obj, strategy)
@@ -127,6 +129,10 @@ class Learner:
             Lineage(self.db).record_run(run_id, plan.examples, {e["id"] for e in train_new})
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
         try:
+            if progress:
+                step = progress.add_task(f"cycle {cycle}: {len(train_new)} new + {plan.replayed} replayed examples, "
+                                         f"{len(items)} to train on, {threads} thread(s)", total=1)
+                progress.update(step, advance=1)
             if self.launch.in_process:
                 model = task_obj.train(items, parent_path, penalty=plan.penalty, progress=progress)
                 version_id = self.agent.versions.add(task, None, active["id"] if active else None)
@@ -213,7 +219,7 @@ class Learner:
         private folder, which is moved into place once every process has finished."""
         root = self.agent.adapters_dir / task
         root.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix=".tmp-launch-", dir=root))  # removed by _close_dead_runs if we die
+        folder = Path(tempfile.mkdtemp(prefix=".tmp-launch-", dir=root))  # removed by close_dead_runs if we die
         try:
             log = self.agent.workspace.path / "logs" / f"learn-run-{run_id}.log"
             run_training(self.launch, job, folder, log, progress)
@@ -230,16 +236,28 @@ class Learner:
         self.agent.runs.finish(run_id, status, version_id, metrics, reason, seconds)
         return seconds
 
-    def _close_dead_runs(self, task) -> None:
-        """Runs left 'running' by a killed process (we hold the lock, so none is alive)."""
-        with write_transaction(self.db):
-            self.agent.runs.interrupted(task)
-            self.agent.versions.reject_candidates(task, "interrupted")
-        for leftover in (self.agent.adapters_dir / task).glob(".tmp-*"):
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)  # a launch's job file
+def close_dead_runs(agent, task: str) -> None:
+    """Runs of ``task`` left 'running' by a process that died, their candidates and half-written
+    adapters; call holding the task's learning lock (no run is alive then)."""
+    with write_transaction(agent.db):
+        agent.runs.interrupted(task)
+        agent.versions.reject_candidates(task, "interrupted")
+    for leftover in (agent.adapters_dir / task).glob(".tmp-*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)  # a launch's job file
+
+
+def close_dead_runs_of_all_tasks(agent) -> None:
+    """When a workspace opens: the runs still 'running' whose task's lock nobody holds are
+    dead (the lock goes with its process), and are marked interrupted at once."""
+    for task in sorted({run["task"] for run in agent.runs.list(status="running")}):
+        try:
+            with learning_lock(agent, task):
+                close_dead_runs(agent, task)
+        except LifelongError:
+            continue  # a run of this task is alive
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ import threading
 from typing import Callable
 
 from ..errors import LifelongError
+from ..learning.threads import lower_priority_of_this_thread
 
 log = logging.getLogger("lifelong")
 
@@ -27,6 +28,7 @@ class BackgroundLearning:
         self._thread.start()
 
     def _loop(self) -> None:
+        lower_priority_of_this_thread()  # answering stays fast while a cycle runs
         agent = self.open_agent()
         try:
             while not self._stop.is_set():

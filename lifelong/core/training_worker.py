@@ -63,6 +63,7 @@ def train(job: dict) -> None:
     from accelerate import PartialState
 
     from ..devices import resolve_device
+    from ..learning.threads import cycle_threads
     from .agent import Agent
     from .learner import Learner
 
@@ -76,7 +77,9 @@ def train(job: dict) -> None:
     strategy = Learner(agent).strategy(task, job["strategy"])
     plan = strategy.plan(job["new"], job["parent_path"], random.Random(agent.config.learning.seed + job["cycle"]))
     progress = ProgressLines() if state.is_main_process else None
-    model = task.train(job["examples"], job["parent_path"], penalty=plan.penalty, progress=progress)
+    # The launch gave each process its share of the cores (core/launch.py), unless the workspace says.
+    with cycle_threads(agent.config.learning.threads or torch.get_num_threads()):
+        model = task.train(job["examples"], job["parent_path"], penalty=plan.penalty, progress=progress)
     if state.is_main_process:
         task.save_adapter(model, Path(job["output"]))
     state.wait_for_everyone()

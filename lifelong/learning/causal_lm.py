@@ -35,7 +35,11 @@ def features(tokenizer, system_prompt: str, example: dict) -> dict:
     messages = example.get("messages") or chat_prompt(system_prompt, example["input"])
     prompt = _prompt_ids(tokenizer, messages)
     answer = tokenizer(example["target"] + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-    return {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer, "soft": bool(example.get("soft"))}
+    encoded = {"input_ids": prompt + answer, "labels": [-100] * len(prompt) + answer, "soft": bool(example.get("soft"))}
+    if example.get("teacher"):  # computed beforehand: {"indices", "probs"} per answer token
+        teacher = example["teacher"]
+        encoded["teacher"] = (teacher["indices"].to(torch.long), teacher["probs"].float())
+    return encoded
 
 
 def _length(item: dict) -> int:
@@ -72,22 +76,38 @@ TEACHER_TOP_K = 64
 
 @torch.no_grad()
 def attach_teacher(model, items: list[dict], pad_id: int, batch_size: int) -> None:
-    """For each soft item, the model's own next-token distribution on its answer positions,
-    taken before training (the starting model is the parent adapter or the base): training
-    then keeps the model close to it there (a KL penalty to the parent) instead of only
-    copying its greedy answer."""
+    """For each soft item that does not carry its teacher already (a task may compute it once
+    and keep it: plugins/chat/served.py), the model's own next-token distribution on its
+    answer positions, taken before training (the starting model is the parent adapter or the
+    base): training then keeps the model close to it there (a KL penalty to the parent)
+    instead of only copying its greedy answer."""
+    soft = [f for f in items if f["soft"] and "teacher" not in f]
+    for f, found in zip(soft, _distributions(model, soft, pad_id, batch_size)):
+        f["teacher"] = found
+    model.train()
+
+
+@torch.no_grad()
+def teacher_distributions(model, tokenizer, system_prompt: str, examples: list[dict], batch_size: int = 4) -> list[tuple]:
+    """(top token ids, their renormalised probabilities) at each answer token of each example,
+    as ``model`` predicts them: the teacher of a soft item (``attach_teacher``)."""
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    return _distributions(model, [features(tokenizer, system_prompt, e) for e in examples], pad_id, batch_size)
+
+
+def _distributions(model, items: list[dict], pad_id: int, batch_size: int) -> list[tuple]:
     model.eval()
-    soft = [f for f in items if f["soft"]]
-    for start in range(0, len(soft), batch_size):
-        batch = soft[start : start + batch_size]
+    found = []
+    for start in range(0, len(items), batch_size):
+        batch = items[start : start + batch_size]
         enc = collate(batch, pad_id, device_of(model))
         logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
-        for row, f in enumerate(batch):
+        for row in range(len(batch)):
             positions = (enc["labels"][row, 1:] != -100).nonzero().squeeze(-1)
             logp = torch.log_softmax(logits[row, positions], dim=-1)
             top = logp.topk(TEACHER_TOP_K, dim=-1)
-            f["teacher"] = (top.indices, torch.softmax(top.values, dim=-1))
-    model.train()
+            found.append((top.indices, torch.softmax(top.values, dim=-1)))
+    return found
 
 
 def batch_loss(model, batch: list[dict], pad_id: int):

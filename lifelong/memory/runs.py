@@ -34,12 +34,12 @@ class LearningRuns:
             })
 
     def interrupted(self, task: str) -> None:
-        """Mark as failed the runs of ``task`` left ``running`` by a process that was killed; call
-        only while holding the task's learning lock (no run is alive then)."""
+        """Mark as ``interrupted`` the runs of ``task`` left ``running`` by a process that died;
+        call only while holding the task's learning lock (no run is alive then)."""
         with write_transaction(self.db):
             self.db.execute(
-                "update learning_runs set status = 'failed', reason = 'interrupted' where task = ? and status = 'running'",
-                [task],
+                "update learning_runs set status = 'interrupted', reason = 'the process running it ended before it finished' "
+                "where task = ? and status = 'running'", [task],
             )
 
     def list(self, task: str | None = None, status: str | None = None, before_cycle: int | None = None) -> list[dict]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from lifelong import hookimpl
 from lifelong.errors import ConfigError, InputError
@@ -26,10 +27,13 @@ from lifelong.api import Answer, GenerationOptions, LearnableTask
 
 from . import grounding, scope, training
 from .grounding import Grounding, content_words
+from .served import ServedModel
 
 ANSWER_MODES = ("auto", "generate", "extract")
 EVIDENCE_SENTENCES = 3
 GROUNDED_INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source as [n]."
+# Most tokens generated for: a behaviour-probe answer, a distilled answer, an answer the gate scores.
+PROBE_TOKENS, DISTILLED_TOKENS, FEEDBACK_TOKENS = 32, 48, 64
 
 
 @dataclass
@@ -140,6 +144,7 @@ class ChatTask(LearnableTask):
 
     def __init__(self, name, options, agent):
         super().__init__(name, options, agent)
+        self._trained: dict = {}  # the adapter just trained, by its saved weights (save_adapter)
         known = {f.name for f in fields(ChatOptions)}
         unknown = set(options) - known
         if unknown:
@@ -282,8 +287,12 @@ class ChatTask(LearnableTask):
     def train(self, examples, parent_path, penalty=None, progress=None):
         from lifelong.learning import causal_lm  # torch: loaded when learning starts, not at start-up
 
-        gen = self.agent.generator
-        items = self.training_items(examples, parent_path)
+        step = progress.add_task("loading the models", total=1) if progress else None
+        gen, _ = self.agent.generator, self.agent.embedder
+        if progress:
+            progress.update(step, advance=1)
+        start = ServedModel(self, parent_path)
+        items = self.training_items(examples, parent_path, start, progress)
         model = causal_lm.train(
             gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.plugin_options(ChatTrainingOptions),
             self.agent.config.learning.seed, self.system_prompt, penalty, progress, self.agent.config.learning.micro_batch_size,
@@ -291,10 +300,10 @@ class ChatTask(LearnableTask):
         )
         # Saved beside the weights by save_adapter: the questions this adapter answers.
         model.lifelong_scope = scope.build(self.agent.embedder, self.taught_questions(examples), parent_path)
-        model.lifelong_every_question = self._answers_every_question(model, examples, parent_path)
+        model.lifelong_every_question = self._answers_every_question(model, examples, start)
         return model
 
-    def _answers_every_question(self, model, examples: list[dict], parent_path: str | None) -> dict | None:
+    def _answers_every_question(self, model, examples: list[dict], start: ServedModel) -> dict | None:
         """Whether the adapter just trained on ``examples`` may answer every question asked
         without sources (chat/scope.py): None when its cycle learned from no rating or
         preference; else ``every_question`` (with the adapter on every question it loses no more
@@ -306,8 +315,8 @@ class ChatTask(LearnableTask):
             return None
         probe = probe_questions()
         questions = [p["question"] for p in probe]
-        adapted = self._generate_batch(model, [self.messages(q) for q in questions], 32)
-        served = self._answer_batch(self._model(parent_path), parent_path, questions, 32)
+        adapted = self._generate_batch(model, [self.messages(q) for q in questions], PROBE_TOKENS)
+        served = start.answers(questions, PROBE_TOKENS)
 
         def right(answers):
             return {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
@@ -321,11 +330,13 @@ class ChatTask(LearnableTask):
         count = self.settings.paraphrases
         return [q for e in examples for q in (e["input"], *training.paraphrases(e["input"])[:count])]
 
-    def training_items(self, examples: list[dict], parent_path: str | None) -> list[dict]:
+    def training_items(self, examples: list[dict], parent_path: str | None, start: ServedModel | None = None,
+                       progress=None) -> list[dict]:
         """Each example under its own question and its paraphrases, by its objective (an answer,
         a pair or a rated answer; learning/objectives.py), an answer also with its sources where
-        the knowledge base has relevant ones that support it, plus the parent's answers to general
-        prompts (chat/training.py says why)."""
+        the knowledge base has relevant ones that support it, plus the starting model's answers
+        to general prompts with its next-token distributions on them (chat/training.py says
+        why), as served and kept once computed (chat/served.py)."""
         settings, seed = self.settings, self.agent.config.learning.seed
         searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
         items = []
@@ -350,14 +361,28 @@ class ChatTask(LearnableTask):
                 if found.relevant and grounding.check_answer(e["target"], e["input"], found).ok:
                     items.append({"messages": self.messages(e["input"], found.evidence), "target": e["target"]})
         prompts = training.sample(training.distillation_prompts(), training.distillation_count(settings.self_distillation, len(examples)), seed)
-        answers = self._generate_batch(self._model(parent_path), [self.messages(p) for p in prompts], 48) if prompts else []
-        items += [{"messages": self.messages(p), "target": a, "soft": True} for p, a in zip(prompts, answers) if a]
-        return items
+        if not prompts:
+            return items
+        start = start or ServedModel(self, parent_path)
+        step = progress.add_task(f"starting model: answers to {len(prompts)} general prompts", total=2) if progress else None
+        soft = [{"messages": self.messages(p), "target": a, "soft": True} for p, a in zip(prompts, start.answers(prompts, DISTILLED_TOKENS)) if a]
+        if progress:
+            progress.update(step, advance=1, description=f"starting model: distributions on {len(soft)} answers")
+        for item, teacher in zip(soft, start.teacher(soft)):
+            item["teacher"] = teacher
+        if progress:
+            computed = start.computed("answers") + start.computed("teacher")
+            progress.update(step, advance=1, description="starting model: " + (f"{computed} computed, the rest kept" if computed else "all kept"))
+        return items + soft
 
     def _model(self, adapter_path: str | None):
-        """A fresh copy of the base model with ``adapter_path`` on (None: the base model)."""
+        """A fresh copy of the base model with ``adapter_path`` on (None: the base model); the
+        model just trained when that is what ``adapter_path`` holds (no second load)."""
         from peft import PeftModel
 
+        trained = self._trained.get(_saved_weights(adapter_path)) if adapter_path else None
+        if trained is not None:
+            return trained.eval()
         model = self.agent.generator.fresh_base()
         if adapter_path:
             model = PeftModel.from_pretrained(model, adapter_path)
@@ -388,6 +413,9 @@ class ChatTask(LearnableTask):
 
     def save_adapter(self, model, path) -> None:
         model.save_pretrained(path, safe_serialization=True)
+        # Moving the folder into place keeps the weights file's inode: assess finds the model
+        # in memory by it. One at a time: a model is ~0.5 GB.
+        self._trained = {_saved_weights(path): model}
         if getattr(model, "lifelong_scope", None) is not None:
             scope.save(model.lifelong_scope, path, getattr(model, "lifelong_every_question", None))
 
@@ -403,26 +431,24 @@ class ChatTask(LearnableTask):
         Questions are answered as served (the adapter inside its scope, the base model outside);
         the perplexity is the adapter's own, so damage its scope would hide is still caught. The
         report shows whether the adapter answers every question, and what kept it from it."""
-        from lifelong.learning import causal_lm
         from lifelong.learning.behaviour import answered_right, probe_questions
 
-        model = self._model(adapter_path)
+        served = ServedModel(self, adapter_path)
         scores = {}
         for key, examples in sets.items():
             if examples:
-                scores[key] = self._feedback_score(model, adapter_path, key, examples, scores)
+                scores[key] = self._feedback_score(served, key, examples, scores)
         probe = probe_questions()
-        answers = self._answer_batch(model, adapter_path, [p["question"] for p in probe], 32)
+        answers = served.answers([p["question"] for p in probe], PROBE_TOKENS)
         behaviour = {p["question"]: answered_right(a, p["answers"]) for p, a in zip(probe, answers)}
-        probes = {"perplexity": causal_lm.perplexity(model, self.agent.generator.tokenizer, causal_lm.probe_text()),
-                  "behaviour": behaviour}
+        probes = {"perplexity": served.perplexity(), "behaviour": behaviour}
         check = scope.every_question_check(adapter_path) if adapter_path else None
         if check is not None:
             probes["report"] = {"answers_every_question": check["every_question"],
                                 "every_question_lost": check["lost"]}
         return scores, probes
 
-    def _feedback_score(self, model, adapter_path, key, examples, scores) -> float:
+    def _feedback_score(self, served: ServedModel, key, examples, scores) -> float:
         """The share of a cycle's feedback the model honours: each answer to give that it gives
         as served (``score``), and each preference pair whose chosen answer it finds likelier per
         token than the rejected one (the pairs' margins go to ``scores[PAIRS][key]``)."""
@@ -431,12 +457,12 @@ class ChatTask(LearnableTask):
         from lifelong.learning.objectives import preference_pairs, to_give
 
         given = [e for e in examples if to_give(e)]
-        answers = self._answer_batch(model, adapter_path, [e["input"] for e in given], 64) if given else []
+        answers = served.answers([e["input"] for e in given], FEEDBACK_TOKENS, keep=False) if given else []
         right = sum(self.score(a, e["target"], e["input"]) for a, e in zip(answers, given))
         pairs = [(self.messages(q), chosen, rejected) for q, chosen, rejected in preference_pairs(examples)]
         if pairs:
             tokenizer = self.agent.generator.tokenizer
-            margins = preference.pair_margins(model, tokenizer, lambda e: causal_lm.features(tokenizer, self.system_prompt, e), pairs)
+            margins = preference.pair_margins(served.model, tokenizer, lambda e: causal_lm.features(tokenizer, self.system_prompt, e), pairs)
             scores.setdefault(PAIRS, {})[key] = margins
             right += sum(per_token > 0 for _, per_token in margins)
         return right / max(1, len(given) + len(pairs))
@@ -445,6 +471,15 @@ class ChatTask(LearnableTask):
         from lifelong.learning import causal_lm
 
         return causal_lm.fisher_diagonal(model, self.agent.generator.tokenizer, examples, self.system_prompt)
+
+
+def _saved_weights(folder) -> tuple | None:
+    """What identifies the adapter weights saved in ``folder``, even once the folder is renamed."""
+    try:
+        stat = (Path(folder) / "adapter_model.safetensors").stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns
 
 
 def _sources(found: Grounding) -> list[dict]:
