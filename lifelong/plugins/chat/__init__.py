@@ -145,6 +145,7 @@ class ChatTask(LearnableTask):
     def __init__(self, name, options, agent):
         super().__init__(name, options, agent)
         self._trained: dict = {}  # the adapter just trained, by its saved weights (save_adapter)
+        self._starting: ServedModel | None = None  # the model the last training started from
         known = {f.name for f in fields(ChatOptions)}
         unknown = set(options) - known
         if unknown:
@@ -291,7 +292,8 @@ class ChatTask(LearnableTask):
         gen, _ = self.agent.generator, self.agent.embedder
         if progress:
             progress.update(step, advance=1)
-        start = ServedModel(self, parent_path)
+        # Kept for assess: the parent is assessed by the same copy, loaded once if at all.
+        self._starting = start = ServedModel(self, parent_path)
         items = self.training_items(examples, parent_path, start, progress)
         model = causal_lm.train(
             gen.fresh_base(), gen.tokenizer, items, parent_path, self.agent.plugin_options(ChatTrainingOptions),
@@ -433,7 +435,8 @@ class ChatTask(LearnableTask):
         report shows whether the adapter answers every question, and what kept it from it."""
         from lifelong.learning.behaviour import answered_right, probe_questions
 
-        served = ServedModel(self, adapter_path)
+        starting = self._starting
+        served = starting if starting is not None and starting.adapter_path == adapter_path else ServedModel(self, adapter_path)
         scores = {}
         for key, examples in sets.items():
             if examples:
