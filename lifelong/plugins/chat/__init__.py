@@ -73,8 +73,8 @@ class ChatOptions:
                 "adapter taught by ratings or preferences that keeps the behaviour probe answers every question "
                 "asked without sources)"})
     self_distillation: float = field(default=2.0, metadata={
-        "help": "Learning: general prompts per taught example on which the model is kept close to its parent "
-                "(the parent's answers and next-token distributions)"})
+        "help": "Learning: general prompts per taught example (at least 8) on which the model is kept close to the "
+                "model it starts from, as served (its answers and next-token distributions, computed once and kept)"})
 
     def __post_init__(self):
         if self.answer not in ANSWER_MODES:

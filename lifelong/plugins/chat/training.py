@@ -6,9 +6,11 @@
   support the answer, the example is also trained with the prompt the model sees at inference
   (its sources, the right one among distractors), so the model learns to answer from sources,
   not only the fact.
-- Self-distillation: the parent model's own answers to general prompts shipped with the package
-  are mixed in as "soft" examples: training keeps the model's next-token distributions on them
-  close to the parent's (a KL penalty, learning/causal_lm.py), so what it could do before is kept.
+- Self-distillation: the starting model's answers to general prompts shipped with the package,
+  as served (the parent adapter inside its scope, the base model outside it), are mixed in as
+  "soft" examples: training keeps the model's next-token distributions on them close to the
+  starting model's (a KL penalty, learning/causal_lm.py), so what it could do before is kept.
+  Both depend on the starting model alone, so they are computed once and kept (chat/served.py).
 """
 
 from __future__ import annotations
