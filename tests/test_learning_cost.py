@@ -201,3 +201,19 @@ def test_free_cores_counts_the_cores_other_processes_leave(monkeypatch):
     finally:
         for p in busy:
             p.kill()
+
+
+def test_a_cycle_on_the_free_cores_follows_the_other_work_between_steps(monkeypatch):
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setattr(threads, "RETUNE_SECONDS", 0.0)
+    torch.set_num_threads(2)
+    with threads.cycle_threads(0):
+        assert torch.get_num_threads() == 2
+        monkeypatch.setattr(threads, "_free_since", lambda before: 1)  # another process took a core
+        threads.retune()
+        assert torch.get_num_threads() == 1
+    threads.retune()  # outside a cycle: nothing
+    assert torch.get_num_threads() == 2
+    with threads.cycle_threads(2):  # a number set: kept
+        threads.retune()
+        assert torch.get_num_threads() == 2

@@ -17,6 +17,7 @@ from . import preference
 from .fisher import diagonal_fisher
 from .loop import LoopSettings, device_of, fit
 from .peft_methods import peft_config
+from .threads import retune
 
 
 def chat_prompt(system_prompt: str, question: str) -> list[dict]:
@@ -256,6 +257,7 @@ def _process_group() -> tuple[int, int]:
 
 
 def _answer_batch(model, tokenizer, prompts, max_new_tokens) -> list[str]:
+    retune()  # the cores other work leaves free ([learning] threads = 0)
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:

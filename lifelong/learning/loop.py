@@ -19,6 +19,8 @@ from typing import Callable
 
 import torch
 
+from .threads import retune
+
 
 @dataclass
 class LoopSettings:
@@ -105,6 +107,7 @@ def fit(model, batches: Callable[[random.Random], list[list]], loss: Callable, w
                 after_step(plain, step)
             optimizer.zero_grad()
             step += 1
+            retune()  # the cores other work leaves free ([learning] threads = 0)
             if bar is not None:
                 progress.update(bar, advance=1, description=f"training epoch {epoch}/{settings.epochs} loss {batch_loss:.3f}")
     model = accelerator.unwrap_model(wrapped, keep_fp32_wrapper=False)

@@ -3,8 +3,9 @@
 On a 2-core machine shared with other work, a cycle with a thread per core is slower than the
 share of CPU it gets explains: each parallel region waits for its slowest thread, and a thread
 the kernel has descheduled holds every other one up (60-75 s per training step seen beside two
-other torch processes). So a cycle uses the cores that are free when it starts, measured, unless
-``[learning] threads`` says how many (benchmarks/learn_cost.py measures both on a busy machine).
+other torch processes). So a cycle uses the cores that other processes leave free, measured when
+it starts and again every RETUNE_SECONDS between steps, unless ``[learning] threads`` says how
+many (benchmarks/learn_cost.py measures both on a busy machine).
 """
 
 from __future__ import annotations
@@ -19,21 +20,47 @@ import time
 SAMPLE_SECONDS = 0.5
 
 
+# How often a cycle on the free cores looks again: the machine's other work comes and goes.
+RETUNE_SECONDS = 10.0
+_auto = threading.local()  # inside cycle_threads(0): the last look at the machine
+
+
 def free_cores(sample: float = SAMPLE_SECONDS) -> int:
     """The cores this process may use that other processes are not using now (at least 1)."""
+    before = _look()
+    time.sleep(sample)
+    return _free_since(before)
+
+
+def _look() -> tuple[float, float, float]:
+    """(CPU seconds of the whole machine, of this process, now)."""
     import psutil
 
+    return _busy(psutil.cpu_times()), _busy(psutil.Process().cpu_times()), time.monotonic()
+
+
+def _free_since(before: tuple[float, float, float]) -> int:
+    total, mine, now = _look()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    me = psutil.Process()
-    total_before, mine_before, started = _busy(psutil.cpu_times()), _busy(me.cpu_times()), time.monotonic()
-    time.sleep(sample)
-    elapsed = time.monotonic() - started
-    others = (_busy(psutil.cpu_times()) - total_before - (_busy(me.cpu_times()) - mine_before)) / elapsed
+    others = (total - before[0] - (mine - before[1])) / max(now - before[2], 1e-3)
     return max(1, min(cores, round(cores - max(0.0, others))))
 
 
 def _busy(times) -> float:
     return times.user + times.system + getattr(times, "nice", 0.0)
+
+
+def retune() -> None:
+    """Inside ``cycle_threads(0)``, at most every RETUNE_SECONDS: use the cores other processes
+    left free since the last look. The training loop and batch generation call it between
+    steps; elsewhere it does nothing."""
+    last = getattr(_auto, "last", None)
+    if last is None or time.monotonic() - last[2] < RETUNE_SECONDS:
+        return
+    import torch
+
+    torch.set_num_threads(_free_since(last))
+    _auto.last = _look()
 
 
 @contextlib.contextmanager
@@ -48,10 +75,12 @@ def cycle_threads(setting: int):
     before, tokenizers = torch.get_num_threads(), os.environ.get("TOKENIZERS_PARALLELISM")
     torch.set_num_threads(threads)
     os.environ["TOKENIZERS_PARALLELISM"] = "true" if threads > 1 else "false"
+    _auto.last = None if setting else _look()
     try:
         with threadpool_limits(limits=threads):
             yield threads
     finally:
+        _auto.last = None
         torch.set_num_threads(before)
         if tokenizers is None:
             os.environ.pop("TOKENIZERS_PARALLELISM", None)
