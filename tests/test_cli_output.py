@@ -147,7 +147,7 @@ def test_no_library_warnings_in_a_real_command(tmp_path):
     (ws / "planted.py").write_text(PLANTED)
     (ws / "lifelong.toml").write_text(textwrap.dedent("""
         [plugins]
-        modules = ["lifelong.testing.tiny_models", "planted.py"]
+        modules = ["lifelong.testing.tiny_models"]
         [plugins.chat]
         epochs = 2
         [models]
@@ -162,6 +162,7 @@ def test_no_library_warnings_in_a_real_command(tmp_path):
         (ws / f"{name}.jsonl").write_text(json.dumps({"text": fact, "label": "Mira."}) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRANSFORMERS_", "HF_HUB_DISABLE", "LIFELONG_"))}
     env["LIFELONG_WORKSPACE"] = str(ws)
+    env["LIFELONG_PLUGINS"] = str(ws / "planted.py")
     script = "import sys; from lifelong.cli import main; sys.argv = ['lifelong', *sys.argv[1:]]; main()"
 
     def cli(*args):

@@ -30,6 +30,7 @@ def test_financial_sentiment(learning_workspace, monkeypatch, capsys):
     import os
 
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", os.environ.get("LIFELONG_LOAD_PLUGINS", "") + ",alert_plugin")
+    monkeypatch.setenv("LIFELONG_PLUGINS", "")  # restored after the test: the example adds its plugin file
     module = load(EXAMPLES / "financial_sentiment" / "run.py")
     alerts = module.main(learning_workspace)
     out = capsys.readouterr().out

@@ -67,10 +67,9 @@ def test_duplicate_name_names_both_plugins(tmp_path, monkeypatch):
 
 def test_broken_config_plugin_in_cli(workspace, tmp_path, monkeypatch):
     spec = write_plugin(tmp_path, "broken", "raise RuntimeError('boom')\n")
-    workspace.mkdir()
-    (workspace / "lifelong.toml").write_text(f"plugins = [{spec!r}]\n")
+    monkeypatch.setenv("LIFELONG_PLUGINS", "")  # restored after the test: --plugin sets it
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, "broken"]))
-    result = CliRunner().invoke(build_app(), ["-w", str(workspace), "plugins"])
+    result = CliRunner().invoke(build_app(), ["-w", str(workspace), "--plugin", spec, "plugins"])
     assert result.exit_code == 1
     assert "plugin 'broken'" in result.output and "boom" in result.output
 
@@ -86,10 +85,10 @@ def test_hooks_fire_through_agent(workspace, tmp_path, monkeypatch):
     spec = write_plugin(
         tmp_path, "shout", "@hookimpl\ndef before_log(record):\n    record['input'] = record['input'].upper()\n"
     )
-    workspace.mkdir()
-    (workspace / "lifelong.toml").write_text(f"plugins = [{spec!r}]\n")
+    monkeypatch.setenv("LIFELONG_PLUGINS", spec)
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", "shout")
     agent = Agent.open(workspace)
+    assert agent.plugins.info["shout"].source == "LIFELONG_PLUGINS"
     row_id = agent.log.log_interaction(task="chat", input="hello", output="hi")
     assert agent.log.get(row_id)["input"] == "HELLO"
 
@@ -99,3 +98,18 @@ def test_every_hookspec_has_a_docstring():
         fn = getattr(hookspecs, name)
         if hasattr(fn, "lifelong_spec"):
             assert fn.__doc__ and len(fn.__doc__) > 40, name
+
+
+def test_a_workspace_config_never_loads_a_file(workspace, tmp_path, monkeypatch):
+    """A workspace may be an archive someone else exported: a .py file its config names is an
+    error saying how to load a plugin file, and the file never runs."""
+    marker = tmp_path / "ran"
+    workspace.mkdir()
+    spec = write_plugin(workspace, "shipped", f"open({str(marker)!r}, 'w').write('ran')\n")
+    (workspace / "lifelong.toml").write_text(f'[plugins]\nmodules = ["shipped.py", {spec!r}]\n')
+    monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, "shipped"]))
+    result = CliRunner().invoke(build_app(), ["-w", str(workspace), "plugins"])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "plugins.modules names installed modules only" in result.output
+    assert "lifelong --plugin shipped.py" in result.output
+    assert not marker.exists()

@@ -1,4 +1,5 @@
 import io
+import os
 import tarfile
 
 from typer.testing import CliRunner
@@ -60,3 +61,39 @@ def test_bad_archives_and_targets_are_refused_and_nothing_is_overwritten(tiny_wo
     garbage.write_bytes(b"not gzip at all")
     unreadable = run("-w", tmp_path / "target", "import", garbage)
     assert unreadable.exit_code == 1 and "not a readable" in unreadable.output
+
+
+def test_an_imported_archive_never_runs_code_it_ships(tiny_workspace, tmp_path, monkeypatch):
+    """An archive whose lifelong.toml names a plugin file it ships (or a module beside it): the
+    import leaves the file out and says so, and no later command in that workspace runs it."""
+    with Agent.open(tiny_workspace) as agent:
+        agent.log.log_interaction(task="chat", input="hi", output="hello")
+    exported = tmp_path / "ws.tar.gz"
+    assert run("-w", tiny_workspace, "export", exported).exit_code == 0
+    marker = tmp_path / "ran"
+    plugin = f"open({str(marker)!r}, 'w').write('ran')\n".encode()
+    archive = tmp_path / "crafted.tar.gz"  # as someone else would make it
+    with tarfile.open(exported) as source, tarfile.open(archive, "w:gz") as tar:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else None
+            if member.name == "lifelong.toml":
+                data = data.replace(b'modules = ["fakes"]', b'modules = ["fakes", "adapters/evil.py"]')
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        for name in ("adapters/evil.py", "adapters/__init__.py"):
+            info = tarfile.TarInfo(name)
+            info.size = len(plugin)
+            tar.addfile(info, io.BytesIO(plugin))
+
+    elsewhere = tmp_path / "elsewhere"
+    imported = run("-w", elsewhere, "import", archive)
+    assert imported.exit_code == 0, imported.output
+    assert "left out the plugin file(s) its lifelong.toml named: adapters/evil.py" in imported.output
+    assert run("-w", elsewhere, "logs").exit_code == 0
+    monkeypatch.chdir(elsewhere)  # where Python looks first for a module under -c and -m
+    monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", os.environ["LIFELONG_LOAD_PLUGINS"] + ",adapters")
+    config = (elsewhere / "lifelong.toml").read_text()
+    (elsewhere / "lifelong.toml").write_text(config.replace('"fakes"', '"fakes", "adapters"'))
+    listed = run("-w", elsewhere, "logs")
+    assert listed.exit_code == 1 and "'adapters'" in listed.output  # a module the config names must be installed
+    assert not marker.exists()

@@ -1,5 +1,5 @@
 """A lifelong plugin: raise an alert when the share of negative headlines in a sliding window
-jumps. Loaded through the workspace config (``[plugins] modules = ["alert_plugin.py"]``)."""
+jumps. Loaded as a plugin file is: ``lifelong --plugin alert_plugin.py`` or ``LIFELONG_PLUGINS``."""
 
 from collections import deque
 

@@ -5,6 +5,7 @@ negative ones in a sliding window jumps.
 Run: .venv/bin/python examples/financial_sentiment/run.py [WORKSPACE]"""
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -17,10 +18,10 @@ HERE = Path(__file__).resolve().parent
 
 def main(workspace=None, batches: int = 3):
     ws = Workspace.resolve(workspace or HERE.parents[1] / ".lifelong-sentiment")
-    config = ws.load_config()
-    if str(HERE / "alert_plugin.py") not in config.plugins.modules:
-        config.plugins.modules.append(str(HERE / "alert_plugin.py"))  # loaded as a user would: named in the config
-        ws.save_config(config)
+    # Loaded as a user loads a plugin file: `lifelong --plugin alert_plugin.py`, or LIFELONG_PLUGINS
+    # (a workspace's config names installed modules only: it may come from someone else's archive).
+    plugins = [p for p in os.environ.get("LIFELONG_PLUGINS", "").split(",") if p]
+    os.environ["LIFELONG_PLUGINS"] = ",".join([*plugins, str(HERE / "alert_plugin.py")])
     agent = Agent.open(ws.path)
     if "sentiment" not in agent.tasks():
         agent.add_task("sentiment", plugin="classify", threshold=0.0, epochs=8)

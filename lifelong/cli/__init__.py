@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -16,7 +16,7 @@ except ImportError:
 from typer.core import TyperGroup
 
 from ..errors import LifelongError
-from ..core.plugins import PluginHost
+from ..core.plugins import PluginHost, user_plugins
 from ..quiet import quiet_libraries
 from ..validation import printable
 from . import (agent_commands, core_commands, knowledge_commands, learn_commands, lineage_commands, memory_commands,
@@ -74,9 +74,16 @@ def build_app() -> typer.Typer:
             False, "--verbose", "-v", envvar="LIFELONG_VERBOSE",
             help="Show the warnings, log lines and progress bars of transformers, peft, torch and the like.",
         ),
+        plugin: List[str] = typer.Option(
+            [], "--plugin", metavar="FILE_OR_MODULE",
+            help="Load this plugin for the command: a .py file or an installed module (repeatable; adds to "
+                 "$LIFELONG_PLUGINS). A workspace's config never loads a file.",
+        ),
     ):
         if not verbose:
             quiet_libraries()
+        if plugin:
+            os.environ["LIFELONG_PLUGINS"] = ",".join([*user_plugins(), *plugin])
         ctx.obj = core_commands.State(workspace)
 
     core_commands.add_to(app)

@@ -58,7 +58,7 @@ def show_config(
     ws = Workspace.resolve(ctx.obj.workspace)
     config = ws.load_config()
     try:
-        options = PluginHost(config.plugins.modules, ws.path, config.plugins.options).options
+        options = PluginHost(config.plugins.modules, config.plugins.options).options
     except ConfigError as exc:
         raise ConfigError(f"{ws.config_path}: {exc}") from None
     if as_json:
@@ -80,7 +80,7 @@ def plugins(
 ):
     """List loaded plugins, where each came from, its hooks and what it registers."""
     ws = Workspace.resolve(ctx.obj.workspace)
-    host = PluginHost(ws.load_config().plugins.modules, base_dir=ws.path)
+    host = PluginHost(ws.load_config().plugins.modules)
     host.add_commands(typer.Typer())
     infos = [dataclasses.asdict(info) for info in host.info.values()]
     print_listing(infos, ["name", "source", "registers", "hooks"], as_json, {

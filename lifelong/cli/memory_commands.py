@@ -31,7 +31,7 @@ def migrate(
     workspace = Workspace.resolve(ctx.obj.workspace, create=False)
     config = workspace.load_config()
     try:
-        plugins = PluginHost(config.plugins.modules, workspace.path, config.plugins.options)
+        plugins = PluginHost(config.plugins.modules, config.plugins.options)
     except ConfigError as exc:
         raise ConfigError(f"{workspace.config_path}: {exc}") from None
     report = copy_to_postgres(workspace.db_path, to, plugins.migrations)

@@ -32,3 +32,6 @@ def import_(
     """Unpack an exported workspace into --workspace, which must not hold a database yet."""
     result = import_workspace(file, ctx.obj.workspace or default_workspace())
     typer.echo(f"imported {file} into {result['workspace']}")
+    if result["dropped_plugins"]:
+        typer.echo(f"left out the plugin file(s) its lifelong.toml named: {', '.join(result['dropped_plugins'])} (an "
+                   "imported workspace never runs code it ships; load a plugin you trust with --plugin FILE)")

@@ -30,7 +30,7 @@ class Agent:
         self.workspace = workspace
         self.config = workspace.load_config()
         try:
-            self.plugins = PluginHost(self.config.plugins.modules, workspace.path, self.config.plugins.options)
+            self.plugins = PluginHost(self.config.plugins.modules, self.config.plugins.options)
         except ConfigError as exc:
             raise ConfigError(f"{workspace.config_path}: {exc}") from None
         self.db = open_database(self.database, self.plugins.migrations)

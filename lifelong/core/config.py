@@ -152,7 +152,8 @@ class MemoryConfig:
 
 @dataclass
 class PluginsConfig:
-    modules: list = _help("Extra plugin modules to load: dotted names or .py paths", [])
+    modules: list = _help("Extra plugin modules to load: names of installed modules (a .py file is loaded with "
+                          "lifelong --plugin FILE or LIFELONG_PLUGINS, never from a workspace's config)", [])
     # The [plugins.NAME] tables: each plugin's options, checked against its own dataclass by the
     # plugin host once the plugins are loaded (this module cannot know them).
     options: dict = field(default_factory=dict, metadata={"tables": True})
@@ -160,6 +161,10 @@ class PluginsConfig:
     def __post_init__(self):
         for item in self.modules:
             _check(isinstance(item, str) and item, "plugins.modules", "must be a list of module names", self.modules)
+            # A workspace folder may come from an imported archive: code in it is never run.
+            _check(not item.endswith(".py"), "plugins.modules",
+                   f"names installed modules only (a workspace's own files may come from an imported archive); "
+                   f"load a plugin file with 'lifelong --plugin {item}' or LIFELONG_PLUGINS={item}", item)
 
 
 @dataclass

@@ -1,6 +1,11 @@
-"""Loading plugins: the built-ins, the ``lifelong`` entry-point group, then the modules named in
-the workspace config, all through the same path. ``LIFELONG_LOAD_PLUGINS`` (comma-separated
-plugin names) picks exactly which load; an empty value loads none."""
+"""Loading plugins: the built-ins, the ``lifelong`` entry-point group, the installed modules named
+in the workspace config, then the plugins the user names for the process (``LIFELONG_PLUGINS``,
+``lifelong --plugin``: module names or .py files), all through the same path.
+``LIFELONG_LOAD_PLUGINS`` (comma-separated plugin names) picks exactly which load; an empty
+value loads none.
+
+A workspace's config never loads a file: a workspace may be an archive someone else exported
+(``lifelong import``), and importing data must not run code shipped with it."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +52,7 @@ class PluginInfo:
 class PluginHost:
     """The pluggy manager plus the registry filled by the registration hooks."""
 
-    def __init__(self, config_plugins: list[str] = (), base_dir: Path | None = None, options: dict | None = None):
+    def __init__(self, config_plugins: list[str] = (), options: dict | None = None):
         """``options``: the ``[plugins.NAME]`` tables of lifelong.toml, checked here against
         each plugin's options dataclass (None: no workspace, nothing to check)."""
         self.pm = pluggy.PluginManager("lifelong")
@@ -62,11 +68,11 @@ class PluginHost:
             installed.add(ep.name)
             if allow is None or ep.name in allow:
                 self._load(ep.name, ep.value, f"entry point ({dist.name} {dist.version})", ep.load)
-        for spec in config_plugins:
+        for spec, source in [*((s, "config") for s in config_plugins), *((s, "LIFELONG_PLUGINS") for s in user_plugins())]:
             name = Path(spec).stem if spec.endswith(".py") else spec
             installed.add(name)
             if allow is None or name in allow or spec in allow:
-                self._load(name, spec, "config", lambda s=spec: _import_spec(s, base_dir))
+                self._load(name, spec, source, lambda s=spec, c=source == "config": _import_spec(s, installed_only=c))
         if allow is not None:
             self.registry.hint = _allow_list_hint(allow, self.info)
         self._collect_registrations()
@@ -195,12 +201,26 @@ def _entry_points():
                 yield dist, ep
 
 
-def _import_spec(spec: str, base_dir: Path | None):
+def user_plugins() -> list[str]:
+    """The plugins the user loads for this process: ``LIFELONG_PLUGINS`` (what ``lifelong
+    --plugin`` sets), comma-separated module names or .py files (relative to the current folder)."""
+    return [spec.strip() for spec in os.environ.get("LIFELONG_PLUGINS", "").split(",") if spec.strip()]
+
+
+def _import_spec(spec: str, installed_only: bool = False):
+    """``installed_only`` (a module a workspace's config names): not from the current folder,
+    which Python searches first under ``python -c`` and ``-m`` and may be an imported workspace."""
     if not spec.endswith(".py"):
-        return importlib.import_module(spec)
-    path = Path(spec)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+        if not installed_only:
+            return importlib.import_module(spec)
+        here = {"", ".", os.getcwd()}
+        saved = sys.path[:]
+        sys.path[:] = [p for p in sys.path if p not in here]
+        try:
+            return importlib.import_module(spec)
+        finally:
+            sys.path[:] = saved
+    path = Path(spec).expanduser().absolute()
     if not path.exists():
         raise FileNotFoundError(f"no such file {path}")
     module_spec = importlib.util.spec_from_file_location(f"lifelong_plugin_{path.stem}", path)

@@ -74,6 +74,7 @@ def import_workspace(archive: Path, workspace_path: Path) -> dict:
             target.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=target, prefix=".lifelong-import-") as tmp:
                 tar.extractall(tmp, filter="data")
+                dropped = _drop_plugin_files(Path(tmp) / CONFIG_FILE)
                 for name in (CONFIG_FILE, DATABASE_FILE, *FOLDERS):
                     unpacked = Path(tmp) / name
                     if not unpacked.exists():
@@ -85,7 +86,34 @@ def import_workspace(archive: Path, workspace_path: Path) -> dict:
         raise InputError(f"{archive}: no such file") from None
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise InputError(f"{archive}: not a readable .tar.gz workspace archive ({exc})") from None
-    return {"workspace": str(target), "members": len(members)}
+    return {"workspace": str(target), "members": len(members), "dropped_plugins": dropped}
+
+
+def _drop_plugin_files(config: Path) -> list[str]:
+    """Take out of an imported lifelong.toml the plugin files it names: an archive is data from
+    someone else, and a .py file it ships must never run (core/plugins.py). Returns them."""
+    import tomllib
+
+    import tomli_w
+
+    try:
+        data = tomllib.loads(config.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return []  # opening the workspace reports what is wrong with it
+    plugins = data.get("plugins")
+    table = plugins if isinstance(plugins, dict) else None
+    modules = table.get("modules") if table is not None else plugins  # `plugins = [...]`, the old form
+    if not isinstance(modules, list):
+        return []
+    dropped = [m for m in modules if isinstance(m, str) and m.endswith(".py")]
+    if dropped:
+        kept = [m for m in modules if m not in dropped]
+        if table is not None:
+            table["modules"] = kept
+        else:
+            data["plugins"] = kept
+        config.write_text(tomli_w.dumps(data), encoding="utf-8")
+    return dropped
 
 
 def _check_members(archive: Path, members) -> None:
