@@ -91,6 +91,32 @@ def test_ingest_folder_with_a_link_loop_and_bad_files_stores_the_good_ones(hosti
     assert "deep.json" in result.output and "1 added" in result.output
 
 
+def test_ingest_stays_inside_the_folders_it_was_given(hostile_ws, tmp_path):
+    """A folder someone else made may hold links to other files of the machine: those are skipped
+    with the reason (the files inside are stored), unless --follow-links; a FIFO and a /proc file
+    are refused before anything is read."""
+    folder, outside = tmp_path / "docs", tmp_path / "private"
+    (folder / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.txt").write_text("The vault code is 4711.")
+    (folder / "good.md").write_text("Returns are free within 30 days.")
+    os.symlink(outside / "secret.txt", folder / "sub" / "secret.txt")
+    os.symlink(folder / "good.md", folder / "sub" / "same.md")  # inside the folder: kept
+    os.symlink("/proc/self/status", folder / "status.txt")
+    os.mkfifo(folder / "pipe.txt")
+    result = run_cli(hostile_ws, ["ingest", folder])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "2 added" in result.output and "3 skipped" in result.output, result.output
+    assert f"a link to {outside / 'secret.txt'}, outside the folder given" in result.output and "--follow-links" in result.output
+    assert "pipe.txt: not a regular file" in result.output
+    searched = run_cli(hostile_ws, ["search", "vault code", "--json"])
+    assert "4711" not in searched.output
+    followed = run_cli(hostile_ws, ["ingest", "--follow-links", folder])
+    assert "1 added" in followed.output and "secret.txt" not in followed.output.split("skipped", 1)[-1], followed.output
+    assert "4711" in run_cli(hostile_ws, ["search", "vault code", "--json"]).output
+    assert "status.txt: a system file" in followed.output  # followed, and still refused before reading
+
+
 FILE_CASES = [
     ("directory", lambda d: d, "use a .jsonl or .csv file"),
     ("directory-named-jsonl", lambda d: (d / "rows.jsonl").mkdir() or d / "rows.jsonl", "rows.jsonl"),

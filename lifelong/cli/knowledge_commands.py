@@ -19,12 +19,14 @@ def ingest(
     ctx: typer.Context,
     paths: List[Path] = typer.Argument(..., help="Files or folders (searched recursively)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    follow_links: bool = typer.Option(False, "--follow-links", help="Also ingest the files a folder's links lead to outside it."),
 ):
     """Add .txt .md .html .json .jsonl .csv .pdf files to the knowledge base. Unchanged files
-    are skipped, changed ones replaced. Exits 1 if any file was left out."""
+    are skipped, changed ones replaced; a link inside a folder to a file outside it is skipped
+    unless --follow-links. Exits 1 if any file was left out."""
     agent = ctx.obj.agent
     with progress(enabled=not as_json, counts=True) as bar:
-        report = agent.ingest(paths, progress=bar)
+        report = agent.ingest(paths, progress=bar, follow_links=follow_links)
     if as_json:
         print_json({**report.__dict__, "skipped": [{"path": p, "reason": r} for p, r in report.skipped]})
     else:

@@ -120,11 +120,14 @@ class Agent:
 
     # --- knowledge -----------------------------------------------------------------------------
 
-    def ingest(self, paths, progress=None) -> IngestReport:
+    def ingest(self, paths, progress=None, follow_links: bool = False) -> IngestReport:
         """Add files and folders to the knowledge base; returns an IngestReport (``skipped``
-        lists each file left out, with the reason)."""
+        lists each file left out, with the reason). ``follow_links``: also the files a folder's
+        symbolic links lead to outside it."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
+        if follow_links:
+            return self.retriever.ingest(paths, progress=progress, follow_links=True)
         return self.retriever.ingest(paths, progress=progress)
 
     def search(self, query: str, k: int | None = None, mode: str | None = None):

@@ -47,9 +47,11 @@ class Retriever(ABC):
         self.agent = agent
 
     @abstractmethod
-    def ingest(self, paths: list[Path], progress=None) -> IngestReport:
+    def ingest(self, paths: list[Path], progress=None, follow_links: bool = False) -> IngestReport:
         """Add files and folders (recursively); an unchanged file is left as it is, a changed one
-        replaced. ``progress`` is a rich Progress to report to, or None."""
+        replaced. ``progress`` is a rich Progress to report to, or None. A folder's symbolic
+        links that lead outside it are skipped (with the reason), unless ``follow_links``: a
+        folder someone else made must not pull in other files of the machine."""
 
     @abstractmethod
     def add_text(self, text: str, source: str, origin: str = "agent") -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -111,10 +112,10 @@ class FaissRetriever(Retriever):
             self._chunker = Chunker(self.agent.embedder.tokenizer, self.options.chunk_size, self.options.chunk_overlap)
         return self._chunker
 
-    def ingest(self, paths, progress=None) -> IngestReport:
+    def ingest(self, paths, progress=None, follow_links=False) -> IngestReport:
         """Ingest files and folders (recursively). ``progress``: a rich Progress to report to."""
         report = IngestReport()
-        pending = [p for p in (self._prepare(path, report) for path in _expand(paths, report)) if p]
+        pending = [p for p in (self._prepare(path, report) for path in _expand(paths, report, follow_links)) if p]
         texts = [chunk for p in pending for chunk in p.chunks]
         self._before_change()
         vectors = self._encode(texts, progress)
@@ -198,6 +199,9 @@ class FaissRetriever(Retriever):
         name = str(path)
         try:
             check_text(name, "the file name", fix="rename the file")
+            special = _special(path)
+            if special:
+                raise UnreadableFile(special)
             size = path.stat().st_size
             if size > self.options.max_file_mb * 1024 * 1024:
                 raise UnreadableFile(
@@ -269,7 +273,7 @@ class FaissRetriever(Retriever):
         return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
 
 
-def _expand(paths, report: IngestReport):
+def _expand(paths, report: IngestReport, follow_links: bool):
     for raw in paths:
         try:
             path = Path(raw).expanduser().resolve()
@@ -277,7 +281,7 @@ def _expand(paths, report: IngestReport):
             report.skipped.append((printable(str(raw)), f"cannot resolve the path: {exc}"))
             continue
         if path.is_dir():
-            yield from _files_under(path)
+            yield from _files_under(path, report, follow_links)
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED:
                 yield path
@@ -287,10 +291,37 @@ def _expand(paths, report: IngestReport):
             report.skipped.append((printable(str(raw)), "no such file or directory"))
 
 
-def _files_under(folder: Path):
+def _files_under(folder: Path, report: IngestReport, follow_links: bool):
     """Supported files below ``folder``; symbolic links to folders are not followed, so a link
-    loop cannot make the walk endless."""
+    loop cannot make the walk endless, and a link to a file outside ``folder`` is skipped unless
+    ``follow_links``."""
     found = []
     for root, _, names in os.walk(folder):
         found.extend(Path(root) / n for n in names if Path(n).suffix.lower() in SUPPORTED)
-    yield from sorted(p for p in found if p.is_file())
+    for path in sorted(found):
+        if path.is_symlink() and not follow_links:
+            try:
+                target = path.resolve()
+            except (OSError, RuntimeError):
+                report.skipped.append((printable(str(path)), "a symbolic link that cannot be resolved"))
+                continue
+            if not target.is_relative_to(folder):
+                report.skipped.append((printable(str(path)), f"a link to {printable(str(target))}, outside the folder "
+                                       "given; ingest that file itself, or pass --follow-links"))
+                continue
+        yield path
+
+
+def _special(path: Path) -> str | None:
+    """Why ``path`` is not a file to read, or None: a device, a FIFO or a socket blocks or never
+    ends, and the kernel's /proc and /sys files are not documents."""
+    try:
+        target = path.resolve()
+        mode = target.stat().st_mode
+    except (OSError, RuntimeError):
+        return None  # reading it reports the error
+    if target.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
+        return f"a system file ({target}), not a document"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device, FIFO or socket)"
+    return None
