@@ -232,6 +232,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     @app.get("/v1/versions", dependencies=[Depends(authorize)])
     def versions(task: Optional[str] = None):
         with serving:
+            agent.check_task_name(task)
             return [version_record(r) for r in agent.versions.list(task)]
 
     dashboard.install(app, agent, serving, jobs, token)

@@ -126,3 +126,14 @@ def test_config_command_shows_each_plugins_options_with_help(workspace, monkeypa
     shown = json.loads(CliRunner().invoke(build_app(), ["-w", str(workspace), "config", "--json"]).output)
     assert shown["plugins"]["corrections"] == {"min_similarity": 0.9}
     assert shown["plugins"]["retrieval"]["chunk_size"] == 200
+
+
+def test_a_config_that_is_a_folder_is_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from lifelong.cli import build_app
+
+    (tmp_path / "ws" / "lifelong.toml").mkdir(parents=True)
+    result = CliRunner().invoke(build_app(), ["-w", str(tmp_path / "ws"), "logs"])
+    assert result.exit_code == 1 and result.output.strip().count("\n") == 0, result.output
+    assert "lifelong.toml: not a file; move it away for the defaults" in result.output

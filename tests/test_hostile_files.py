@@ -43,6 +43,9 @@ BAD_FILES = [
     ("symlink-loop-given-directly", "loop", None, "symlink loop"),
     ("symlink-to-nowhere", "dangling", None, "no such file"),
     ("fifo-given-directly", "pipe.txt", None, "no such file"),
+    ("json-integer-5000-digits", "bigint.json", b'[{"text": ' + b"9" * 5000 + b"}]", "invalid JSON"),
+    ("jsonl-integer-5000-digits", "bigint.jsonl", b'{"text": "a", "n": ' + b"9" * 5000 + b"}\n", "invalid JSON"),
+    ("json-lone-surrogate", "surrogate.json", b'[{"text": "caf\\ud800 menu"}]', "not valid UTF-8"),
 ]
 
 
@@ -133,6 +136,9 @@ FILE_CASES = [
     ("csv-missing-column", lambda d: _write(d / "cols.csv", b"a,b\n1,2\n"), "missing column"),
     ("wrong-suffix", lambda d: _write(d / "rows.txt", b"hi"), "use a .jsonl or .csv file"),
     ("fifo", lambda d: os.mkfifo(d / "pipe.bin") or d / "pipe.bin", "use a .jsonl or .csv file"),
+    ("integer-5000-digits", lambda d: _write(d / "big.jsonl", b'{"text": "hi", "label": ' + b"9" * 5000 + b"}"), "line 1 is not JSON"),
+    ("lone-surrogate", lambda d: _write(d / "sur.jsonl", b'{"text": "caf\\ud800", "label": "x"}'), "not valid UTF-8"),
+    ("row-of-5-mb", lambda d: _write(d / "huge.jsonl", b'{"text": "' + b"a" * 5_000_000 + b'", "label": "x"}'), "at most 20,000"),
 ]
 
 

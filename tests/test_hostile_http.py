@@ -25,6 +25,7 @@ CASES = [
     ("lone-surrogate-content-stream", "POST", CHAT, user("hi \udfff", stream=True), {}, 400, "UTF-8"),
     ("lone-surrogate-model", "POST", CHAT, user("hi", model="\ud800"), {}, 404, "unknown task"),
     ("unknown-model", "POST", CHAT, user("hi", model="nosuch"), {}, 404, "nosuch"),
+    ("versions-of-an-unknown-task", "GET", "/v1/versions?task=nosuch", None, {}, 404, "no task 'nosuch'"),
     ("unknown-model-stream", "POST", CHAT, user("hi", model="nosuch", stream=True), {}, 404, "nosuch"),
     ("empty-question", "POST", CHAT, user("   "), {}, 400, "empty"),
     ("empty-question-stream", "POST", CHAT, user("", stream=True), {}, 400, "empty"),

@@ -15,6 +15,7 @@ from ..core.config import config_to_dict, describe
 from ..core.plugins import PluginHost
 from ..core.workspace import Workspace
 from ..errors import ConfigError
+from ..validation import MAX_ID
 from .output import console, print_json, print_listing, print_table, shorten, when
 
 
@@ -91,7 +92,7 @@ def plugins(
 
 def logs(
     ctx: typer.Context,
-    n: int = typer.Option(20, "-n", "--count", min=1, help="How many recent interactions."),
+    n: int = typer.Option(20, "-n", "--count", min=1, max=MAX_ID, help="How many recent interactions."),
     task: Optional[str] = typer.Option(None, "--task", "-t", help="Only this task."),
     query: Optional[str] = typer.Option(None, "-q", "--query", help="Only interactions with this text in the question or answer."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
@@ -100,6 +101,7 @@ def logs(
     if ctx.invoked_subcommand is not None:
         return
     agent = ctx.obj.agent
+    agent.check_task_name(task)
     rows = agent.log.filtered(task=task, text=query, limit=n) if query else agent.log.recent(n, task=task)
     print_listing(rows, ["id", "created_at", "task", "input", "output", "status", "latency_ms"], as_json, {
         "created_at": when, "input": lambda t: shorten(t, 40), "output": lambda t: shorten(t, 40),

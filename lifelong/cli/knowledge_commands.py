@@ -9,6 +9,10 @@ import typer
 from .output import console, print_json, print_listing, progress, shorten, unique_suffixes, when
 
 
+# More would be the whole knowledge base, not a search: and faiss allocates k results up front.
+MAX_HITS = 1000
+
+
 def add_to(app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("search")(search)
@@ -43,7 +47,7 @@ def ingest(
 def search(
     ctx: typer.Context,
     query: str = typer.Argument(..., help="What to look for."),
-    k: Optional[int] = typer.Option(None, "-k", min=1, help="How many chunks (default: retrieval.top_k)."),
+    k: Optional[int] = typer.Option(None, "-k", min=1, max=MAX_HITS, help="How many chunks (default: retrieval.top_k)."),
     mode: Optional[str] = typer.Option(None, "--mode", help="dense, keyword or hybrid (default: retrieval.mode)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):

@@ -126,6 +126,7 @@ def versions(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List model versions (adapters) and their status."""
+    ctx.obj.agent.check_task_name(task)
     rows = [version_record(r) for r in ctx.obj.agent.versions.list(task)]
     print_listing(rows, ["version", "task", "status", "parent", "created_at", "reason"], as_json,
                   {"version": version_name, "parent": version_name, "created_at": when, "reason": lambda r: shorten(r, 80)})
@@ -164,6 +165,7 @@ def report(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """The learning-run history: scores per cycle, ACC, BWT, forgetting, probe perplexity."""
+    ctx.obj.agent.check_task_name(task)
     runs = ctx.obj.agent.learning_runs(task)
     print_listing(runs, ["run", "task", "cycle", "status", "version", "new", "replayed", "acc", "bwt", "ppl"], as_json, {
         "version": version_name, "acc": _fmt, "bwt": _fmt, "ppl": lambda p: _fmt(p, 2),
@@ -195,6 +197,7 @@ def list_examples(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
     """List training examples with their split, origin and learning cycle."""
+    ctx.obj.agent.check_task_name(task)
     where, args = ("task = ?", [task]) if task else (None, [])
     rows = list(ctx.obj.agent.db["examples"].rows_where(where, args, order_by="id desc", limit=n))
     print_listing(rows, ["id", "task", "input", "target", "split", "origin", "cycle"], as_json,
@@ -229,8 +232,8 @@ def read_rows(file: Path) -> list:
         if line.strip():
             try:
                 rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{file}: line {number} is not JSON ({exc.msg})") from None
+            except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+                raise InputError(f"{file}: line {number} is not JSON ({getattr(exc, 'msg', exc)})") from None
             except RecursionError:
                 raise InputError(f"{file}: line {number} is nested too deeply to read") from None
     return rows

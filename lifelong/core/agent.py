@@ -16,7 +16,7 @@ from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
 from ..errors import ConfigError, InputError, NotFoundError, PluginError
 from .config import check_database_url
-from ..validation import check_question, check_subject, printable
+from ..validation import check_question, check_subject, check_text, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
 from .task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
@@ -188,6 +188,12 @@ class Agent:
     def tasks(self) -> dict[str, dict]:
         """Configured task instances with their options (``chat`` always)."""
         return {"chat": self.config.task_options("chat"), **self.config.tasks}
+
+    def check_task_name(self, name: str | None) -> None:
+        """A NotFoundError unless ``name`` (None: every task) is configured or has a history."""
+        if name is None or name in self.tasks() or self.versions.list(name) or self.runs.list(name):
+            return
+        raise NotFoundError(f"no task {name!r}; the tasks are {', '.join(self.tasks())} (see 'lifelong tasks')")
 
     def evaluate(self, task: str, rows) -> dict:
         """Score the task's active model on rows of ``text`` and ``label``: accuracy, macro_f1,
@@ -522,6 +528,8 @@ def _checked_history(history) -> list[dict]:
 
 
 _TEXT_KEYS = ("text", "input", "question")
+# An example is a question or a short text with its answer or label; a longer text is a document.
+MAX_EXAMPLE_CHARS = 20_000
 _LABEL_KEYS = ("label", "target", "answer")
 
 
@@ -536,7 +544,12 @@ def _example_row(number: int, row) -> tuple[str, str]:
     text, label = row[text_key], row[label_key]
     for name, value in ((text_key, text), (label_key, label)):
         if not isinstance(value, str):
-            raise InputError(f"row {number}: {name!r} must be a string, got {value!r}")
+            # Not the value itself: an integer of thousands of digits cannot even be printed.
+            raise InputError(f"row {number}: {name!r} must be a string, got {type(value).__name__}")
+        check_text(value, f"row {number}: {name!r}", fix="fix the row")
         if not value.strip():
             raise InputError(f"row {number}: {name!r} is empty")
+        if len(value) > MAX_EXAMPLE_CHARS:
+            raise InputError(f"row {number}: {name!r} is {len(value):,} characters; an example holds at most "
+                             f"{MAX_EXAMPLE_CHARS:,} (ingest long texts as documents)")
     return text.strip(), label.strip()

@@ -267,10 +267,12 @@ def load_config(path: Path) -> Config:
     """Read and validate ``path``; a missing file means the defaults."""
     if not path.exists():
         return Config()
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file; move it away for the defaults")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or delete it for the defaults") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # TOMLDecodeError, or an integer too long to convert
+        raise ConfigError(f"{path}: not valid TOML ({exc}); fix the file or delete it for the defaults") from None
     try:
         return config_from_dict(data, str(path))
     except ConfigError as exc:

@@ -63,13 +63,18 @@ def _json_texts(text: str, field: str, jsonl: bool) -> str:
         items = [json.loads(line) for line in text.splitlines() if line.strip()] if jsonl else json.loads(text)
     except json.JSONDecodeError as exc:
         raise UnreadableFile(f"invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise UnreadableFile(f"invalid JSON: {exc}") from None
     except RecursionError:
         raise UnreadableFile("JSON nested too deeply to read") from None
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, list):
         raise UnreadableFile("JSON must be an object or a list of objects")
-    texts = [str(item[field]) for item in items if isinstance(item, dict) and item.get(field)]
+    try:
+        texts = [str(item[field]) for item in items if isinstance(item, dict) and item.get(field)]
+    except ValueError as exc:  # str() of an integer of more digits than Python converts
+        raise UnreadableFile(f"a {field!r} value cannot be read as text: {exc}") from None
     if items and not texts:
         raise UnreadableFile(f"no object has the text field {field!r}; set retrieval.json_text_field")
     return "\n\n".join(texts)

@@ -214,7 +214,8 @@ class FaissRetriever(Retriever):
             if existing and existing["sha256"] == digest:
                 report.unchanged.append(name)
                 return None
-            text = read_text(path, data, self.options.json_text_field, self.options.csv_column)
+            text = check_text(read_text(path, data, self.options.json_text_field, self.options.csv_column), "its text",
+                              fix="fix the file (a lone surrogate such as \\ud800 in JSON is not text)")
             if not text.strip():
                 raise UnreadableFile("empty: no text to index")
             return _Pending(name, digest, size, self.chunker.split(text), "file", existing is not None)
