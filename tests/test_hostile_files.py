@@ -163,3 +163,17 @@ def test_bad_examples_file(command, case, hostile_ws, tmp_path):
     assert result.exit_code == 1, result.output
     assert_one_line_error(result.output, names)
     assert_nothing_lost(before, snapshot(hostile_ws))
+
+
+def test_ingest_of_texts_without_separators_stores_them(hostile_ws, tmp_path):
+    """300 KB without a space or a newline, lines ended by carriage returns alone, words
+    joined by zero-width spaces, 30,000 headings: each is chunked by one tokenizer call per
+    block (plugins/retrieval/chunker.py), not one per character, and stored."""
+    folder = tmp_path / "long"
+    folder.mkdir()
+    (folder / "word.txt").write_text("a" * 300_000)
+    (folder / "cr.txt").write_text("line\r" * 30_000)
+    (folder / "zero-width.txt").write_text("word\u200b" * 60_000)
+    (folder / "headings.md").write_text("# h\n" * 30_000)
+    result = run_cli(hostile_ws, ["ingest", folder])
+    assert result.exit_code == 0 and "4 added" in result.output, result.output

@@ -71,17 +71,24 @@ def test_blocks_cover_the_text_within_the_size(text, size):
     assert "".join(pieces) == text and all(0 < len(p) <= size for p in pieces)
 
 
-@pytest.mark.parametrize("shape", ["words", "one long word"])
+UNITS = {"words": "lorem ipsum dolor ", "one long word": "x", "lines ended by carriage returns": "line\r",
+         "words joined by zero-width spaces": "ab\u200b", "markdown headings": "# h\n"}
+
+
+@pytest.mark.parametrize("shape", UNITS)
 def test_chunking_work_grows_linearly_with_the_text(shape):
     """The work (characters the tokenizer measures) per character of text stays the same from
-    one size to the next: ingest time is linear. benchmarks/chunking.py times it."""
-    unit = "lorem ipsum dolor " if shape == "words" else "x"
+    one size to the next, and is a few times the text at most: ingest time is linear.
+    benchmarks/chunking.py times it."""
+    unit = UNITS[shape]
     work = []
     for copies in (1, 2, 4):
         chunker = Chunker(tokenizer(), 64, 8)
-        chunker.split(unit * (4_000 * copies // len(unit)))
+        chunks = chunker.split(unit * (4_000 * copies // len(unit)))
+        assert all(len(tokenizer().tokenize(c)) <= 64 for c in chunks)
         work.append(chunker.tokenized_chars)
     assert work[1] <= 2.2 * work[0] and work[2] <= 2.2 * work[1], work
+    assert work[2] <= 8 * 16_000, work  # not a tokenizer call per character
 
 
 TOML_VALUES = st.recursive(

@@ -33,10 +33,22 @@ def free_cores(sample: float = SAMPLE_SECONDS) -> int:
 
 
 def _look() -> tuple[float, float, float]:
-    """(CPU seconds of the whole machine, of this process, now)."""
+    """(CPU seconds of the whole machine, of this process, now). The machine's time of niced
+    processes counts only when this thread is niced too: a process at a lower priority than
+    ours gives way, and its cores are ours to use."""
     import psutil
 
-    return _busy(psutil.cpu_times()), _busy(psutil.Process().cpu_times()), time.monotonic()
+    machine = psutil.cpu_times()
+    niced = getattr(machine, "nice", 0.0) if _niceness() > 0 else 0.0
+    mine = psutil.Process().cpu_times()
+    return machine.user + machine.system + niced, mine.user + mine.system, time.monotonic()
+
+
+def _niceness() -> int:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0)  # on Linux, this thread's
+    except (AttributeError, OSError):
+        return 0
 
 
 def _free_since(before: tuple[float, float, float]) -> int:
@@ -44,10 +56,6 @@ def _free_since(before: tuple[float, float, float]) -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     others = (total - before[0] - (mine - before[1])) / max(now - before[2], 1e-3)
     return max(1, min(cores, round(cores - max(0.0, others))))
-
-
-def _busy(times) -> float:
-    return times.user + times.system + getattr(times, "nice", 0.0)
 
 
 def retune() -> None:
