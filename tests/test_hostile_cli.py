@@ -62,7 +62,7 @@ def _merged(template: str, fragment: str) -> str:
     fragment is not TOML at all)."""
     try:
         update = tomllib.loads(fragment)
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # not TOML, or an integer too long to convert
         return fragment + "\n" + template
     merged = tomllib.loads(template)
     for key, value in update.items():
