@@ -9,8 +9,9 @@ a user does (ask, then correct), one `Agent.learn()` per workspace. Side by side
 - ``warm``: today's recipe once any workspace of the user has run a cycle on the same base model:
   what every later cycle gets (its first in a new workspace included).
 - ``busy``: ``warm`` with two other processes keeping both cores busy (each a torch matrix
-  product loop with torch's default threads); ``[learning] threads`` left at 0 (the free cores:
-  it finds none and uses 1), and forced to 2 for comparison.
+  product loop with torch's default threads, 2: four runnable threads besides the cycle's);
+  ``[learning] threads`` left at 0 (the free cores: it finds none and uses 1), and (``busy2``)
+  forced to 2 for comparison. ``busy1``: two single-threaded busy processes instead.
 
 For each: the cycle's seconds, the part of it outside training (progress events), and the
 model's own answers as served (no retrieval, no correction lookup): taught questions, unseen
@@ -18,7 +19,7 @@ rewordings, and the general questions the base model answered right. Then `ask` 
 cycle runs in the background (`learn_in_background`, lower priority), against idle, as medians.
 
 Prints the machine's load before it starts. Run: .venv/bin/python benchmarks/learn_cost.py
-[--scenarios BA] [--arms before cold warm busy busy2] [--no-ask]
+[--scenarios BA] [--arms before cold warm busy busy2 busy1] [--no-ask]
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from lifelong.plugins.chat import training  # noqa: E402
 
 BUSY_LOOP = ("import time, torch\na = torch.randn(512, 512)\nend = time.time() + {seconds}\n"
              "while time.time() < end:\n    a @ a\n")
+SINGLE_THREAD_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    sum(range(1000))\n"
 
 
 class Timeline:
@@ -68,11 +70,12 @@ class Timeline:
         return self.training[1] - self.training[0] if self.training else 0.0
 
 
-def busy_processes(n: int, seconds: float) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP.format(seconds=seconds)]) for _ in range(n)]
+def busy_processes(n: int, seconds: float, loop: str = BUSY_LOOP) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", loop.format(seconds=seconds)]) for _ in range(n)]
 
 
-def one_cycle(workdir: Path, facts, cache: Path, min_distillation: int, threads: int = 0, busy: int = 0) -> dict:
+def one_cycle(workdir: Path, facts, cache: Path, min_distillation: int, threads: int = 0, busy: int = 0,
+              loop: str = BUSY_LOOP) -> dict:
     os.environ["LIFELONG_ARTEFACT_CACHE"] = str(cache)
     training.MIN_DISTILLATION = min_distillation
     agent = Agent.open(workdir)
@@ -80,7 +83,7 @@ def one_cycle(workdir: Path, facts, cache: Path, min_distillation: int, threads:
     for fact in facts:
         reply = agent.ask(fact["question"], retrieval=False)
         agent.feedback(reply.id, rating=-1, correction=fact["answer"])
-    others = busy_processes(busy, 3600) if busy else []
+    others = busy_processes(busy, 3600, loop) if busy else []
     timeline = Timeline()
     try:
         time.sleep(2.0 if busy else 0.0)  # the busy processes are running before the cycle starts
@@ -153,6 +156,7 @@ def main():
             "warm": lambda d, f, cache: one_cycle(d, f, cache, 8),
             "busy": lambda d, f, cache: one_cycle(d, f, cache, 8, busy=2),
             "busy2": lambda d, f, cache: one_cycle(d, f, cache, 8, threads=2, busy=2),
+            "busy1": lambda d, f, cache: one_cycle(d, f, cache, 8, busy=2, loop=SINGLE_THREAD_LOOP),
         }
         for key in args.scenarios:
             name, facts = scenarios[key]
@@ -170,7 +174,7 @@ def main():
                 print(f"{name}: warm / before {r['warm']['seconds'] / r['before']['seconds']:.2f}x the time")
             if r.get("cold") and r.get("warm"):
                 print(f"{name}: outside training, warm / cold {r['warm']['outside training'] / r['cold']['outside training']:.2f}x")
-            for busy in ("busy", "busy2"):
+            for busy in ("busy", "busy2", "busy1"):
                 if r.get(busy) and r.get("warm"):
                     print(f"{name}: {busy} / quiet {r[busy]['seconds'] / r['warm']['seconds']:.2f}x the time")
         if not args.no_ask:

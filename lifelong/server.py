@@ -46,9 +46,14 @@ class StreamOptions(BaseModel):
     include_usage: bool = False
 
 
+# A longer conversation is not one a person had: its prompt is fitted by dropping the oldest turns.
+MAX_MESSAGES = 500
+
+
 class ChatRequest(BaseModel):
     model: str = Field("chat", description="The lifelong task that answers (chat, or a configured task; GET /v1/models)")
-    messages: list[ChatMessage]
+    messages: list[ChatMessage] = Field(max_length=MAX_MESSAGES, description=f"At most {MAX_MESSAGES} messages")
+    n: int = Field(1, ge=1, le=1, description="Choices to generate: one (as served, greedy or sampled once)")
     stream: bool = False
     stream_options: Optional[StreamOptions] = None
     max_tokens: Optional[int] = Field(None, ge=1, le=1_000_000, description="Most tokens generated")

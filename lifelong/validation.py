@@ -23,10 +23,17 @@ def check_text(value, what: str, fix: str = "send UTF-8 text") -> str:
     return value
 
 
+# A question is read whole by the tokenizer before the prompt is fitted; no model here takes more.
+MAX_QUESTION_CHARS = 20_000
+
+
 def check_question(value) -> str:
-    """A question that can be answered: text, valid UTF-8, not blank."""
+    """A question that can be answered: text, valid UTF-8, not blank, not a whole document."""
     if not isinstance(value, str) or not check_text(value, "the question").strip():
         raise InputError("the question is empty; give some text")
+    if len(value) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(value):,} characters; at most {MAX_QUESTION_CHARS:,} (ingest a long "
+                         "text as a document and ask about it)")
     return value
 
 

@@ -125,6 +125,11 @@ def _argument_cases() -> list[Case]:
         Case("logs-unknown-task", ["logs", "--task", "nosuch"], 1, "no task 'nosuch'"),
         Case("examples-unknown-task", ["examples", "--task", "nosuch"], 1, "no task 'nosuch'"),
         Case("search-k-1001", ["search", "refund", "-k", 1001], 2, "-k"),
+        Case("ask-30000-characters", ["ask", "a " * 15_000], 1, "at most 20,000"),
+        Case("tasks-add-max-length-huge", ["tasks", "add", "t3", "--plugin", "classify", "-o", "max_length=99999999999"], 1, "max_length"),
+        Case("tasks-add-empty-out-of-scope-label", ["tasks", "add", "t3", "--plugin", "classify", "-o", "out_of_scope_label="], 1,
+             "out_of_scope_label"),
+        Case("examples-import-name-too-long", ["examples", "import", "--task", "intent", "x" * 300 + ".jsonl"], 1, "too long"),
         Case("learn-unknown-task", ["learn", "--task", "nosuch"], 1, "nosuch"),
         Case("learn-unknown-strategy", ["learn", "--task", "intent", "--strategy", "nosuch"], 1, "nosuch"),
         Case("learn-nothing-new", ["learn", "--task", "intent"], 1, "no new examples"),
@@ -217,3 +222,27 @@ def test_the_corpus_holds_at_least_200_cases():
              + len(test_hostile_http.CASES) + len(test_hostile_storage.CASES))
     print(f"hostile-input corpus: {total} cases")
     assert total >= 200
+
+
+def test_serve_on_a_port_in_use_is_one_line(hostile_ws):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(hostile_ws, ["serve", "--port", port])
+    assert result.exit_code == 1, result.output
+    assert_one_line_error(result.output, f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_a_damaged_database_is_one_line_and_left_as_it_is(hostile_ws):
+    database = hostile_ws / "lifelong.db"
+    data = bytearray(database.read_bytes())
+    data[-4096 * 3 :] = b"\xff" * (4096 * 3)  # the last pages: rows, found damaged only when read
+    database.write_bytes(bytes(data))
+    for name in ("lifelong.db-wal", "lifelong.db-shm"):
+        (hostile_ws / name).unlink(missing_ok=True)
+    before = database.read_bytes()
+    result = run_cli(hostile_ws, ["logs"])
+    assert result.exit_code == 1, result.output
+    assert_one_line_error(result.output, "lifelong.db")
+    assert database.read_bytes() == before

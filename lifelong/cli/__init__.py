@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import List, Optional
 
@@ -40,6 +41,17 @@ class _Group(TyperGroup):
             if os.environ.get("LIFELONG_RAISE_ERRORS"):
                 raise
             typer.echo(f"Error: {printable(str(exc))}", err=True)
+            raise typer.Exit(code=1) from None
+        except sqlite3.DatabaseError as exc:
+            if os.environ.get("LIFELONG_RAISE_ERRORS"):
+                raise
+            typer.echo(f"Error: the workspace's database cannot be read ({printable(str(exc))}); restore lifelong.db "
+                       "from a backup or an export (nothing was changed)", err=True)
+            raise typer.Exit(code=1) from None
+        except OSError as exc:  # a path too long, a file that vanished: the input's fault, not a bug
+            if os.environ.get("LIFELONG_RAISE_ERRORS") or exc.filename is None:
+                raise
+            typer.echo(f"Error: {printable(str(exc.filename))}: {exc.strerror or exc}", err=True)
             raise typer.Exit(code=1) from None
 
 

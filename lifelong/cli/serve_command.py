@@ -81,7 +81,15 @@ def ui(
 
 
 def _run(workspace, host, port, token, hosts, max_body_mb) -> None:
+    import socket
+
     import uvicorn
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:  # uvicorn would log a traceback-like error and exit 3
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from None
 
     from ..server import create_app
 

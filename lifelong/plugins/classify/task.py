@@ -27,6 +27,10 @@ FEATURE_CACHE_ROWS = 50_000
 DEFAULT_THRESHOLDS = {"linear": 0.3, "prototype": 0.5, "lda": 0.35}
 
 
+# Tokens per text: sentence encoders read 512 at most (MiniLM 256); more only costs memory.
+MAX_LENGTH = 8192
+
+
 @dataclass
 class ClassifyOptions:
     head: str = field(default="lda", metadata={"help": (
@@ -63,6 +67,11 @@ class ClassifyOptions:
         for key in ("epochs", "batch_size", "max_length"):
             if not isinstance(getattr(self, key), int) or getattr(self, key) <= 0:
                 raise ConfigError(f"{key} must be an integer > 0, got {getattr(self, key)!r}")
+        if self.max_length > MAX_LENGTH:
+            raise ConfigError(f"max_length must be at most {MAX_LENGTH} tokens (no sentence encoder reads more), "
+                              f"got {self.max_length!r}")
+        if not isinstance(self.out_of_scope_label, str) or not self.out_of_scope_label.strip():
+            raise ConfigError(f"out_of_scope_label must be a non-empty label, got {self.out_of_scope_label!r}")
         if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
             raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
 
