@@ -33,11 +33,11 @@ def model_fingerprint(generator) -> dict:
 
 
 class ServedModel:
-    """The model served with ``adapter_path`` (None: the base model) for the chat ``task``.
-    ``model``: that model already in memory (the one just trained), else loaded on first need."""
+    """The model served with ``adapter_path`` (None: the base model) for the chat ``task``,
+    loaded on first need (the task finds the model it just trained in memory)."""
 
-    def __init__(self, task, adapter_path: str | None, model=None):
-        self.task, self.adapter_path, self._model = task, adapter_path, model
+    def __init__(self, task, adapter_path: str | None):
+        self.task, self.adapter_path, self._model = task, adapter_path, None
         agent = task.agent
         self.base = ArtefactStore(Path(agent.artefact_cache) / digest(model_fingerprint(agent.generator)))
         self.own = ArtefactStore(Path(adapter_path) / ARTEFACTS) if adapter_path else None
@@ -58,10 +58,11 @@ class ServedModel:
             return [False] * len(questions)
         return [bool(c) for c in self.task.in_scope(self.adapter_path, questions)]
 
-    def _by_owner(self, name: str, key: dict, items: list[str], questions: list[str], compute, tensors=False) -> list:
+    def _by_owner(self, name: str, key: dict, items: list[str], questions: list[str], compute, tensors=False,
+                  keep=True) -> list:
         """Each of ``items`` (one per question), from the store of the model that answers its
         question: the adapter's for those in its scope, the base model's for the rest;
-        ``compute(model, missing)`` gives those not kept yet."""
+        ``compute(model, missing)`` gives those not kept yet (all of them, without ``keep``)."""
         covered = self._split(questions)
         out = [None] * len(items)
         for inside in (True, False):
@@ -74,7 +75,7 @@ class ServedModel:
                 with contextlib.nullcontext(self.model) if inside else self._base_view() as model:
                     return compute(model, missing)
 
-            fetch = store.tensors if tensors else store.values
+            fetch = (store.tensors if tensors else store.values) if keep else (lambda _n, _k, chosen, run: run(chosen))
             for i, value in zip(picked, fetch(name, key, [items[i] for i in picked], run)):
                 out[i] = value
         return out
@@ -96,18 +97,8 @@ class ServedModel:
         def compute(model, missing):
             return self.task._generate_batch(model, [self.task.messages(q) for q in missing], max_new_tokens)
 
-        if not keep:
-            covered = self._split(questions)
-            out = [""] * len(questions)
-            for inside in (True, False):
-                picked = [i for i, c in enumerate(covered) if c == inside]
-                if picked:
-                    with contextlib.nullcontext(self.model) if inside else self._base_view() as model:
-                        for i, answer in zip(picked, compute(model, [questions[i] for i in picked])):
-                            out[i] = answer
-            return out
         key = {"kind": "answers", "system": self.task.system_prompt, "max_new_tokens": max_new_tokens}
-        return self._by_owner("answers", key, questions, questions, compute)
+        return self._by_owner("answers", key, questions, questions, compute, keep=keep)
 
     def teacher(self, items: list[dict]) -> list[dict]:
         """The next-token distributions (top tokens, learning/causal_lm.py) on the answer of each
