@@ -53,6 +53,7 @@ bench: install
 	$(PY) benchmarks/retrieval.py
 	$(PY) benchmarks/agent.py
 	$(PY) benchmarks/learn.py
+	$(PY) benchmarks/learn_cost.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
