@@ -22,6 +22,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("LIFELONG_ARTEFACT_CACHE", str(tmp_path / "artefacts"))
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, "fakes"]))
     monkeypatch.delenv("LIFELONG_RAISE_ERRORS", raising=False)
+    monkeypatch.delenv("LIFELONG_PLUGINS", raising=False)
 
 
 @pytest.fixture

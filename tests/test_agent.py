@@ -135,7 +135,7 @@ def test_hooks_fire(tiny_workspace, tmp_path, monkeypatch):
         "@hookimpl\ndef after_ask(task, reply):\n    seen.append(('after', task, reply.answer))\n"
         "@hookimpl\ndef on_feedback(interaction, feedback):\n    seen.append(('feedback', interaction['id'], feedback['rating']))\n"
     )
-    (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG.replace('["fakes"]', f'["fakes", "{plugin}"]'))
+    monkeypatch.setenv("LIFELONG_PLUGINS", str(plugin))
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", "hf_models,retrieval,chat,fakes,spy")
     agent = Agent.open(tiny_workspace)
     reply = agent.ask("ping")

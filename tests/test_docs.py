@@ -103,7 +103,8 @@ class TestDocsFifoBuffer(BufferTests):
 def test_docs_model_loader(tmp_path, monkeypatch):
     monkeypatch.setenv("MY_ENCODER_PATH", tiny_embedder_path())
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join(["hf_models", *example("my_encoder.py")]))
-    (tmp_path / "lifelong.toml").write_text(f'[plugins]\nmodules = {example("my_encoder.py")!r}\n\n[models]\nembedder = "my-encoder"\n'.replace("'", '"'))
+    monkeypatch.setenv("LIFELONG_PLUGINS", example("my_encoder.py")[0])
+    (tmp_path / "lifelong.toml").write_text('[models]\nembedder = "my-encoder"\n')
     with Agent.open(tmp_path) as agent:
         assert isinstance(agent.embedder, api.TextEmbedder)
         vectors = agent.embedder.encode(["one", "two"])

@@ -202,11 +202,12 @@ def test_kill_9_keeps_previous_adapter_serving(learning_workspace, tmp_path, del
         first = agent.learn()
     (tmp_path / "killer.py").write_text(textwrap.dedent(KILLER))
     # Epochs enough that the run is still training when the kill comes, on any machine.
-    config = TINY_CONFIG.replace('["fakes"]', f'["fakes", "{tmp_path / "killer.py"}"]') + TINY_LEARNING.replace("epochs = 300", "epochs = 100000")
+    config = TINY_CONFIG + TINY_LEARNING.replace("epochs = 300", "epochs = 100000")
     (learning_workspace / "lifelong.toml").write_text(config)
     with Agent.open(learning_workspace) as agent:
         teach(agent, MORE)
     env = {**os.environ, "KILL_AFTER": str(delay), "LIFELONG_LOAD_PLUGINS": os.environ["LIFELONG_LOAD_PLUGINS"] + ",killer",
+           "LIFELONG_PLUGINS": str(tmp_path / "killer.py"),
            "PYTHONPATH": str(Path(__file__).parent)}
     proc = subprocess.run([sys.executable, "-m", "lifelong", "-w", str(learning_workspace), "learn"], env=env,
                           capture_output=True, text=True, timeout=300)

@@ -165,13 +165,22 @@ class Generator:
 
     def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None,
                stop=()) -> PythonGenerator[str, None, Generation]:
-        """Yields the answer in pieces and returns its Generation."""
-        from transformers import TextIteratorStreamer
+        """Yields the answer in pieces and returns its Generation. Closed early (a client that
+        went away), it stops generating at the next token and releases the model before it
+        returns, so the next request does not wait for an answer nobody reads."""
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
         inputs = self.encode_chat(messages)
         prompt_len = inputs["input_ids"].shape[1]
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = self._generate_kwargs(inputs, max_new_tokens, temperature, top_p, stop)
+        abandoned = threading.Event()
+
+        class Abandoned(StoppingCriteria):
+            def __call__(self, input_ids, scores, **_):
+                return torch.full((input_ids.shape[0],), abandoned.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        kwargs["stopping_criteria"] = StoppingCriteriaList([Abandoned()])
         errors, outputs = [], []
 
         def run():
@@ -185,12 +194,15 @@ class Generator:
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         cutter, pieces = StopCutter(stop), []
-        for piece in streamer:
-            text = cutter.feed(piece)
-            if text:
-                pieces.append(text)
-                yield text
-        thread.join()
+        try:
+            for piece in streamer:
+                text = cutter.feed(piece)
+                if text:
+                    pieces.append(text)
+                    yield text
+        finally:
+            abandoned.set()  # closed before the end, nothing more is read; after it, a no-op
+            thread.join()
         if errors:
             raise errors[0]
         rest = cutter.flush()

@@ -14,14 +14,14 @@ TINY_MODELS = "lifelong.testing.tiny_models"
 
 
 class AgentSuite:
-    #: Plugin modules to load besides the built-ins: dotted names, or entry-point names of an
-    #: installed package.
+    #: Plugins to load besides the built-ins: dotted names, entry-point names of an installed
+    #: package, or .py files (loaded as ``lifelong --plugin FILE`` loads them).
     plugins: list[str] = []
     #: More lifelong.toml, appended to the workspace's (``[learning]``, ``[plugins.NAME]``...).
     config: str = ""
 
     def workspace_config(self) -> str:
-        modules = [TINY_MODELS, *(p for p in self.plugins if "." in p or p.endswith(".py"))]
+        modules = [TINY_MODELS, *(p for p in self.plugins if "." in p and not p.endswith(".py"))]
         return (f"[plugins]\nmodules = {json.dumps(modules)}\n\n[models]\ngenerator = \"tiny-llm\"\n"
                 f"embedder = \"tiny-embedder\"\n{self.config}")
 
@@ -32,6 +32,8 @@ class AgentSuite:
         (path / "lifelong.toml").write_text(self.workspace_config())
         monkeypatch.setenv("LIFELONG_WORKSPACE", str(path))
         monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", ",".join([*DEFAULT_PLUGINS, TINY_MODELS, *self.plugins]))
+        # A workspace's config never loads a file (core/plugins.py): files come as --plugin does.
+        monkeypatch.setenv("LIFELONG_PLUGINS", ",".join(p for p in self.plugins if p.endswith(".py")))
         return path
 
     @pytest.fixture
