@@ -139,5 +139,13 @@ def test_a_stream_the_reader_leaves_is_logged_with_what_was_generated(hostile_ws
         first = next(stream)
         stream.close()  # what the server does when the client disconnects
         row = agent.log.recent(1)[0]
+        # The generation stopped and let go of the model: another request's thread takes it now.
+        import threading
+
+        taken = []
+        other = threading.Thread(target=lambda: taken.append(agent.generator.lock.acquire(blocking=False)))
+        other.start()
+        other.join()
+        assert taken == [True]
     assert row["status"] == "cancelled" and row["input"] == "Tell me about refunds"
     assert row["output"] == (first or None) and "stopped" in row["error"]
