@@ -217,3 +217,18 @@ def test_a_cycle_on_the_free_cores_follows_the_other_work_between_steps(monkeypa
     with threads.cycle_threads(2):  # a number set: kept
         threads.retune()
         assert torch.get_num_threads() == 2
+
+
+def test_what_is_kept_beside_an_adapter_is_not_part_of_it(tmp_path):
+    """A later cycle adds to what is kept beside its parent: the parent must still verify."""
+    from lifelong.api import ArtefactStore
+    from lifelong.memory.versions import adapter_files, adapter_problem
+
+    adapter = tmp_path / "v1"
+    adapter.mkdir()
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights")
+    ArtefactStore.beside(adapter).values("answers", {"k": 1}, ["q"], lambda missing: ["a"])
+    files = adapter_files(adapter)
+    assert list(files) == ["adapter_model.safetensors"]
+    ArtefactStore.beside(adapter).values("answers", {"k": 1}, ["q", "other"], lambda missing: ["b"])
+    assert adapter_problem(adapter, files) is None

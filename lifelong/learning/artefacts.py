@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..files import atomic_write
+from ..memory.versions import KEPT_BESIDE
 
 
 def digest(value) -> str:
@@ -35,6 +36,12 @@ class ArtefactStore:
     def __init__(self, folder: Path | str):
         self.folder = Path(folder)
         self.computed: dict[str, int] = {}
+
+    @classmethod
+    def beside(cls, adapter_path: Path | str) -> "ArtefactStore":
+        """The store of what was computed with the adapter in ``adapter_path``: inside its folder,
+        left out of the adapter's checksums (it grows as later cycles use it)."""
+        return cls(Path(adapter_path) / KEPT_BESIDE)
 
     def _path(self, name: str, key: dict, suffix: str) -> Path:
         return self.folder / f"{name}-{digest(key)}{suffix}"

@@ -25,11 +25,16 @@ from .db import serialize, utcnow, write_transaction
 log = logging.getLogger("lifelong")
 
 
+# A folder inside an adapter's where learning keeps what it computed with that adapter
+# (learning/artefacts.py): not part of the adapter, so not checksummed, and it grows.
+KEPT_BESIDE = "artefacts"
+
+
 def adapter_files(folder: Path) -> dict[str, str]:
-    """{path relative to ``folder``: sha256} of every file in it."""
+    """{path relative to ``folder``: sha256} of every file of the adapter in it."""
     return {
         str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(folder.rglob("*")) if path.is_file()
+        for path in sorted(folder.rglob("*")) if path.is_file() and path.relative_to(folder).parts[0] != KEPT_BESIDE
     }
 
 

@@ -19,9 +19,6 @@ from pathlib import Path
 
 from lifelong.api import ArtefactStore, digest
 
-ARTEFACTS = "artefacts"
-
-
 def model_fingerprint(generator) -> dict:
     """What identifies the base weights: where they load from (with the weights file's size and
     time when that is a local folder), their dtype and their quantisation."""
@@ -40,7 +37,7 @@ class ServedModel:
         self.task, self.adapter_path, self._model = task, adapter_path, None
         agent = task.agent
         self.base = ArtefactStore(Path(agent.artefact_cache) / digest(model_fingerprint(agent.generator)))
-        self.own = ArtefactStore(Path(adapter_path) / ARTEFACTS) if adapter_path else None
+        self.own = ArtefactStore.beside(adapter_path) if adapter_path else None
 
     @property
     def model(self):
