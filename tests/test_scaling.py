@@ -191,16 +191,18 @@ def test_two_processes_train_the_same_adapter_as_one(learning_workspace, launche
 
 
 class FirstStep:
-    """A progress sink that says when training has begun."""
+    """A progress sink that says when training has begun (its first step, not an earlier phase)."""
 
     def __init__(self):
         self.started = threading.Event()
+        self.training = False
 
     def add_task(self, description, total=None, **_):
+        self.training = description.startswith("training")
         return 0
 
     def update(self, task_id, advance=0, description=None, **_):
-        if advance:
+        if advance and (self.training or (description or "").startswith("training")):
             self.started.set()
 
 

@@ -125,16 +125,17 @@ def _launch(launch: Launch, job: dict, job_file: Path, log: Path, progress) -> N
         tmp.write_text(json.dumps({**job, "parent_pid": os.getpid()}))
     log.parent.mkdir(parents=True, exist_ok=True)
     tail = collections.deque(maxlen=20)
-    errors, bar, done = [], None, 0
+    errors, bar, step, done = [], None, None, 0
     proc = subprocess.Popen(launch.command(job_file), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         with log.open("w", encoding="utf-8") as out:
             for line in proc.stdout:
                 if line.startswith(PROGRESS_PREFIX):
                     state = json.loads(line[len(PROGRESS_PREFIX):])
-                    if progress is not None:
-                        if bar is None:
-                            bar = progress.add_task(state["description"], total=state["total"])
+                    if state["task"] != step:  # process 0 began another step
+                        step, done = state["task"], 0
+                        bar = progress.add_task(state["description"], total=state["total"]) if progress is not None else None
+                    if bar is not None:
                         progress.update(bar, advance=state["completed"] - done, description=state["description"])
                     done = state["completed"]
                     continue

@@ -27,19 +27,21 @@ class ProgressLines:
     launching process to show in its own progress bar."""
 
     def __init__(self):
-        self.total, self.completed = 0, 0
+        self.task, self.total, self.completed, self.description = 0, 0, 0, ""
 
     def add_task(self, description, total=None, **_):
-        self.total = total or 0
-        self._print(description)
-        return 0
+        self.task += 1  # a step of its own (loading, the starting model's answers, training)
+        self.total, self.completed, self.description = total or 0, 0, description
+        self._print()
+        return self.task
 
     def update(self, task_id, advance: float = 0, description: str = "", **_):
         self.completed += advance
-        self._print(description)
+        self.description = description or self.description
+        self._print()
 
-    def _print(self, description):
-        state = {"total": self.total, "completed": self.completed, "description": description}
+    def _print(self):
+        state = {"task": self.task, "total": self.total, "completed": self.completed, "description": self.description}
         print(PROGRESS_PREFIX + json.dumps(state), flush=True)
 
 
