@@ -2,11 +2,11 @@
 
 A version's adapter answers the questions in its scope, the base model the rest (chat/scope.py).
 So what a learning cycle needs from the model it starts from (answers to the distillation
-prompts and their next-token distributions, answers to the behaviour probe, answers to earlier
-cycles' questions, the probe perplexity) splits the same way: what the base model answers is
-kept once per machine, beside the de-quantised weights, and serves every workspace and every
-cycle; what the adapter answers is kept beside the adapter, and serves every later cycle that
-starts from it, or assesses it. A cycle of corrections on a scoped parent computes no parent
+prompts and their next-token distributions, answers to the behaviour probe, the probe
+perplexity) splits the same way: what the base model answers is kept once per machine, in
+``Agent.artefact_cache``, and serves every workspace and every cycle; what the adapter answers
+is kept beside the adapter, and serves every later cycle that starts from it, or assesses it.
+Answers to users' questions (the gate's example sets) are computed each time and never kept. A cycle of corrections on a scoped parent computes no parent
 answer at all once the base model's are kept: general prompts lie outside every taught scope.
 
 Every key names what the value depends on besides the model: the system prompt, the decoding
