@@ -55,11 +55,10 @@ class ServedModel:
             return [False] * len(questions)
         return [bool(c) for c in self.task.in_scope(self.adapter_path, questions)]
 
-    def _by_owner(self, name: str, key: dict, items: list[str], questions: list[str], compute, tensors=False,
-                  keep=True) -> list:
+    def _by_owner(self, name: str, key: dict, items: list[str], questions: list[str], compute, tensors=False) -> list:
         """Each of ``items`` (one per question), from the store of the model that answers its
         question: the adapter's for those in its scope, the base model's for the rest;
-        ``compute(model, missing)`` gives those not kept yet (all of them, without ``keep``)."""
+        ``compute(model, missing)`` gives those not kept yet."""
         covered = self._split(questions)
         out = [None] * len(items)
         for inside in (True, False):
@@ -72,7 +71,7 @@ class ServedModel:
                 with contextlib.nullcontext(self.model) if inside else self._base_view() as model:
                     return compute(model, missing)
 
-            fetch = (store.tensors if tensors else store.values) if keep else (lambda _n, _k, chosen, run: run(chosen))
+            fetch = store.tensors if tensors else store.values
             for i, value in zip(picked, fetch(name, key, [items[i] for i in picked], run)):
                 out[i] = value
         return out
@@ -94,8 +93,10 @@ class ServedModel:
         def compute(model, missing):
             return self.task._generate_batch(model, [self.task.messages(q) for q in missing], max_new_tokens)
 
+        if not keep:  # the same split, nothing read or kept
+            return self.task._answer_batch(self.model, self.adapter_path, questions, max_new_tokens)
         key = {"kind": "answers", "system": self.task.system_prompt, "max_new_tokens": max_new_tokens}
-        return self._by_owner("answers", key, questions, questions, compute, keep=keep)
+        return self._by_owner("answers", key, questions, questions, compute)
 
     def teacher(self, items: list[dict]) -> list[dict]:
         """The next-token distributions (top tokens, learning/causal_lm.py) on the answer of each
