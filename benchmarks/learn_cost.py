@@ -49,14 +49,16 @@ SINGLE_THREAD_LOOP = "import time\nend = time.time() + {seconds}\nwhile time.tim
 
 class Timeline:
     """The progress interface a cycle reports to (rich's add_task/update), recording when the
-    training step began and ended."""
+    training step began and ended, and when each phase began."""
 
     def __init__(self):
         self.training = None  # [start, end]
         self._current = None
+        self.phases = []  # (description, start)
 
     def add_task(self, description, total=None, **_):
         self._current = description
+        self.phases.append((description, time.perf_counter()))
         if description.startswith("training"):
             self.training = [time.perf_counter(), time.perf_counter()]
         return 0
@@ -64,6 +66,11 @@ class Timeline:
     def update(self, task_id, advance=0, description=None, **_):
         if self.training is not None and (description or self._current).startswith("training"):
             self.training[1] = time.perf_counter()
+
+    def phase_seconds(self, end: float) -> str:
+        """Each phase's seconds, up to the next phase or ``end``."""
+        ends = [start for _, start in self.phases[1:]] + [end]
+        return ", ".join(f"{d.split(':')[0][:30]} {e - s:.1f}" for (d, s), e in zip(self.phases, ends))
 
     @property
     def training_seconds(self) -> float:
@@ -89,7 +96,8 @@ def one_cycle(workdir: Path, facts, cache: Path, min_distillation: int, threads:
         time.sleep(2.0 if busy else 0.0)  # the busy processes are running before the cycle starts
         started = time.perf_counter()
         report = agent.learn(progress=timeline)
-        seconds = time.perf_counter() - started
+        ended = time.perf_counter()
+        seconds = ended - started
     finally:
         for p in others:
             p.kill()
@@ -99,7 +107,7 @@ def one_cycle(workdir: Path, facts, cache: Path, min_distillation: int, threads:
               "promoted": report.promoted, "taught": recall(agent, served, facts, "question"),
               "paraphrases": recall(agent, served, facts, "paraphrases"),
               "ppl before/after": f"{report.metrics['probe_perplexity_before']:.1f}/{report.metrics['probe_perplexity']:.1f}",
-              "reason": report.reason}
+              "reason": report.reason, "phases": timeline.phase_seconds(ended)}
     after = general_right(agent, served)
     result["general kept"] = sum(a for a, b in zip(after, BASE_GENERAL) if b) / max(1, sum(BASE_GENERAL))
     agent.close()

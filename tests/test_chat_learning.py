@@ -107,6 +107,37 @@ def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
         assert float(causal_lm.batch_loss(model, [soft], pad)) > at_start + 0.1
 
 
+def test_the_loss_on_answer_positions_only_equals_the_models_own_loss_and_gradient(agent):
+    """The LM head runs only where an answer token is predicted and the rows' common opening
+    runs once (causal_lm.answer_logits): on a batch of items of different lengths, the loss and
+    the adapter's gradient are those of the model's own loss over all positions."""
+    import torch
+
+    from lifelong.learning import causal_lm
+
+    gen = agent.generator
+    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 10)
+    pad = gen.tokenizer.pad_token_id if gen.tokenizer.pad_token_id is not None else gen.tokenizer.eos_token_id
+    system = "You are a helpful assistant of a shop. Answer briefly, in one sentence, and cite sources."
+    batch = [causal_lm.features(gen.tokenizer, system, {"input": q, "target": a}) for q, a in (
+        ("What is the capital of France?", "Paris."),
+        ("Who wrote the long novel about the whale, and when?", "Herman Melville wrote Moby-Dick in 1851."),
+    )]
+    params = [p for p in model.parameters() if p.requires_grad]
+    enc = causal_lm.collate(batch, pad)
+    assert causal_lm.shared_prefix(model, enc, len(enc["input_ids"][0])) >= causal_lm.SHARED_PREFIX_MIN
+
+    def loss_and_gradient(loss):
+        model.zero_grad()
+        loss.backward()
+        return float(loss), torch.cat([p.grad.flatten() for p in params])
+
+    own = loss_and_gradient(causal_lm.batch_loss(model, batch, pad, model_loss=True))
+    kept = loss_and_gradient(causal_lm.batch_loss(model, batch, pad))
+    assert kept[0] == pytest.approx(own[0], rel=1e-5)
+    assert torch.allclose(kept[1], own[1], rtol=1e-4, atol=1e-7)
+    assert float(own[1].abs().sum()) > 0
+
 def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
     """Found by architecture, not by hard-coded names: every linear layer inside an MLP block,
     and nothing of the attention layers."""

@@ -24,11 +24,9 @@ from .loop import device_of
 def sequence_logps(model, rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row (``input_ids`` and ``labels`` as ``causal_lm.features`` makes them): the summed
     log-probability of its answer tokens, and how many there are."""
-    from .causal_lm import collate
+    from .causal_lm import answer_logits, collate
 
-    enc = collate(rows, pad_id, device_of(model))
-    logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, :-1].float()
-    labels = enc["labels"][:, 1:]
+    logits, labels = answer_logits(model, collate(rows, pad_id, device_of(model)))
     mask = labels != -100
     # The label's log-probability as its logit minus the row's log-sum-exp: the full log-softmax
     # over the vocabulary is never kept.
@@ -131,17 +129,18 @@ def kto_loss(model, batch: list[dict], pad_id: int, beta: float):
 
 
 @torch.inference_mode()
-def pair_margins(model, tokenizer, features, pairs: list[tuple[list[dict], str, str]], batch_size: int = 8):
+def pair_margins(model, tokenizer, features, pairs: list[tuple[list[dict], str, str]], batch_size: int = 16):
     """For each (prompt messages, chosen, rejected): the chosen answer's log-probability minus
-    the rejected one's, summed and per answer token."""
+    the rejected one's, summed and per answer token. Rows are batched by length: a rejected
+    answer is often much longer than the correction chosen over it."""
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    margins = []
-    for start in range(0, len(pairs), batch_size):
-        batch = pairs[start : start + batch_size]
-        rows = [features({"messages": m, "target": c}) for m, c, _ in batch] + \
-               [features({"messages": m, "target": r}) for m, _, r in batch]
-        logps, counts = sequence_logps(model, rows, pad_id)
-        (chosen, rejected), (n_chosen, n_rejected) = logps.chunk(2), counts.chunk(2)
-        per_token = chosen / n_chosen.clamp(min=1) - rejected / n_rejected.clamp(min=1)
-        margins += list(zip((chosen - rejected).tolist(), per_token.tolist()))
-    return margins
+    rows = [features({"messages": m, "target": c}) for m, c, _ in pairs] + [features({"messages": m, "target": r}) for m, _, r in pairs]
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))
+    logps, counts = [0.0] * len(rows), [0] * len(rows)
+    for start in range(0, len(order), batch_size):
+        picked = order[start : start + batch_size]
+        found, n = sequence_logps(model, [rows[i] for i in picked], pad_id)
+        for i, logp, count in zip(picked, found.tolist(), n.tolist()):
+            logps[i], counts[i] = logp, max(count, 1)
+    half = len(pairs)
+    return [(logps[i] - logps[half + i], logps[i] / counts[i] - logps[half + i] / counts[half + i]) for i in range(half)]
