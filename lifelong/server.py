@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import secrets
 import threading
 import time
 from datetime import datetime
@@ -176,8 +177,11 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
 
     def _stream(body: ChatRequest, text: str, history: list[dict], conversation: str | None, generation, usage: bool):
         created = int(time.time())
+        # One id for every chunk of a response, as OpenAI's; the interaction it is logged as is
+        # known only at the end, and the last chunk names it (lifelong.interaction_id).
+        cid = f"chatcmpl-{secrets.token_hex(12)}"
 
-        def chunk(delta, finish=None, extra=None, cid="chatcmpl-pending"):
+        def chunk(delta, finish=None, extra=None):
             data = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": body.model,
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
             if usage:
@@ -194,9 +198,9 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
                 for piece in stream:
                     yield chunk({"content": piece})
                 reply = stream.reply
-                yield chunk({}, reply.finish_reason, _extra(reply), cid=f"chatcmpl-{reply.id}")
+                yield chunk({}, reply.finish_reason, _extra(reply))
                 if usage:
-                    last = {"id": f"chatcmpl-{reply.id}", "object": "chat.completion.chunk", "created": created,
+                    last = {"id": cid, "object": "chat.completion.chunk", "created": created,
                             "model": body.model, "choices": [], "usage": _usage(agent.log.get(reply.id))}
                     yield f"data: {json.dumps(last)}\n\n"
             except LifelongError as exc:

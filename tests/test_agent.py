@@ -42,7 +42,7 @@ def test_unknown_task(agent):
 def test_too_long_prompt_drops_oldest_turns_then_sentences_then_refuses(tiny_workspace, tmp_path, monkeypatch):
     # The tiny model reads bytes and takes 1024 positions, 128 of them kept for the answer.
     (tiny_workspace / "lifelong.toml").write_text(
-        TINY_CONFIG + '\n[tasks.chat]\nplugin = "chat"\nanswer = "generate"\nrelevance_floor = 0.0\n')
+        TINY_CONFIG + '\n[tasks.chat]\nplugin = "chat"\nanswer = "generate"\nrelevance_floor = 0.0\nmin_answerability = 0.0\n')
     for i in range(3):
         (tmp_path / f"d{i}.txt").write_text(f"Topic{i} is covered here with " + "many filler words " * 12 + "in it.")
     agent = Agent.open(tiny_workspace)
@@ -62,6 +62,42 @@ def test_too_long_prompt_drops_oldest_turns_then_sentences_then_refuses(tiny_wor
     with pytest.raises(InputError, match="Shorten it"):
         agent.ask("y" * 2000)
     assert [r["status"] for r in rows(agent)] == ["ok", "ok", "ok", "error"]
+
+
+@pytest.mark.parametrize("general, answered_by", [("answer", "model"), ("refuse", "not_in_sources")])
+def test_a_question_the_documents_are_not_about_goes_to_the_model_or_is_refused(tiny_workspace, tmp_path, general, answered_by):
+    """Below the relevance floor (set out of reach here: the tiny embedder's similarities mean
+    little) the documents are not about the question."""
+    (tiny_workspace / "lifelong.toml").write_text(
+        TINY_CONFIG + f'\n[tasks.chat]\nplugin = "chat"\ngeneral = "{general}"\nrelevance_floor = 1.9\n')
+    (tmp_path / "returns.txt").write_text("Unworn items can be returned within 45 days of delivery for a full refund.")
+    with Agent.open(tiny_workspace) as agent:
+        agent.ingest([tmp_path])
+        assert agent.search("What is the capital of France?")  # retrieval finds something, just not about it
+        reply = agent.ask("What is the capital of France?")
+        assert reply.answered_by == answered_by and reply.sources == []
+        assert agent.log.get(reply.id)["answered_by"] == answered_by
+        if general == "refuse":
+            assert reply.answer == "The documents do not say."
+
+
+def test_a_reworded_question_reaches_a_correction_unless_the_documents_answer_it_better(tiny_workspace, tmp_path, monkeypatch):
+    """A correction answers a question worded otherwise than the one it corrected when it is
+    likely to answer it and no sentence of the documents is likelier. The chance is made the
+    share of the question's words covered (the tiny embedder's cosines mean little)."""
+    from lifelong.plugins.chat import answerability
+
+    monkeypatch.setattr(answerability, "probability", lambda values: values["covered_around"])
+    (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + "\n[plugins.corrections]\nmin_similarity = 2.0\n")
+    (tmp_path / "hours.txt").write_text("The Larkspur store opens at 10:00 on Saturdays and closes at 16:00.")
+    with Agent.open(tiny_workspace) as agent:
+        agent.ingest([tmp_path])
+        asked = agent.ask("Who is the CEO of Larkspur?")
+        agent.feedback(asked.id, rating=-1, correction="The CEO is Mira Okafor.")
+        reworded = agent.ask("Who is the chief executive at Larkspur, the CEO?")
+        assert reworded.answered_by == "correction" and reworded.answer == "The CEO is Mira Okafor."
+        answered_by_documents = agent.ask("When does the Larkspur store open on Saturdays?")
+        assert answered_by_documents.answered_by != "correction"
 
 
 def test_model_failure_is_logged(agent, monkeypatch):

@@ -124,7 +124,7 @@ def test_config_command_shows_each_plugins_options_with_help(workspace, monkeypa
     assert "0.9" in line and "Cosine similarity" in line
     assert "plugins.retrieval.chunk_size" in result.output and "plugins.chat.peft" in result.output
     shown = json.loads(CliRunner().invoke(build_app(), ["-w", str(workspace), "config", "--json"]).output)
-    assert shown["plugins"]["corrections"] == {"min_similarity": 0.9}
+    assert shown["plugins"]["corrections"] == {"min_similarity": 0.9, "min_answerability": 0.05}
     assert shown["plugins"]["retrieval"]["chunk_size"] == 200
 
 

@@ -134,7 +134,8 @@ def test_a_stream_the_reader_leaves_is_logged_with_what_was_generated(hostile_ws
     from lifelong import Agent
 
     with environment({"LIFELONG_LOAD_PLUGINS": PLUGINS}), Agent.open(hostile_ws) as agent:
-        agent.plugin_options(CorrectionsOptions).min_similarity = 1.01  # the model streams, not a stored correction
+        options = agent.plugin_options(CorrectionsOptions)
+        options.min_similarity = options.min_answerability = 1.01  # the model streams, not a stored correction
         stream = agent.stream("Tell me about refunds", retrieval=False)
         first = next(stream)
         stream.close()  # what the server does when the client disconnects

@@ -45,11 +45,12 @@ def correct(agent, user, question, answer) -> int:
 def recalled(agent, facts) -> int:
     """Facts the model itself answers right: the correction lookup is turned off."""
     options = agent.plugin_options(CorrectionsOptions)
-    options.min_similarity, saved = 2.0, options.min_similarity
+    saved = options.min_similarity, options.min_answerability
+    options.min_similarity = options.min_answerability = 2.0
     try:
         return sum(agent.ask(q, retrieval=False).answer == a for q, a in facts)
     finally:
-        options.min_similarity = saved
+        options.min_similarity, options.min_answerability = saved
 
 
 def stored_text(agent) -> str:

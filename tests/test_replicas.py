@@ -63,7 +63,7 @@ def replicas(tmp_path, postgres_url):
                 TINY_CONFIG + TINY_LEARNING + f'\n[memory]\ndatabase = "{postgres_url}"\nadapters = "{adapters}"\n'
                 "\n[generation]\nmax_new_tokens = 2\n"
                 # The model answers, not a stored correction: the version it serves is the point.
-                "\n[plugins.corrections]\nmin_similarity = 1.01\n")
+                "\n[plugins.corrections]\nmin_similarity = 1.01\nmin_answerability = 1.01\n")
             port = free_port()
             log = tmp_path / f"replica-{name}.log"
             processes.append((start_replica(workspace, port, log), log))

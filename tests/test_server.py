@@ -62,7 +62,8 @@ def test_feedback_learn_and_pickup_without_restart(client):
     assert report["status"] == "promoted", report
     listed = client.get("/v1/versions").json()
     assert listed[0]["status"] == "active" and listed[0]["version"] == report["version"] and "id" not in listed[0], listed
-    client.app.state.agent.plugin_options(CorrectionsOptions).min_similarity = 1.01  # the model itself, not the stored correction
+    options = client.app.state.agent.plugin_options(CorrectionsOptions)
+    options.min_similarity = options.min_answerability = 1.01  # the model itself, not the stored correction
     body = ask(client, "Who is the CEO?").json()
     assert body["lifelong"]["model_version"] == f"v{report['version']}"
     assert body["choices"][0]["message"]["content"] == "Mira."
@@ -159,6 +160,9 @@ def test_stream_with_usage_and_length(client):
     assert events[-2]["choices"][0]["finish_reason"] == "length"
     assert events[-1]["choices"] == [] and events[-1]["usage"]["completion_tokens"] == 2
     assert all(e["usage"] is None for e in events[:-1])
+    # One id for every chunk of the response, the interaction it was logged as in the last one.
+    assert len({e["id"] for e in events}) == 1 and events[0]["id"].startswith("chatcmpl-")
+    assert events[-2]["lifelong"]["interaction_id"] > 0
 
 
 def test_token_required(learning_workspace):

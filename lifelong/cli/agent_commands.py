@@ -29,7 +29,8 @@ def _reply_dict(reply) -> dict:
 
 def _print_sources(sources) -> None:
     for i, source in enumerate(sources, 1):
-        console.print(f"  [dim][{i}] {source['document']} ({source.get('score', '')})[/dim]")
+        label = "closest, does not answer:" if source.get("closest") else f"[{i}]"
+        console.print(f"  [dim]{label} {source['document']} ({source.get('score', '')})[/dim]")
 
 
 def ask(

@@ -1,6 +1,12 @@
 """Corrections answer at once. A small model does not reliably copy an answer from its context
-(benchmarks/agent.py measures it), so a question close enough to one a user corrected is
-answered with the correction itself until fine-tuning has taught the model."""
+(benchmarks/agent.py measures it), so a question that a user's correction answers is answered
+with the correction itself until fine-tuning has taught the model.
+
+A correction answers a question asked again in the same words (cosine of the questions), and a
+question worded otherwise when the correction, read with the question it corrected, answers it
+as a sentence of the documents would (chat/answerability.py): "Who runs Larkspur Outfitters?"
+reaches "The CEO is Mira Okafor." given for "Who is the CEO of Larkspur?", and "Who founded
+Larkspur?" does not (benchmarks/answerability.py measures both rates)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import numpy as np
 from lifelong import hookimpl
 from lifelong.api import ConfigError
 from lifelong.memory.examples import ExampleStore
+from lifelong.plugins.chat import answerability
 
 _memories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -19,35 +26,68 @@ _memories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 @dataclass
 class CorrectionsOptions:
     min_similarity: float = field(default=0.8, metadata={
-        "help": "Cosine similarity from which a stored correction answers a question directly (> 1: off)"})
+        "help": "Cosine similarity of the questions from which a stored correction answers a question directly (> 1: off)"})
+    # Chosen on the 30 dev corrections of benchmarks/answerability.py (--fit), the documents'
+    # best sentence answering less likely: 0.78 of the rewordings reached, 0.80 of the unrelated
+    # questions not (0.53 / 0.83 at 0.25; without comparing with the documents 0.57 / 0.63).
+    min_answerability: float = field(default=0.05, metadata={
+        "help": "The chance (0 to 1) that a correction answers a question worded otherwise, from which it does (> 1: off)"})
 
     def __post_init__(self):
         if self.min_similarity < 0:
             raise ConfigError(f"min_similarity must be >= 0, got {self.min_similarity!r}")
+        if self.min_answerability < 0:
+            raise ConfigError(f"min_answerability must be >= 0, got {self.min_answerability!r}")
 
 
 class CorrectionMemory:
-    """Embeddings of corrected questions, encoded once each."""
+    """Embeddings of corrected questions and of their corrections, encoded once each."""
 
     def __init__(self, agent):
         self.agent = agent
         self.store = ExampleStore(agent.db)
-        self._vectors: dict[int, np.ndarray] = {}
+        self._vectors: dict[int, np.ndarray] = {}  # its question, its answer, both
 
     def match(self, task: str, text: str) -> tuple[dict, float] | None:
+        """The correction that answers ``text`` best, with its question's cosine to ``text``."""
         rows = self.store.corrections(task)
         if not rows:
             return None
         missing = [r for r in rows if r["id"] not in self._vectors]
         if missing:
-            for row, vector in zip(missing, self.agent.embedder.encode([r["input"] for r in missing])):
-                self._vectors[row["id"]] = vector
-        matrix = np.stack([self._vectors[r["id"]] for r in rows])
-        scores = matrix @ self.agent.embedder.encode([text])[0]
-        best = int(np.argmax(scores))
-        if scores[best] < self.agent.plugin_options(CorrectionsOptions).min_similarity:
+            vectors = self.agent.embedder.encode([t for r in missing for t in _texts(r)])
+            for n, row in enumerate(missing):
+                self._vectors[row["id"]] = vectors[3 * n : 3 * n + 3]
+        cosines = np.stack([self._vectors[r["id"]] for r in rows]) @ self.agent.embedder.encode([text])[0]
+        questions = cosines[:, 0]
+        options = self.agent.plugin_options(CorrectionsOptions)
+        best = int(np.argmax(questions))
+        if questions[best] >= options.min_similarity:
+            return rows[best], float(questions[best])
+        chances = [answerability.probability(answerability.features(text, r["target"], _texts(r)[2], float(c[1]), float(c[2])))
+                   for r, c in zip(rows, cosines)]
+        best = int(np.argmax(chances))
+        if chances[best] < options.min_answerability or self._documents_answer_better(task, text, chances[best]):
             return None
-        return rows[best], float(scores[best])
+        return rows[best], float(questions[best])
+
+    def _documents_answer_better(self, task: str, text: str, chance: float) -> bool:
+        """Whether a sentence of the documents answers ``text`` at least as likely as the
+        correction does: a question worded otherwise than the corrected one may be about
+        something else the documents say ("When does the store open on Saturdays?" beside a
+        correction of its address)."""
+        chat = self.agent.task(task)
+        if not hasattr(chat, "ground") or self.agent.retriever.is_empty():
+            return False
+        found = chat.ground(text, self.agent.search(chat.search_query(text, [])))
+        best = found.evidence[0] if found.evidence else found.closest
+        return best is not None and best.probability is not None and best.probability >= chance
+
+
+def _texts(row: dict) -> tuple[str, str, str]:
+    """What a correction is compared with: its question, its answer, and both (the answer's
+    paragraph, as answerability reads a sentence of the documents)."""
+    return row["input"], row["target"], f"{row['input']} {row['target']}"
 
 
 @hookimpl

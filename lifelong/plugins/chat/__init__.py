@@ -8,9 +8,13 @@
 - ``generate``: always the generator's answer (with its citation), unchecked.
 - ``extract``: always the best sentence, quoted and cited.
 
-When no retrieved sentence is relevant the answer says that the documents do not say; with no
-knowledge base (or retrieval off) the model answers on its own. ``Reply.answered_by`` and the
-log record which path answered.
+Which questions the documents answer is decided per sentence (chat/answerability.py): when the
+documents are about the question but no sentence answers it, the answer says that the documents
+do not say, with the closest source shown as such (``"closest": true``), never quoted. A
+question the documents do not touch at all (below ``relevance_floor``), like one asked with no
+knowledge base or retrieval off, the model answers on its own, without sources (``general =
+"answer"``, the default) or is refused (``"refuse"``). ``Reply.answered_by`` and the log record
+which path answered: ``model``, ``generate``, ``extract``, ``not_in_sources``.
 
 A learned adapter answers only the questions in its scope (chat/scope.py): those like the ones
 it was taught. Any other question is answered by the base model, logged as version ``base``."""
@@ -30,6 +34,7 @@ from .grounding import Grounding, content_words
 from .served import ServedModel
 
 ANSWER_MODES = ("auto", "generate", "extract")
+GENERAL_MODES = ("answer", "refuse")
 EVIDENCE_SENTENCES = 3
 GROUNDED_INSTRUCTION = "Answer in one short sentence using only the sources, and cite the source as [n]."
 # Most tokens generated for: a behaviour-probe answer, a distilled answer, an answer the gate scores.
@@ -60,8 +65,13 @@ class Decoding:
 class ChatOptions:
     answer: str = field(default="auto", metadata={"help": "Who answers over documents: auto, generate or extract"})
     relevance_floor: float = field(default=0.35, metadata={
-        "help": "Below this relevance (cosine + half the word overlap) of the best sentence, the answer "
-                "is that the documents do not say"})
+        "help": "Below this relevance (cosine + half the word overlap) of the best sentence, the documents are "
+                "not about the question: see general"})
+    min_answerability: float = field(default=0.45, metadata={
+        "help": "The chance (0 to 1) that its best sentence answers a question from which the documents answer it; "
+                "below, the answer is that the documents do not say (0: every question the documents are about)"})
+    general: str = field(default="answer", metadata={
+        "help": "A question the documents are not about: answer (the model answers without sources) or refuse"})
     paraphrases: int = field(default=4, metadata={
         "help": "Learning: each taught question is also trained under this many rewordings"})
     learn_with_sources: bool = field(default=True, metadata={
@@ -81,6 +91,11 @@ class ChatOptions:
             raise ConfigError(f"answer must be auto, generate or extract, got {self.answer!r}")
         if not isinstance(self.relevance_floor, (int, float)) or not 0 <= self.relevance_floor <= 2:
             raise ConfigError(f"relevance_floor must be a number in [0, 2], got {self.relevance_floor!r}")
+        if isinstance(self.min_answerability, bool) or not isinstance(self.min_answerability, (int, float)) \
+                or not 0 <= self.min_answerability <= 1:
+            raise ConfigError(f"min_answerability must be a number from 0 to 1, got {self.min_answerability!r}")
+        if self.general not in GENERAL_MODES:
+            raise ConfigError(f"general must be answer or refuse, got {self.general!r}")
         if not isinstance(self.paraphrases, int) or not 0 <= self.paraphrases <= training.PARAPHRASES:
             raise ConfigError(f"paraphrases must be an integer from 0 to {training.PARAPHRASES}, got {self.paraphrases!r}")
         if not isinstance(self.learn_with_sources, bool):
@@ -196,7 +211,8 @@ class ChatTask(LearnableTask):
 
     def ground(self, text: str, hits: list, history: list[dict] = ()) -> Grounding:
         return grounding.select_evidence(
-            search_query(text, list(history)), hits, self.agent.embedder, EVIDENCE_SENTENCES, self.settings.relevance_floor
+            search_query(text, list(history)), hits, self.agent.embedder, EVIDENCE_SENTENCES, self.settings.relevance_floor,
+            self.settings.min_answerability,
         )
 
     # --- answering ------------------------------------------------------------------------------
@@ -225,9 +241,15 @@ class ChatTask(LearnableTask):
             answer.answered_by = "model"
             return answer
         found = self.ground(text, hits, history)
+        if not found.touched and self.settings.general == "answer":
+            messages, _ = self.fit(text, [], history, decoding.max_new_tokens)
+            answer = yield from self._generate(messages, adapter, version, stream, decoding)
+            answer.answered_by = "model"
+            return answer
         if not found.relevant:
             yield grounding.NOT_IN_SOURCES
-            return Answer(grounding.NOT_IN_SOURCES, version, answered_by="not_in_sources")
+            closest = [{**_source(found.closest), "closest": True}] if found.closest else []
+            return Answer(grounding.NOT_IN_SOURCES, version, sources=closest, answered_by="not_in_sources")
         mode = self.settings.answer
         if mode == "extract":
             text_out = grounding.extractive_answer(found)
@@ -495,6 +517,10 @@ def _sources(found: Grounding) -> list[dict]:
         {"chunk_id": h.chunk_id, "document": h.document, "score": round(best.get(i, 0.0), 3)}
         for i, h in enumerate(found.sources, 1)
     ]
+
+
+def _source(e: grounding.Evidence) -> dict:
+    return {"chunk_id": e.hit.chunk_id, "document": e.hit.document, "score": round(e.cosine, 3)}
 
 
 @hookimpl

@@ -52,13 +52,20 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in _FILLER}
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of a chunk, headings dropped (they name a topic, they answer nothing)."""
+def paragraphs(text: str) -> list[list[str]]:
+    """The sentences of a chunk, paragraph by paragraph, headings dropped (they name a topic,
+    they answer nothing)."""
     found = []
     for paragraph in _PARAGRAPH.split(text):
         lines = [line.strip() for line in paragraph.splitlines() if line.strip() and not _HEADING.match(line)]
-        found.extend(part.strip() for part in _SENTENCE_END.split(" ".join(lines)))
-    return [s for s in found if len(words(s)) >= 3]
+        kept = [part.strip() for part in _SENTENCE_END.split(" ".join(lines)) if len(words(part)) >= 3]
+        if kept:
+            found.append(kept)
+    return found
+
+
+def sentences(text: str) -> list[str]:
+    return [s for paragraph in paragraphs(text) for s in paragraph]
 
 
 @dataclass
@@ -70,20 +77,23 @@ class Evidence:
     score: float  # relevance to the question, 0..~1.5 (cosine + word overlap)
     cosine: float
     citation: int = 0  # its number among the sources the answer cites, from 1
+    probability: float | None = None  # that it answers the question (chat/answerability.py)
 
 
 @dataclass
 class Grounding:
     evidence: list[Evidence]
     sources: list  # hits, in citation order
-    relevant: bool  # whether the best sentence clears the relevance floor
+    relevant: bool  # whether the documents answer the question (the best sentence does)
     best_score: float = 0.0
+    touched: bool = True  # whether the documents are about the question at all (relevance floor)
+    closest: Evidence | None = None  # the best sentence when it does not answer
 
     def narrowed(self, kept: list[Evidence]) -> "Grounding":
         """The same grounding with only ``kept`` sentences (the prompt had no room for the
         rest); sources no kept sentence cites are dropped from the end of the list."""
         last = max((e.citation for e in kept), default=0)
-        return Grounding(kept, self.sources[:last], self.relevant, self.best_score)
+        return Grounding(kept, self.sources[:last], self.relevant, self.best_score, self.touched, self.closest)
 
 
 def overlap(question: str, sentence: str) -> float:
@@ -94,27 +104,67 @@ def overlap(question: str, sentence: str) -> float:
     return len(wanted & content_words(sentence)) / len(wanted)
 
 
-def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: float = 0.35) -> Grounding:
+def with_neighbours(question: str, paragraph: list[str], i: int) -> str:
+    """Sentence ``i`` of ``paragraph`` joined with the neighbours that bring words of the
+    question it lacks ("open Monday to Saturday." + "Closed on Sundays." for "open on Sundays?")."""
+    wanted = content_words(question)
+    have = content_words(paragraph[i])
+    picked = [i]
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(paragraph) and (wanted - have) & content_words(paragraph[j]):
+            picked.append(j)
+            have |= content_words(paragraph[j])
+    return " ".join(paragraph[j] for j in sorted(picked))
+
+
+def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: float = 0.35,
+                    min_answerability: float = 0.0) -> Grounding:
     """Score the sentences of ``hits`` against ``question``; keep the best ``limit`` (within
-    reach of the best one), and number their chunks as sources in order of first use."""
-    candidates = [(s, hit) for hit in hits for s in sentences(hit.text)]
+    reach of the best one), and number their chunks as sources in order of first use.
+
+    The documents are about the question when the best score reaches ``floor``. With
+    ``min_answerability`` > 0, sentences are ranked by the chance that they answer the question
+    (chat/answerability.py), each joined with the neighbours that complete it, and the documents
+    answer only when the best reaches it; with 0, by score, and reaching ``floor`` answers."""
+    from . import answerability
+
+    candidates = [(s, hit, p, i) for hit in hits for p in paragraphs(hit.text) for i, s in enumerate(p)]
     if not candidates:
-        return Grounding([], [], False)
-    vectors = embedder.encode([question, *(s for s, _ in candidates)])
+        return Grounding([], [], False, touched=False)
+    windows = [" ".join(p[max(0, i - 1) : i + 2]) for _, _, p, i in candidates]
+    texts = [s for s, *_ in candidates] + (windows if min_answerability > 0 else [])
+    vectors = embedder.encode([question, *texts])
     cosines = vectors[1:] @ vectors[0]
-    scored = [
-        Evidence(s, hit, float(c) + 0.5 * overlap(question, s), float(c))
-        for (s, hit), c in zip(candidates, cosines)
-    ]
-    scored.sort(key=lambda e: -e.score)
-    best = scored[0].score
-    kept = [e for e in scored[:limit] if e.score >= 0.75 * best]
+    scored = []
+    for n, (s, hit, paragraph, i) in enumerate(candidates):
+        c = float(cosines[n])
+        e = Evidence(s, hit, c + 0.5 * overlap(question, s), c)
+        if min_answerability > 0:
+            values = answerability.features(question, s, windows[n], c, float(cosines[len(candidates) + n]))
+            e.probability = answerability.probability(values)
+            e.text = with_neighbours(question, paragraph, i)
+        scored.append(e)
+    best = max(e.score for e in scored)
+    touched = best >= floor
+    if min_answerability > 0:
+        scored.sort(key=lambda e: (-e.probability, -e.score))
+        answers = touched and scored[0].probability >= min_answerability
+        kept = [e for e in scored[:limit] if e.probability >= min(min_answerability, scored[0].probability)] if answers else []
+    else:
+        scored.sort(key=lambda e: -e.score)
+        answers = touched
+        kept = [e for e in scored[:limit] if e.score >= 0.75 * best]
+    unique: list[Evidence] = []
+    for e in kept:  # joined neighbours can make two candidates the same text
+        if all(e.text != u.text for u in unique):
+            unique.append(e)
     sources: list = []
-    for e in kept:
+    for e in unique:
         if e.hit not in sources:
             sources.append(e.hit)
         e.citation = sources.index(e.hit) + 1
-    return Grounding(kept, sources, best >= floor, best)
+    closest = scored[0] if touched and not answers else None
+    return Grounding(unique if answers or min_answerability <= 0 else [], sources, answers, best, touched, closest)
 
 
 @dataclass
