@@ -41,7 +41,7 @@ demo: install
 	$(PY) examples/customer_support/run.py
 
 test: install browser postgres
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=15
 
 test-fast: install
 	$(PY) -m pytest -q -p no:cacheprovider -m "not integration and not slow"

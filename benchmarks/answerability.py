@@ -129,7 +129,7 @@ def correction_rates(tmp: Path, split: str) -> dict[str, tuple[float, float, flo
 def fit(agents) -> None:
     from sklearn.linear_model import LogisticRegression
 
-    rows, labels, best, owner = [], [], {}, []
+    rows, labels, best, owner, lacks = [], [], {}, [], []
     dev = [q for q in QUESTIONS if q["split"] == "dev"]
     for n, item in enumerate(dev):
         agent = agents[item["docs"]]
@@ -146,16 +146,23 @@ def fit(agents) -> None:
         for c, (s, p, i) in enumerate(candidates):
             values = answerability.features(query, s, windows[c], float(cosines[c]), float(cosines[len(candidates) + c]))
             rows.append([values[f] for f in answerability.FEATURES])
+            lacks.append(values["lacks"])
             owner.append(n)
             labels.append(int(item["kind"] == "in_docs" and carries(grounding.with_neighbours(query, p, i), item["answers"])))
-    model = LogisticRegression(C=1.0, max_iter=1000).fit(rows, labels)
-    print(f"dev: {len(rows)} candidate sentences, {sum(labels)} answer their question")
-    print("WEIGHTS = {" + ", ".join(f'"{f}": {w:.3f}' for f, w in zip(answerability.FEATURES, model.coef_[0])) + "}")
-    print(f"BIAS = {model.intercept_[0]:.3f}")
+    # A sentence that lacks what the question asks for does not answer it (a rule, not a weight):
+    # the model is fitted on the others.
+    kept = [i for i, lacking in enumerate(lacks) if not lacking]
+    model = LogisticRegression(C=1.0, max_iter=1000).fit([rows[i] for i in kept], [labels[i] for i in kept])
+    fitted = (dict(zip(answerability.FEATURES, model.coef_[0])), float(model.intercept_[0]))
+    print(f"dev: {len(rows)} candidate sentences, {sum(labels)} answer their question; fitted on the {len(kept)} "
+          f"that do not lack the question's focus")
+    print("WEIGHTS = {" + ", ".join(f'"{f}": {w:.3f}' for f, w in fitted[0].items()) + "}")
+    print(f"BIAS = {fitted[1]:.3f}")
     for kind, scores in best.items():
         print(f"best relevance score, {kind}: {sorted(scores)}")
     # Per question: the best sentence's probability, and whether that sentence answers.
-    chances = model.predict_proba(rows)[:, 1]
+    chances = [answerability.probability(dict(zip(answerability.FEATURES, row), lacks=lacking), fitted)
+               for row, lacking in zip(rows, lacks)]
     top = {}
     for n, chance, label in zip(owner, chances, labels):
         if n not in top or chance > top[n][0]:

@@ -39,9 +39,14 @@ def test_a_sentence_supplies_the_focus_or_lacks_it():
     assert answerability.supplies("The store is closed on Sundays.", "time")
     assert answerability.supplies("The shop was opened by Ada Lindqvist in the harbour.", "person")
     assert not answerability.supplies("Items must carry their original tags.", "person")
-    values = answerability.features("How many days?", "Items must carry tags.", "Items must carry tags.", 0.4)
+    hours = "Larkspur Outfitters' flagship store on Harbour Street is open Monday to Friday."
+    assert not answerability.supplies(hours, "person", "Who runs Larkspur Outfitters?")  # a place, days, the asked name
+    assert answerability.supplies(hours, "place", "Where is the flagship store?")
+    assert answerability.supplies("The CEO is Mira Okafor.", "person", "Who runs Larkspur Outfitters?")
+    values = answerability.features("How many days?", "Items must carry tags.", "Items must carry tags.", 0.4, 0.4)
     assert values["lacks"] == 1.0 and values["supplies"] == 0.0
-    assert set(values) == set(answerability.FEATURES) == set(answerability.WEIGHTS)
+    assert set(values) == {*answerability.FEATURES, "lacks"} and set(answerability.FEATURES) == set(answerability.WEIGHTS)
+    assert answerability.probability(values) == 0.0  # it lacks the number asked for
 
 
 def test_neighbours_that_bring_the_questions_missing_words_are_joined():

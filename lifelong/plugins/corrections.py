@@ -28,8 +28,9 @@ class CorrectionsOptions:
     min_similarity: float = field(default=0.8, metadata={
         "help": "Cosine similarity of the questions from which a stored correction answers a question directly (> 1: off)"})
     # Chosen on the 30 dev corrections of benchmarks/answerability.py (--fit), the documents'
-    # best sentence answering less likely: 0.78 of the rewordings reached, 0.80 of the unrelated
-    # questions not (0.53 / 0.83 at 0.25; without comparing with the documents 0.57 / 0.63).
+    # best sentence answering less likely: 0.75 of the rewordings reached, 0.78 of the unrelated
+    # questions not (0.52 / 0.82 at 0.25; at 0.25 without comparing with the documents, with an
+    # earlier answerability model, 0.57 / 0.63).
     min_answerability: float = field(default=0.05, metadata={
         "help": "The chance (0 to 1) that a correction answers a question worded otherwise, from which it does (> 1: off)"})
 

@@ -40,9 +40,12 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """Crude plural folding, enough for overlap: 'returns' matches 'return', 'days' 'day'."""
+    """Crude folding of plurals and verb endings, enough for overlap: 'returns' and 'returned'
+    match 'return', 'days' 'day'."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
+    if len(word) > 5 and word.endswith(("ed", "ing")):
+        return word[: -2 if word.endswith("ed") else -3]
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
