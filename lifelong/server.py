@@ -264,7 +264,8 @@ def _model_entry(agent, name: str, options: dict) -> dict:
 
 def _extra(reply) -> dict:
     return {"interaction_id": reply.id, "sources": reply.sources, "model_version": reply.model_version,
-            "answered_by": reply.answered_by, "conversation": reply.conversation, "latency_ms": round(reply.latency_ms, 1)}
+            "answered_by": reply.answered_by, "conversation": reply.conversation, "latency_ms": round(reply.latency_ms, 1),
+            **({"confidence": reply.confidence} if reply.confidence is not None else {})}
 
 
 class HostCheck:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from ..errors import LifelongError
+from . import warm
 from .output import console, print_json
 
 
@@ -42,9 +43,19 @@ def ask(
     no_stream: bool = typer.Option(False, "--no-stream", help="Print the answer once it is complete (for scripts)."),
     user: Optional[str] = typer.Option(None, "--user", "-u", help="Who asks (your id of them): 'lifelong forget --user' erases their data."),
 ):
-    """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'."""
+    """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'. When a
+    'lifelong serve' of this workspace is running, it answers (no models to load here)."""
     if text == "-":
         text = sys.stdin.read().strip()
+    server = warm.running_server(ctx.obj.workspace)
+    if server is not None:
+        record = warm.ask(server, text, task, not no_retrieval, user)
+        if as_json:
+            print_json(record)
+            return
+        typer.echo(record["answer"])
+        _print_footer(record)
+        return
     agent = ctx.obj.agent
     if as_json or no_stream:
         reply = agent.ask(text, task=task, retrieval=not no_retrieval, user=user)
@@ -63,9 +74,14 @@ def ask(
             typer.echo(piece, nl=False)
         typer.echo()
         reply = stream.reply
-    _print_sources(reply.sources)
-    console.print(f"[dim]#{reply.id} · {reply.model_version} · answered by {reply.answered_by} · {reply.latency_ms:.0f} ms · "
-                  f"lifelong feedback {reply.id} --good | --bad | --correct TEXT[/dim]")
+    _print_footer(_reply_dict(reply))
+
+
+def _print_footer(record: dict) -> None:
+    """The sources, then what answered and how to rate it."""
+    _print_sources(record["sources"])
+    console.print(f"[dim]#{record['id']} · {record['model_version']} · answered by {record['answered_by']} · "
+                  f"{record['latency_ms']:.0f} ms · lifelong feedback {record['id']} --good | --bad | --correct TEXT[/dim]")
 
 
 def chat(
@@ -140,7 +156,11 @@ def feedback(
     if prefer is not None:
         if good or bad or correct is not None:
             raise LifelongError("--prefer cannot be combined with --good, --bad or --correct")
-        record = ctx.obj.agent.prefer(interaction_id, chosen=prefer, rejected=over)
+        server = warm.running_server(ctx.obj.workspace)
+        if server is not None:
+            record = server.post("/v1/feedback", {"interaction_id": interaction_id, "chosen": prefer, "rejected": over})
+        else:
+            record = ctx.obj.agent.prefer(interaction_id, chosen=prefer, rejected=over)
     else:
         if over is not None:
             raise LifelongError("--over needs --prefer TEXT: the answer preferred over it")
@@ -149,7 +169,11 @@ def feedback(
         if not (good or bad or correct is not None):
             raise LifelongError("say --good, --bad or --correct TEXT, or --prefer TEXT")
         rating = 1 if good else (-1 if bad or correct is not None else None)
-        record = ctx.obj.agent.feedback(interaction_id, rating=rating, correction=correct)
+        server = warm.running_server(ctx.obj.workspace)
+        if server is not None:  # the server's correction memory sees it at once
+            record = server.post("/v1/feedback", {"interaction_id": interaction_id, "rating": rating, "correction": correct})
+        else:
+            record = ctx.obj.agent.feedback(interaction_id, rating=rating, correction=correct)
     if as_json:
         print_json(record)
     else:

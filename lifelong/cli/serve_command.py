@@ -91,7 +91,10 @@ def _run(workspace, host, port, token, hosts, max_body_mb) -> None:
         except OSError as exc:
             raise InputError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port") from None
 
+    from ..core.workspace import Workspace
     from ..server import create_app
+    from .warm import announced
 
     app = create_app(workspace, token=token, allowed_hosts=hosts, max_body_bytes=int(max_body_mb * 1_000_000))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    with announced(Workspace.resolve(workspace).path, host, port, token):  # the CLI's warm path (cli/warm.py)
+        uvicorn.run(app, host=host, port=port, log_level="info")
