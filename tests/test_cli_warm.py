@@ -86,3 +86,12 @@ def test_a_stale_server_file_is_ignored(tiny_workspace, content):
     assert running_server(tiny_workspace) is None
     reply = json.loads(cli(tiny_workspace, "ask", "hello", "--no-retrieval", "--json"))
     assert reply["id"] == 1
+
+
+@pytest.mark.parametrize("flags, learned", [
+    (["--bad"], "an answer to avoid"), (["--good"], "an answer to give"),
+    (["--correct", "Paris."], "the corrected answer"), (["--prefer", "Paris."], "the preferred answer"),
+])
+def test_feedback_says_what_will_be_learned(tiny_workspace, flags, learned):
+    asked = json.loads(cli(tiny_workspace, "ask", "What is the capital of France?", "--no-retrieval", "--json"))
+    assert f"a training example now: {learned}" in cli(tiny_workspace, "feedback", str(asked["id"]), *flags)

@@ -177,4 +177,7 @@ def feedback(
     if as_json:
         print_json(record)
     else:
-        typer.echo(f"feedback stored for #{interaction_id}" + (" (a training example now)" if record["example_id"] else ""))
+        # Say what will be learned: a bad answer is learned as one to avoid, not as one to give.
+        learned = ("the preferred answer" if prefer is not None else "the corrected answer" if correct is not None
+                   else "an answer to avoid" if bad else "an answer to give")
+        typer.echo(f"feedback stored for #{interaction_id}" + (f" (a training example now: {learned})" if record["example_id"] else ""))
