@@ -93,5 +93,9 @@ def test_a_stale_server_file_is_ignored(tiny_workspace, content):
     (["--correct", "Paris."], "the corrected answer"), (["--prefer", "Paris."], "the preferred answer"),
 ])
 def test_feedback_says_what_will_be_learned(tiny_workspace, flags, learned):
-    asked = json.loads(cli(tiny_workspace, "ask", "What is the capital of France?", "--no-retrieval", "--json"))
-    assert f"a training example now: {learned}" in cli(tiny_workspace, "feedback", str(asked["id"]), *flags)
+    from lifelong import Agent
+
+    with Agent.open(tiny_workspace) as agent:  # an answer to rate (the tiny model's may be empty)
+        logged = agent.log.log_interaction(task="chat", input="What is the capital of France?", output="Lyon.",
+                                           answered_by="model")
+    assert f"a training example now: {learned}" in cli(tiny_workspace, "feedback", str(logged), *flags)
