@@ -116,7 +116,7 @@ def test_correction_is_example_and_answers_at_once_without_entering_the_document
         "Who is the CEO of Larkspur?", "Mira Okafor is the CEO of Larkspur.", "correction", "train")
     again = agent.ask("Who is the CEO of Larkspur?")
     assert again.answer == "Mira Okafor is the CEO of Larkspur."
-    assert again.model_version == f"correction:{example['id']}"
+    assert again.model_version == f"correction:{example['id']}" == again.sources[0]["document"]  # one name
     assert again.answered_by == "correction" and agent.log.get(again.id)["answered_by"] == "correction"
     # A separate namespace: the correction never enters another question's context.
     assert agent.db["documents"].count == 0 and agent.search("Okafor CEO", k=1, mode="keyword") == []

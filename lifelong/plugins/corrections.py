@@ -109,7 +109,8 @@ def before_ask(agent, task, text):
     example, score = found
     return {
         "answer": example["target"],
-        "sources": [{"document": f"correction:{example['interaction_id']}", "score": round(score, 4)}],
+        # One name for a correction everywhere: its example's id, as model_version says.
+        "sources": [{"document": f"correction:{example['id']}", "score": round(score, 4)}],
         "model_version": f"correction:{example['id']}",
         "answered_by": "correction",
     }
