@@ -138,11 +138,12 @@ SHARED_PREFIX_MIN = 16
 
 def shared_prefix(model, enc: dict, first_predicted: int) -> int:
     """How many leading tokens every row of ``enc`` has in common (0: too few to share, a
-    single row, or a prompt-learning adapter, which brings keys and values of its own), up
-    to ``first_predicted``, the first position whose logits are wanted."""
+    single row, a data-parallel wrapper, or a prompt-learning adapter, which brings keys and
+    values of its own), up to ``first_predicted``, the first position whose logits are wanted."""
     ids, mask = enc["input_ids"], enc["attention_mask"]
-    config = getattr(getattr(model, "module", model), "active_peft_config", None)
-    if len(ids) < 2 or getattr(config, "is_prompt_learning", False):
+    # A data-parallel wrapper (DDP, launched over several processes) expects one forward pass
+    # per backward pass: two would leave its gradient exchange waiting.
+    if len(ids) < 2 or hasattr(model, "module") or getattr(getattr(model, "active_peft_config", None), "is_prompt_learning", False):
         return 0
     same = ((ids == ids[:1]) & (mask == 1)).all(0)
     shared = min(int(same.int().cumprod(0).sum()), first_predicted)
