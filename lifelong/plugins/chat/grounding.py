@@ -138,19 +138,21 @@ def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: 
     texts = [s for s, *_ in candidates] + (windows if min_answerability > 0 else [])
     vectors = embedder.encode([question, *texts])
     cosines = vectors[1:] @ vectors[0]
-    scored = []
+    scored, places = [], {}
     for n, (s, hit, paragraph, i) in enumerate(candidates):
         c = float(cosines[n])
         e = Evidence(s, hit, c + 0.5 * overlap(question, s), c)
         if min_answerability > 0:
             values = answerability.features(question, s, windows[n], c, float(cosines[len(candidates) + n]))
             e.probability = answerability.probability(values)
-            e.text = with_neighbours(question, paragraph, i)
+            places[id(e)] = (paragraph, i)
         scored.append(e)
     best = max(e.score for e in scored)
     touched = best >= floor
     if min_answerability > 0:
         scored.sort(key=lambda e: (-e.probability, -e.score))
+        for e in scored[:limit]:  # only these can be kept or shown as the closest
+            e.text = with_neighbours(question, *places[id(e)])
         answers = touched and scored[0].probability >= min_answerability
         kept = [e for e in scored[:limit] if e.probability >= min(min_answerability, scored[0].probability)] if answers else []
     else:
