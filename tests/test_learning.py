@@ -13,7 +13,9 @@ from typer.testing import CliRunner
 from lifelong import Agent, InputError, LifelongError, NotFoundError
 from lifelong.cli import build_app
 from lifelong.core.jobs import JobProgress, LearningCancelled
+from lifelong.core.learner import earlier_cycles_checked
 from lifelong.learning.metrics import summarize
+from lifelong.web.charts import accuracy_heatmap
 from lifelong.plugins.chat import ChatTrainingOptions
 
 FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
@@ -138,6 +140,41 @@ def test_metrics_summary():
     assert result["acc"] == pytest.approx(0.7)
     assert result["bwt"] == pytest.approx(((0.5 - 0.9) + (0.6 - 0.8)) / 2)
     assert result["forgetting"] == pytest.approx(((0.9 - 0.5) + (0.8 - 0.6)) / 2)
+
+
+def test_metrics_summary_leaves_out_cycles_a_run_did_not_check():
+    matrix = [[0.9], [0.7, 0.8], [None, 0.6, 1.0]]
+    result = summarize(matrix)
+    assert result["acc"] == pytest.approx(0.8)
+    assert result["bwt"] == pytest.approx(0.6 - 0.8)
+    assert result["forgetting"] == pytest.approx(0.8 - 0.6)
+
+
+def test_the_gate_checks_the_latest_earlier_cycle_and_the_older_ones_in_turn():
+    assert earlier_cycles_checked(4, 0) == [1, 2, 3] and earlier_cycles_checked(4, 3) == [1, 2, 3]
+    last_checked = {}
+    for cycle in range(6, 300):
+        checked = earlier_cycles_checked(cycle, 4)
+        assert len(set(checked)) == 4 and checked[-1] == cycle - 1 and all(0 < c < cycle for c in checked)
+        for c in checked:
+            if c in last_checked and cycle > 60:  # past the first sweeps: within a sweep's length
+                assert cycle - last_checked[c] <= (cycle - 2) / 3 + 2
+            last_checked[c] = cycle
+    assert set(last_checked) == set(range(1, 299))
+
+
+def test_a_chat_run_checks_only_the_earlier_cycles_its_task_bounds(learner):
+    learner.task("chat").settings.gate_earlier_cycles = 1
+    learner.config.learning.gate = False  # the row is what is asserted, not the verdict
+    for fact in FACTS:
+        teach(learner, [fact])
+        report = learner.learn()
+    assert report.cycle == 3
+    assert report.metrics["row"][0] is None and report.metrics["before"][0] is None
+    assert None not in report.metrics["row"][1:]
+    result = CliRunner().invoke(build_app(), ["-w", str(learner.workspace.path), "report", "--json"])
+    assert result.exit_code == 0 and json.loads(result.output)[-1]["metrics"]["row"][0] is None, result.output
+    assert "<rect" in accuracy_heatmap(learner.runs.list("chat"))
 
 
 def test_import_is_all_or_nothing(learner):

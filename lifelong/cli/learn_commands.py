@@ -75,7 +75,8 @@ def _print_report(report, as_json: bool) -> None:
 
 
 def _scores(row) -> str:
-    return " ".join(f"{s:.2f}" for s in row or []) or "none"
+    # "-": a cycle this run's gate did not check (Task.gate_earlier_cycles)
+    return " ".join("-" if s is None else f"{s:.2f}" for s in row or []) or "none"
 
 
 def learn(

@@ -55,7 +55,8 @@ def plot_history(runs: list[dict], path: Path) -> None:
 def _heatmap(ax, task: str, done: list[dict]) -> None:
     """One row per run: its scores on each cycle's examples so far (blank: cycles after it)."""
     cycles = max(len(r["metrics"]["row"]) for r in done)
-    matrix = [[*r["metrics"]["row"], *[float("nan")] * (cycles - len(r["metrics"]["row"]))] for r in done]
+    nan = float("nan")  # blank: a cycle the run's gate did not check, or one after it
+    matrix = [[nan if s is None else s for s in r["metrics"]["row"]] + [nan] * (cycles - len(r["metrics"]["row"])) for r in done]
     image = ax.imshow(matrix, vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
     ax.figure.colorbar(image, ax=ax, fraction=0.05)
     ax.set_xticks(range(cycles), [str(c + 1) for c in range(cycles)])

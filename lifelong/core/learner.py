@@ -185,7 +185,7 @@ class Learner:
             held = [e for e in examples if e["split"] == "heldout"]
             return held or examples
 
-        sets = {c: pick(self.agent.examples.of_cycle(task, c)) for c in range(1, cycle)}
+        sets = {c: pick(self.agent.examples.of_cycle(task, c)) for c in earlier_cycles_checked(cycle, self.agent.task(task).gate_earlier_cycles)}
         sets[cycle] = pick(new)
         return sets
 
@@ -193,8 +193,10 @@ class Learner:
         """This run's row of the accuracy matrix, and ACC/BWT/forgetting over the promoted
         lineage so far plus this row."""
         rows = [r["metrics"]["row"] for r in self.agent.runs.list(task, "promoted", before_cycle=cycle)]
-        row = [candidate.get(j, 0.0) for j in range(1, cycle + 1)]
-        metrics = {"row": row, "before": [before.get(j, 0.0) for j in range(1, cycle + 1)], **summarize([*rows, row])}
+        # None: a cycle the gate did not check in this run (Task.gate_earlier_cycles).
+        row = [candidate.get(j, 0.0) if j in candidate else None for j in range(1, cycle + 1)]
+        was = [before.get(j, 0.0) if j in candidate else None for j in range(1, cycle + 1)]
+        metrics = {"row": row, "before": was, **summarize([*rows, row])}
         if candidate_probe is not None and before_probe is not None:
             metrics.update({
                 "probe_perplexity": candidate_probe["perplexity"], "probe_perplexity_before": before_probe["perplexity"],
@@ -235,6 +237,22 @@ class Learner:
         seconds = round(time.perf_counter() - started, 2)
         self.agent.runs.finish(run_id, status, version_id, metrics, reason, seconds)
         return seconds
+
+def earlier_cycles_checked(cycle: int, most: int) -> list[int]:
+    """The earlier cycles the gate checks in run ``cycle``: all of them, or with ``most`` > 0 the
+    latest and ``most - 1`` of the older ones, in sweeps from the oldest (cycles added since a
+    sweep began join its end): each is checked again within about ``(cycle - 2) / (most - 1)``
+    runs, the fewest that checking ``most - 1`` of them per run allows."""
+    if most <= 0 or cycle - 1 <= most:
+        return list(range(1, cycle))
+    take, position, picked = most - 1, 1, []
+    for run in range(most + 2, cycle + 1):  # the runs that checked only some cycles, in order
+        picked = []
+        for _ in range(take):
+            picked.append(position)
+            position = position % (run - 2) + 1  # older cycles of that run: 1 .. run - 2
+    return sorted(set(picked)) + [cycle - 1]
+
 
 def close_dead_runs(agent, task: str) -> None:
     """Runs of ``task`` left 'running' by a process that died, their candidates and half-written

@@ -100,6 +100,10 @@ class Task(ABC):
     holds_out_examples = True
     #: Whether answers are generated text: such a task gets ``generation`` (GenerationOptions).
     generates = False
+    #: How many earlier cycles the evaluation gate checks again in each run (0: every one). A task
+    #: whose assessment is costly bounds it, so that a run does not cost more with every cycle
+    #: before it: the latest earlier cycle is always checked, the older ones in turn.
+    gate_earlier_cycles = 0
 
     def __init__(self, name: str, options: dict, agent):
         self.name = name

@@ -4,18 +4,21 @@ j's evaluation data after training cycle i (Lopez-Paz & Ranzato 2017; Chaudhry e
 from __future__ import annotations
 
 
-def summarize(matrix: list[list[float]]) -> dict:
+def summarize(matrix: list[list[float | None]]) -> dict:
     """ACC, BWT and forgetting after the last row of a lower-triangular matrix (row i holds
-    scores on cycles 0..i)."""
+    scores on cycles 0..i; None where a run did not check a cycle, which is left out)."""
     if not matrix:
         return {"acc": None, "bwt": None, "forgetting": None}
     last = matrix[-1]
     t = len(matrix) - 1
-    acc = sum(last) / len(last)
-    if t == 0:
+    measured = [score for score in last if score is not None]
+    acc = sum(measured) / len(measured) if measured else None
+    earlier = [j for j in range(t) if last[j] is not None and matrix[j][j] is not None]
+    if not earlier:
         return {"acc": acc, "bwt": None, "forgetting": None}
-    bwt = sum(last[j] - matrix[j][j] for j in range(t)) / t
-    forgetting = sum(max(matrix[i][j] for i in range(j, t)) - last[j] for j in range(t)) / t
+    bwt = sum(last[j] - matrix[j][j] for j in earlier) / len(earlier)
+    forgetting = sum(max(matrix[i][j] for i in range(j, t) if matrix[i][j] is not None) - last[j]
+                     for j in earlier) / len(earlier)
     return {"acc": acc, "bwt": bwt, "forgetting": forgetting}
 
 

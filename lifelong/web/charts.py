@@ -33,6 +33,8 @@ def accuracy_heatmap(runs: list[dict]) -> str:
         mark = "✗" if run["status"] == "rejected" else ""
         parts.append(f'<text x="4" y="{y + CELL / 2 + 4}">run {run["id"]}{mark}</text>')
         for j, score in enumerate(run["metrics"]["row"]):
+            if score is None:  # a cycle this run's gate did not check
+                continue
             x = LABEL_W + j * CELL
             parts.append(f'<rect x="{x}" y="{y}" width="{CELL - 2}" height="{CELL - 2}" fill="{_colour(score)}">'
                          f'<title>run {run["id"]} on cycle {j + 1}: {score:.2f}</title></rect>')

@@ -85,6 +85,9 @@ class ChatOptions:
     self_distillation: float = field(default=2.0, metadata={
         "help": "Learning: general prompts per taught example (at least 8) on which the model is kept close to the "
                 "model it starts from, as served (its answers and next-token distributions, computed once and kept)"})
+    gate_earlier_cycles: int = field(default=4, metadata={
+        "help": "Learning: earlier cycles whose questions the gate asks again in each run, with the candidate and its "
+                "parent: the latest and the older ones in turn (0: every earlier cycle, a cost that grows with each cycle)"})
 
     def __post_init__(self):
         if self.answer not in ANSWER_MODES:
@@ -98,6 +101,9 @@ class ChatOptions:
             raise ConfigError(f"general must be answer or refuse, got {self.general!r}")
         if not isinstance(self.paraphrases, int) or not 0 <= self.paraphrases <= training.PARAPHRASES:
             raise ConfigError(f"paraphrases must be an integer from 0 to {training.PARAPHRASES}, got {self.paraphrases!r}")
+        if isinstance(self.gate_earlier_cycles, bool) or not isinstance(self.gate_earlier_cycles, int) \
+                or not 0 <= self.gate_earlier_cycles <= 1000:
+            raise ConfigError(f"gate_earlier_cycles must be an integer from 0 (every cycle) to 1000, got {self.gate_earlier_cycles!r}")
         if not isinstance(self.learn_with_sources, bool):
             raise ConfigError(f"learn_with_sources must be true or false, got {self.learn_with_sources!r}")
         if isinstance(self.adapter_scope, bool) or not isinstance(self.adapter_scope, (int, float)) \
@@ -169,6 +175,10 @@ class ChatTask(LearnableTask):
             self.settings = ChatOptions(**options)
         except (ConfigError, TypeError) as exc:
             raise ConfigError(f"tasks.{name}.{exc}") from None
+
+    @property
+    def gate_earlier_cycles(self) -> int:
+        return self.settings.gate_earlier_cycles
 
     def search_query(self, text: str, history: list[dict]) -> str:
         return search_query(text, history)
