@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install browser postgres demo test test-fast test-slow bench clean
+.PHONY: install browser postgres demo docs test test-fast test-slow bench clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ postgres:
 
 demo: install
 	$(PY) examples/customer_support/run.py
+
+# The documentation site, offline, into build/site (tests/test_docs_site.py builds it too).
+docs: install
+	$(PY) -m mkdocs build --strict --site-dir build/site
 
 test: install browser postgres
 	$(PY) -m pytest -q -p no:cacheprovider --durations=15

@@ -190,7 +190,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--heads-only", action="store_true",
                         help="only the prototype and lda heads: no linear-head run (the bound and LoRA + replay take most of the time)")
     parser.add_argument("--calibrate", action="store_true", help="print a threshold sweep on the validation split")
-    parser.add_argument("--plot", type=Path, default=ROOT / "benchmarks" / "clinc150.png")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "images" / "clinc150.png")
     args = parser.parse_args(argv)
     if not (DATA / "data_full.json").exists():
         raise SystemExit(f"CLINC150 not found at {DATA}")

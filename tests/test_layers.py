@@ -1,4 +1,4 @@
-"""Layers point one way: no module of lifelong imports from a layer above its own (the README's
+"""Layers point one way: no module of lifelong imports from a layer above its own (docs/architecture.md,
 "How it fits together" states them). Imports inside functions count too."""
 
 import ast

@@ -1,4 +1,4 @@
-"""Scaling out learning (README "Scaling out"): devices and dtypes, the one training loop on
+"""Scaling out learning (docs/deployment.md "Scaling out"): devices and dtypes, the one training loop on
 accelerate, and learning cycles trained in several processes."""
 
 import os
@@ -279,7 +279,7 @@ use_cpu: false
 
 @pytest.fixture
 def two_machines(learning_workspace, tmp_path, postgres_url, launched):
-    """Two workspaces on one database and one adapters folder, as two machines have them (README
+    """Two workspaces on one database and one adapters folder, as two machines have them (docs/deployment.md
     "Several replicas on one database"), and each machine's accelerate config."""
     from lifelong.core.launch import _free_port
 

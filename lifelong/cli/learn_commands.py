@@ -88,7 +88,7 @@ def learn(
     min_new: Optional[int] = typer.Option(None, "--min-new", min=1, help="With --watch: new examples needed (default: learning.min_new)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
     processes: int = typer.Option(1, "--processes", "-p", help="Train data-parallel in this many processes (one per GPU, or sharing the CPU cores)."),
-    accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate config file: DeepSpeed, FSDP or several machines (README: Scaling out)."),
+    accelerate_config: Optional[Path] = typer.Option(None, "--accelerate-config", help="An accelerate config file: DeepSpeed, FSDP or several machines (docs/deployment.md: Scaling out)."),
     join: bool = typer.Option(False, "--join", help="On a machine other than machine 0: train this machine's share of the run machine 0 starts (with --accelerate-config)."),
     wait: str = typer.Option("10m", "--wait", help="With --join: how long to wait for machine 0 to start the run (30s, 10m, 1h)."),
 ):

@@ -403,7 +403,7 @@ class Agent:
         returns a LearningReport (promoted or not, with its metrics). ``processes`` > 1 trains
         data-parallel in that many processes on this machine (one per GPU, or sharing the
         CPU); ``accelerate_config``: an accelerate config file (DeepSpeed, FSDP, several
-        machines), README "Scaling out"."""
+        machines), docs/deployment.md "Scaling out"."""
         from .launch import Launch
         from .learner import Learner
 
@@ -414,7 +414,7 @@ class Agent:
         """Take part from this machine in a learning run over several machines that machine 0
         starts with ``learn(accelerate_config=...)``: ``accelerate_config`` is this machine's
         (machine_rank 1 or more); the workspace shares machine 0's database and adapters folder.
-        Waits up to ``wait`` seconds for the run; returns its id (README "Scaling out")."""
+        Waits up to ``wait`` seconds for the run; returns its id (docs/deployment.md "Scaling out")."""
         from .launch import Launch
         from .learner import Learner
 
@@ -483,7 +483,7 @@ class Agent:
 
     def forget_user(self, user: str, dry_run: bool = False):
         """Erase everything stored of ``user`` and derived from it, and retrain the adapters
-        that learned from it (README "Privacy and erasure"); returns an ErasureReport.
+        that learned from it (docs/security.md "Privacy and erasure"); returns an ErasureReport.
         ``dry_run``: only say what would go."""
         from .erasure import erase
 

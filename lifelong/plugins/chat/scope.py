@@ -4,7 +4,7 @@ A fine-tuned adapter answers the questions it was taught, their rewordings and t
 most like them; every other question goes to the base model, as in SERAC's scope classifier
 (Mitchell et al., 2022) and GRACE's deferral radius (Hartvigsen et al., 2023). Fine-tuning a
 135M model on a few facts moves answers to unrelated questions ("What colour is grass?" ->
-"teal", the taught logo colour) however the recipe is tuned (README, benchmarks/learn.py); with
+"teal", the taught logo colour) however the recipe is tuned (docs/figures.md, benchmarks/learn.py); with
 a scope, unrelated questions are answered by weights no cycle touched.
 
 The scope is the embeddings (the agent's embedder, unit length) of every question the adapter's
