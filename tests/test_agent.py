@@ -122,6 +122,25 @@ def test_correction_is_example_and_answers_at_once_without_entering_the_document
     assert agent.db["documents"].count == 0 and agent.search("Okafor CEO", k=1, mode="keyword") == []
 
 
+def test_a_correction_erased_leaves_the_lookup_and_its_row_id_given_again_is_read_anew(agent):
+    """SQLite gives the id of an erased last row to the next row: the lookup keeps what it
+    encoded by the text, not by the id alone. Only a question asked in the same words reaches a
+    correction here (the tiny embedder's cosines mean little)."""
+    from lifelong.plugins.corrections import CorrectionsOptions
+
+    options = agent.plugin_options(CorrectionsOptions)
+    options.min_similarity, options.min_answerability = 0.9999, 2.0
+    first = agent.ask("Who is the CEO of Larkspur?", retrieval=False)
+    erased = agent.feedback(first.id, rating=-1, correction="Mira Okafor is the CEO of Larkspur.")["example_id"]
+    assert agent.ask("Who is the CEO of Larkspur?").answered_by == "correction"
+    agent.forget_interaction(first.id)
+    other = agent.ask("Which city is the head office of Larkspur in?", retrieval=False)
+    given = agent.feedback(other.id, rating=-1, correction="The head office is in Tromso.")["example_id"]
+    assert given == erased  # the case this test is about
+    assert agent.ask("Which city is the head office of Larkspur in?").answer == "The head office is in Tromso."
+    assert agent.ask("Who is the CEO of Larkspur?").answered_by != "correction"
+
+
 def test_good_rating_becomes_example(agent):
     answered = agent.log.log_interaction(task="chat", input="hello", output="Hi there!")
     record = agent.feedback(answered, rating=1)

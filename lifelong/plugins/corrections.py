@@ -41,33 +41,50 @@ class CorrectionsOptions:
             raise ConfigError(f"min_answerability must be >= 0, got {self.min_answerability!r}")
 
 
+# Corrections read for a question worded otherwise: those whose question, answer or both are
+# nearest to it. Answerability is read per sentence in Python; the cosines of every correction
+# are one matrix product, so an ask costs the same after a thousand corrections as after ten.
+CANDIDATES = 8
+
+
 class CorrectionMemory:
     """Embeddings of corrected questions and of their corrections, encoded once each."""
 
     def __init__(self, agent):
         self.agent = agent
         self.store = ExampleStore(agent.db)
-        self._vectors: dict[int, np.ndarray] = {}  # its question, its answer, both
+        # By what was encoded, not by row id alone: SQLite may give an erased row's id to a new one.
+        self._vectors: dict[tuple, np.ndarray] = {}  # its question, its answer, both
+        self._matrix: tuple[list, np.ndarray] | None = None  # the keys it stacks, stacked
+
+    def _cosines(self, rows: list[dict], text: str) -> np.ndarray:
+        """Per row: the cosines of ``text`` to its question, its answer and both."""
+        keys = [(r["id"], r["input"], r["target"]) for r in rows]
+        missing = [(k, r) for k, r in zip(keys, rows) if k not in self._vectors]
+        if missing:
+            vectors = self.agent.embedder.encode([t for _, r in missing for t in _texts(r)])
+            for n, (key, _) in enumerate(missing):
+                self._vectors[key] = vectors[3 * n : 3 * n + 3]
+        if self._matrix is None or self._matrix[0] != keys:
+            self._vectors = {k: self._vectors[k] for k in keys}  # erased rows leave memory too
+            self._matrix = (keys, np.stack([self._vectors[k] for k in keys]))
+        return self._matrix[1] @ self.agent.embedder.encode([text])[0]
 
     def match(self, task: str, text: str) -> tuple[dict, float] | None:
         """The correction that answers ``text`` best, with its question's cosine to ``text``."""
         rows = self.store.corrections(task)
         if not rows:
             return None
-        missing = [r for r in rows if r["id"] not in self._vectors]
-        if missing:
-            vectors = self.agent.embedder.encode([t for r in missing for t in _texts(r)])
-            for n, row in enumerate(missing):
-                self._vectors[row["id"]] = vectors[3 * n : 3 * n + 3]
-        cosines = np.stack([self._vectors[r["id"]] for r in rows]) @ self.agent.embedder.encode([text])[0]
+        cosines = self._cosines(rows, text)
         questions = cosines[:, 0]
         options = self.agent.plugin_options(CorrectionsOptions)
         best = int(np.argmax(questions))
         if questions[best] >= options.min_similarity:
             return rows[best], float(questions[best])
-        chances = [answerability.probability(answerability.features(text, r["target"], _texts(r)[2], float(c[1]), float(c[2])))
-                   for r, c in zip(rows, cosines)]
-        best = int(np.argmax(chances))
+        nearest = np.argsort(-cosines.max(axis=1), kind="stable")[:CANDIDATES]
+        chances = {int(i): answerability.probability(answerability.features(
+            text, rows[i]["target"], _texts(rows[i])[2], float(cosines[i, 1]), float(cosines[i, 2]))) for i in nearest}
+        best = max(chances, key=lambda i: (chances[i], -i))
         if chances[best] < options.min_answerability or self._documents_answer_better(task, text, chances[best]):
             return None
         return rows[best], float(questions[best])
