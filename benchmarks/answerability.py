@@ -107,7 +107,7 @@ def correction_rates(tmp: Path, split: str) -> dict[str, tuple[float, float, flo
     """After each correction (its own workspace), per arm: the share of corrected questions
     asked again, of rewordings, and of unrelated questions answered with the correction.
     ``before``: only a question worded alike (cosine of the questions) reaches it."""
-    from lifelong.plugins.corrections import CorrectionsOptions
+    from lifelong.plugins.chat.corrections import CorrectionsOptions
 
     counts = {"before": [0, 0, 0], "now": [0, 0, 0]}
     items = [c for c in CORRECTIONS if c["split"] == split]
@@ -192,7 +192,7 @@ def correction_threshold(agents) -> None:
     chance (with the weights in chat/answerability.py) that each correction answers its
     rewordings and its unrelated questions, against the best sentence of the documents (which
     must answer less likely); the best balanced accuracy."""
-    from lifelong.plugins.corrections import CorrectionsOptions
+    from lifelong.plugins.chat.corrections import CorrectionsOptions
 
     reached, unrelated = [], []  # (question cosine, the correction's chance, the documents' best chance)
     for item in (c for c in CORRECTIONS if c["split"] == "dev"):

@@ -30,7 +30,7 @@ from sequential_edits import make_facts  # noqa: E402
 
 from lifelong import Agent  # noqa: E402
 from lifelong.memory.examples import ExampleStore  # noqa: E402
-from lifelong.plugins import corrections  # noqa: E402
+from lifelong.plugins.chat import corrections  # noqa: E402
 
 REPEATS = 20
 

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
-from lifelong.plugins.corrections import CorrectionsOptions  # noqa: E402
+from lifelong.plugins.chat.corrections import CorrectionsOptions  # noqa: E402
 
 FACTS = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "facts.jsonl").read_text().splitlines()]
 CYCLES = 5

@@ -31,10 +31,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong.memory import InteractionLog, open_database  # noqa: E402
-from lifelong.memory.documents import DocumentStore  # noqa: E402
-from lifelong.memory.pgvector_index import EF_SEARCH, PgvectorIndex  # noqa: E402
+from lifelong.plugins.retrieval.documents import DocumentStore  # noqa: E402
+from lifelong.plugins.retrieval.pgvector_index import EF_SEARCH, PgvectorIndex  # noqa: E402
 from lifelong.memory.transfer import copy_to_postgres  # noqa: E402
-from lifelong.memory.vector_index import VectorIndex  # noqa: E402
+from lifelong.plugins.retrieval.vector_index import VectorIndex  # noqa: E402
 from lifelong.plugins.retrieval import schema  # noqa: E402
 from lifelong.testing.postgres_server import TemporaryServer, unavailable  # noqa: E402
 

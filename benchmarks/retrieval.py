@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
-from lifelong.memory.vector_index import VectorIndex  # noqa: E402
+from lifelong.plugins.retrieval.vector_index import VectorIndex  # noqa: E402
 
 CLINC = ROOT.parent / "shared" / "data" / "clinc150" / "data_full.json"
 

@@ -17,7 +17,7 @@ the adapter chain's depth, the scope's size and the database's size: what grows 
 
 Reference (LLaMA-2-7B, zsRE, T = 1000): WISE 0.77 / 0.72 / 1.00, GRACE 0.93 / 0.08 / 1.00.
 
-Run: .venv/bin/python benchmarks/sequential_edits.py [--cycles 50] [--per-cycle 20] [--seed 0]
+Run: .venv/bin/python benchmarks/sequential_edits.py [--cycles 50] [--per-cycle 20] [--seed 0] [--score-at 100,500]
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ def main():
     parser.add_argument("--cycles", type=int, default=50)
     parser.add_argument("--per-cycle", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--score-at", default="", help="Also score after these T, comma-separated (e.g. 100,200)")
     args = parser.parse_args()
+    score_at = {int(t) for t in args.score_at.split(",") if t.strip()}
     facts = make_facts(args.cycles * args.per_cycle, args.seed)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (1 min) at the start", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,11 +143,17 @@ def main():
             print(f"T={len(taught)}: cycle {seconds:.0f} s ({report.new_examples} new + {report.replayed_examples} replayed, "
                   f"{'promoted' if report.promoted else 'refused: ' + report.reason}), ask {ask_latency(agent):.2f} s, "
                   f"{growth(agent, workdir)}", flush=True)
-        for served in (True, False):
-            r, g, l = scores(agent, taught, base_general, served)
-            print(f"T={len(taught)} {'as served' if served else 'own answers'}: reliability {r:.2f}, "
-                  f"generalisation {g:.2f}, locality {l:.2f}", flush=True)
+            if len(taught) in score_at or cycle == args.cycles - 1:
+                report_scores(agent, taught, base_general)
         agent.close()
+
+
+def report_scores(agent, taught, base_general):
+    for served in (True, False):
+        started = time.perf_counter()
+        r, g, l = scores(agent, taught, base_general, served)
+        print(f"T={len(taught)} {'as served' if served else 'own answers'}: reliability {r:.2f}, "
+              f"generalisation {g:.2f}, locality {l:.2f} (scored in {time.perf_counter() - started:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

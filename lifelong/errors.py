@@ -27,3 +27,7 @@ class StorageError(LifelongError):
 
 class DatabaseUnavailable(StorageError):
     """The database server cannot be reached now; the same call may succeed once it is back."""
+
+
+class LearningCancelled(LifelongError):
+    """Raised inside a learning run whose job was cancelled; the run is recorded as cancelled."""

@@ -126,7 +126,7 @@ def test_a_correction_erased_leaves_the_lookup_and_its_row_id_given_again_is_rea
     """SQLite gives the id of an erased last row to the next row: the lookup keeps what it
     encoded by the text, not by the id alone. Only a question asked in the same words reaches a
     correction here (the tiny embedder's cosines mean little)."""
-    from lifelong.plugins.corrections import CorrectionsOptions
+    from lifelong.plugins.chat.corrections import CorrectionsOptions
 
     options = agent.plugin_options(CorrectionsOptions)
     options.min_similarity, options.min_answerability = 0.9999, 2.0

@@ -109,11 +109,11 @@ def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
 
 def test_the_loss_on_answer_positions_only_equals_the_models_own_loss_and_gradient(agent):
     """The LM head runs only where an answer token is predicted and the rows' common opening
-    runs once (causal_lm.answer_logits): on a batch of items of different lengths, the loss and
+    runs once (batches.answer_logits): on a batch of items of different lengths, the loss and
     the adapter's gradient are those of the model's own loss over all positions."""
     import torch
 
-    from lifelong.learning import causal_lm
+    from lifelong.learning import batches, causal_lm
 
     gen = agent.generator
     model = causal_lm.trainable_model(gen.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 10)
@@ -125,7 +125,7 @@ def test_the_loss_on_answer_positions_only_equals_the_models_own_loss_and_gradie
     )]
     params = [p for p in model.parameters() if p.requires_grad]
     enc = causal_lm.collate(batch, pad)
-    assert causal_lm.shared_prefix(model, enc, len(enc["input_ids"][0])) >= causal_lm.SHARED_PREFIX_MIN
+    assert batches.shared_prefix(model, enc, len(enc["input_ids"][0])) >= batches.SHARED_PREFIX_MIN
 
     def loss_and_gradient(loss):
         model.zero_grad()

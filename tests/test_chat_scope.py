@@ -107,12 +107,12 @@ def test_corrections_and_imports_keep_the_adapter_to_its_scope(tiny_workspace):
 def test_a_rated_adapter_that_loses_general_questions_keeps_its_scope(tiny_workspace, monkeypatch):
     """The probe is replaced by two questions the parent answers right (taught facts); ratings
     that teach other answers to those very questions lose them."""
-    from lifelong.learning import behaviour
+    from lifelong.plugins import chat
 
     with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
         teach(agent, FACTS)
         assert agent.learn().promoted
-        monkeypatch.setattr(behaviour, "probe_questions",
+        monkeypatch.setattr(chat, "probe_questions",
                             lambda: [{"question": "Who is the CEO?", "answers": ["Mira"]},
                                      {"question": "Where is HQ?", "answers": ["Oslo"]}])
         rate(agent, [("Who is the CEO?", "In short: Juno.", 1), ("Where is HQ?", "In short: Bergen.", 1)])

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hostile import PLUGINS, assert_nothing_lost, environment, snapshot
-from lifelong.plugins.corrections import CorrectionsOptions
+from lifelong.plugins.chat.corrections import CorrectionsOptions
 from lifelong.server import create_app
 
 CHAT, FEEDBACK, LEARN = "/v1/chat/completions", "/v1/feedback", "/v1/learn"

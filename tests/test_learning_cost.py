@@ -8,6 +8,7 @@ import torch
 from lifelong import Agent
 from lifelong.errors import ConfigError
 from lifelong.learning import artefacts, behaviour, causal_lm, threads
+from lifelong.plugins import chat
 from lifelong.plugins.chat import ChatTask
 from lifelong.plugins.chat.training import distillation_prompts
 
@@ -93,7 +94,7 @@ def test_a_changed_probe_or_system_prompt_is_computed_again(tmp_path, computed, 
         agent.learn()
     probe = behaviour.probe_questions()
     changed = [{"question": "What is the capital of Norway?", "answers": ["Oslo"]}, *probe[1:]]
-    monkeypatch.setattr(behaviour, "probe_questions", lambda: changed)
+    monkeypatch.setattr(chat, "probe_questions", lambda: changed)  # the chat task's probe
     monkeypatch.setattr(causal_lm, "probe_text", lambda: "A different text to measure perplexity on.")
     computed["stores"].clear(), computed["prompts"].clear()
     with Agent.open(workspace(tmp_path, "second")) as agent:

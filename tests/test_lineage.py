@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from lifelong import Agent, InputError, NotFoundError
 from lifelong.cli import build_app
-from lifelong.plugins.corrections import CorrectionsOptions
+from lifelong.plugins.chat.corrections import CorrectionsOptions
 
 from conftest import TINY_CONFIG, TINY_LEARNING
 

@@ -8,8 +8,8 @@ import pytest
 from lifelong import Agent
 from lifelong.errors import StorageError
 from lifelong.memory import open_database
-from lifelong.memory.documents import DocumentStore
-from lifelong.memory.pgvector_index import PgvectorIndex
+from lifelong.plugins.retrieval.documents import DocumentStore
+from lifelong.plugins.retrieval.pgvector_index import PgvectorIndex
 from lifelong.plugins.retrieval import schema
 
 DOCUMENTS = {
@@ -85,6 +85,6 @@ def test_chunks_stored_without_their_vector_get_it(pgvector_url):
     index = PgvectorIndex.open(db, 8)
     for (chunk_id, _), vector in zip(added, vectors):
         assert index.search(vector, 1)[0][0] == chunk_id
-    with pytest.raises(StorageError, match=r"its chunks hold vector\(8\) embeddings and the embedder makes 16-wide ones"):
+    with pytest.raises(StorageError, match=r"the database.s chunks hold vector\(8\) embeddings and the embedder makes 16-wide ones"):
         PgvectorIndex.open(db, 16)
 

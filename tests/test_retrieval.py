@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from lifelong import Agent, InputError
 from lifelong.cli import build_app
-from lifelong.memory.vector_index import VectorIndex
+from lifelong.plugins.retrieval.vector_index import VectorIndex
 from pdfs import minimal_pdf
 
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from lifelong.cli import build_app
-from lifelong.plugins.corrections import CorrectionsOptions
+from lifelong.plugins.chat.corrections import CorrectionsOptions
 from lifelong.server import create_app
 
 

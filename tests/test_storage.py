@@ -9,7 +9,7 @@ import pytest
 from lifelong.errors import ConfigError, InputError, NotFoundError, StorageError
 from lifelong.memory import open_database, write_transaction
 from lifelong.memory.db import exclusive
-from lifelong.memory.documents import DocumentStore
+from lifelong.plugins.retrieval.documents import DocumentStore
 from lifelong.memory.examples import ExampleStore
 from lifelong.memory.versions import ModelVersions
 from lifelong.plugins.buffers import ReservoirBuffer

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from lifelong import Agent
-from lifelong.plugins.corrections import CorrectionsOptions
+from lifelong.plugins.chat.corrections import CorrectionsOptions
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_WORKSPACE = HERE.parents[1] / ".lifelong-demo"

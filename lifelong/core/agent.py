@@ -444,6 +444,12 @@ class Agent:
                 self.lineage.forget_document(document)
         return parent, restored
 
+    def corrections(self, task: str) -> list[dict]:
+        """The latest correction users gave for each question of ``task``, oldest first: example
+        rows (``id``, ``input``: the question, ``target``: the correction, ...), read for a plugin
+        that answers from them (the built-in ``corrections``)."""
+        return self.examples.corrections(task)
+
     def learning_runs(self, task: str | None = None) -> list[dict]:
         """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the
         same keys as ``learn(...).to_dict()``."""

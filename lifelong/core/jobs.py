@@ -9,12 +9,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ..errors import InputError, LifelongError, NotFoundError
+from ..errors import InputError, LearningCancelled, LifelongError, NotFoundError
 from ..learning.threads import lower_priority_of_this_thread
-
-
-class LearningCancelled(LifelongError):
-    """Raised inside a learning run whose job was cancelled; the run is recorded as cancelled."""
 
 
 class JobProgress:

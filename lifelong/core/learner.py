@@ -20,9 +20,8 @@ from ..learning.threads import cycle_threads
 from ..learning.metrics import preference_metrics, summarize
 from ..memory.db import exclusive, write_transaction
 from ..memory.lineage import Lineage
-from ..errors import InputError, LifelongError
+from ..errors import InputError, LearningCancelled, LifelongError
 from ..files import atomic_write
-from .jobs import LearningCancelled
 from .launch import Launch, join_training, run_training, running_job
 from .runs import run_record
 from .task import LearnableTask

@@ -33,7 +33,7 @@ DEFAULT_PLUGINS = {
     "retrieval": "lifelong.plugins.retrieval",
     "chat": "lifelong.plugins.chat",
     "classify": "lifelong.plugins.classify",
-    "corrections": "lifelong.plugins.corrections",
+    "corrections": "lifelong.plugins.chat.corrections",
     "buffers": "lifelong.plugins.buffers",
     "strategies": "lifelong.plugins.strategies",
     "pii": "lifelong.plugins.pii",

@@ -14,6 +14,7 @@ from importlib import resources
 import torch
 
 from . import preference
+from .batches import answer_logits, collate
 from .fisher import diagonal_fisher
 from .loop import LoopSettings, device_of, fit
 from .peft_methods import peft_config
@@ -56,19 +57,6 @@ def length_grouped_batches(items: list[dict], batch_size: int, rng: random.Rando
     return batches
 
 
-def collate(batch: list[dict], pad_id: int, device=None) -> dict:
-    width = max(len(f["input_ids"]) for f in batch)
-    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), -100, dtype=torch.long)
-    mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, f in enumerate(batch):
-        n = len(f["input_ids"])
-        ids[row, :n] = torch.tensor(f["input_ids"])
-        labels[row, :n] = torch.tensor(f["labels"])
-        mask[row, :n] = 1
-    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
-
-
 # The teacher's distribution is kept as its most likely tokens only: they carry nearly all of
 # its mass, and the full vocabulary (49k for SmolLM2) per answer token would not fit in memory
 # for a few hundred examples.
@@ -108,46 +96,6 @@ def _distributions(model, items: list[dict], pad_id: int, batch_size: int) -> li
             top = logp.topk(TEACHER_TOP_K, dim=-1)
             found.append((top.indices, torch.softmax(top.values, dim=-1)))
     return found
-
-
-def answer_logits(model, enc: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """The logits at the positions that predict an answer token of some row of ``enc``
-    (``collate``), in float32, and the tokens they predict (-100 where a row has none there).
-
-    Two savings, exact up to rounding (tests/test_chat_learning.py): only those positions go
-    through the LM head (a prompt is most of a training item's tokens, and the head, vocabulary
-    x hidden, 49k x 576 for SmolLM2, is about a fifth of the model's compute per token); and the
-    tokens every row begins with (the system prompt and the chat template's opening) are run
-    once, their keys and values repeated for each row (``shared_prefix``)."""
-    predicts = (enc["labels"][:, 1:] != -100).any(0).nonzero().squeeze(-1)
-    ids, mask = enc["input_ids"], enc["attention_mask"]
-    shared = shared_prefix(model, enc, int(predicts[0]))
-    if not shared:
-        logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=predicts).logits
-    else:
-        cache = model(input_ids=ids[:1, :shared], use_cache=True, logits_to_keep=1).cache
-        cache.batch_repeat_interleave(len(ids))
-        logits = model(input_ids=ids[:, shared:], attention_mask=mask, cache=cache, use_cache=True,
-                       logits_to_keep=predicts - shared).logits
-    return logits.float(), enc["labels"][:, 1:][:, predicts]
-
-
-# Below this many common tokens, running them once saves less than the second call costs.
-SHARED_PREFIX_MIN = 16
-
-
-def shared_prefix(model, enc: dict, first_predicted: int) -> int:
-    """How many leading tokens every row of ``enc`` has in common (0: too few to share, a
-    single row, a data-parallel wrapper, or a prompt-learning adapter, which brings keys and
-    values of its own), up to ``first_predicted``, the first position whose logits are wanted."""
-    ids, mask = enc["input_ids"], enc["attention_mask"]
-    # A data-parallel wrapper (DDP, launched over several processes) expects one forward pass
-    # per backward pass: two would leave its gradient exchange waiting.
-    if len(ids) < 2 or hasattr(model, "module") or getattr(getattr(model, "active_peft_config", None), "is_prompt_learning", False):
-        return 0
-    same = ((ids == ids[:1]) & (mask == 1)).all(0)
-    shared = min(int(same.int().cumprod(0).sum()), first_predicted)
-    return shared if shared >= SHARED_PREFIX_MIN else 0
 
 
 def batch_loss(model, batch: list[dict], pad_id: int, model_loss: bool = False):

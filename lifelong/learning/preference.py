@@ -18,14 +18,13 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .batches import answer_logits, collate
 from .loop import device_of
 
 
 def sequence_logps(model, rows: list[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row (``input_ids`` and ``labels`` as ``causal_lm.features`` makes them): the summed
     log-probability of its answer tokens, and how many there are."""
-    from .causal_lm import answer_logits, collate
-
     logits, labels = answer_logits(model, collate(rows, pad_id, device_of(model)))
     mask = labels != -100
     # The label's log-probability as its logit minus the row's log-sum-exp: the full log-softmax

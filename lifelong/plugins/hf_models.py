@@ -4,9 +4,7 @@ embedder by name, and any other ``[models]`` value as an HF model id or a local 
 
 from dataclasses import dataclass, field
 
-from lifelong import hookimpl
-from lifelong.api import ConfigError
-from lifelong.models.bundled import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
+from lifelong.api import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, ConfigError, hookimpl
 
 
 @dataclass
@@ -19,7 +17,7 @@ class HFModelsOptions:
 
 
 def _generator(agent, spec):
-    from lifelong.models import load_generator  # torch and transformers load on first use only
+    from lifelong.api import load_generator  # torch and transformers load on first use only
 
     threads = agent.plugin_options(HFModelsOptions).threads
     if threads:
@@ -30,7 +28,7 @@ def _generator(agent, spec):
 
 
 def _embedder(agent, spec):
-    from lifelong.models import load_embedder
+    from lifelong.api import load_embedder
 
     return load_embedder(spec, agent.config)
 

@@ -19,7 +19,7 @@ import phonenumbers
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from lifelong import hookimpl
+from lifelong.api import hookimpl
 
 
 @dataclass

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lifelong.api import ConfigError, Plan, Strategy, hookimpl, select_replayed
-from lifelong.files import atomic_write
+from lifelong.api import ConfigError, Plan, Strategy, atomic_write, hookimpl, select_replayed
 
 EWC_FILE = "ewc.safetensors"
 

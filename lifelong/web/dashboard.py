@@ -22,10 +22,9 @@ from fastapi.templating import Jinja2Templates
 
 from ..errors import LifelongError
 from . import charts
+from .dashboard_routes import COOKIE, add_routes
 
 HERE = Path(__file__).parent
-COOKIE = "lifelong_ui"
-PAGE = 50
 
 
 class Dashboard:
@@ -35,8 +34,6 @@ class Dashboard:
         self.csrf = secrets.token_urlsafe(32)
         self.session = None if token is None else hmac.new(token.encode(), b"lifelong-ui", hashlib.sha256).hexdigest()
         app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
-        from .dashboard_routes import add_routes
-
         add_routes(app, self)
 
     # --- auth and forms ------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ..errors import LifelongError
-from .dashboard import COOKIE, PAGE
-
+COOKIE = "lifelong_ui"  # the signed-in session
+PAGE = 50  # interactions per page
 MODES = ("hybrid", "dense", "keyword")
 
 

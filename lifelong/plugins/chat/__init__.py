@@ -25,12 +25,12 @@ import contextlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from lifelong import hookimpl
-from lifelong.errors import ConfigError, InputError
-from lifelong.api import Answer, GenerationOptions, LearnableTask
+from lifelong.api import (Answer, ConfigError, GenerationOptions, InputError, LearnableTask, answered_right, behaviour_verdict,
+                          PAIRS, hookimpl, lost_questions, preference_pairs, probe_questions, to_give)
 
 from . import grounding, scope, training
-from .grounding import Grounding, content_words
+from .grounding import Grounding
+from .words import content_words
 from .served import ServedModel
 
 ANSWER_MODES = ("auto", "generate", "extract")
@@ -318,7 +318,7 @@ class ChatTask(LearnableTask):
     # --- learning -------------------------------------------------------------------------------
 
     def train(self, examples, parent_path, penalty=None, progress=None):
-        from lifelong.learning import causal_lm  # torch: loaded when learning starts, not at start-up
+        from lifelong.api import causal_lm  # torch: loaded when learning starts, not at start-up
 
         step = progress.add_task("loading the models", total=1) if progress else None
         gen, _ = self.agent.generator, self.agent.embedder
@@ -343,7 +343,6 @@ class ChatTask(LearnableTask):
         preference; else ``every_question`` (with the adapter on every question it loses no more
         of the behaviour probe's general questions that the parent answers right, as served,
         than ``[learning] behaviour_tolerance`` allows) and the questions it ``lost``."""
-        from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
 
         if not any(e.get("origin") in ("rating", "preference") for e in examples):
             return None
@@ -423,7 +422,7 @@ class ChatTask(LearnableTask):
         return model.eval()
 
     def _generate_batch(self, model, prompts: list[list[dict]], max_new_tokens: int) -> list[str]:
-        from lifelong.learning import causal_lm
+        from lifelong.api import causal_lm
 
         return causal_lm.generate_batch(model, self.agent.generator.tokenizer, prompts, max_new_tokens=max_new_tokens)
 
@@ -465,7 +464,6 @@ class ChatTask(LearnableTask):
         Questions are answered as served (the adapter inside its scope, the base model outside);
         the perplexity is the adapter's own, so damage its scope would hide is still caught. The
         report shows whether the adapter answers every question, and what kept it from it."""
-        from lifelong.learning.behaviour import answered_right, probe_questions
 
         starting = self._starting
         served = starting if starting is not None and starting.adapter_path == adapter_path else ServedModel(self, adapter_path)
@@ -487,9 +485,7 @@ class ChatTask(LearnableTask):
         """The share of a cycle's feedback the model honours: each answer to give that it gives
         as served (``score``), and each preference pair whose chosen answer it finds likelier per
         token than the rejected one (the pairs' margins go to ``scores[PAIRS][key]``)."""
-        from lifelong.learning import causal_lm, preference
-        from lifelong.learning.gate import PAIRS
-        from lifelong.learning.objectives import preference_pairs, to_give
+        from lifelong.api import causal_lm, preference
 
         given = [e for e in examples if to_give(e)]
         answers = served.answers([e["input"] for e in given], FEEDBACK_TOKENS, keep=False) if given else []
@@ -503,7 +499,7 @@ class ChatTask(LearnableTask):
         return right / max(1, len(given) + len(pairs))
 
     def fisher(self, model, examples) -> dict:
-        from lifelong.learning import causal_lm
+        from lifelong.api import causal_lm
 
         return causal_lm.fisher_diagonal(model, self.agent.generator.tokenizer, examples, self.system_prompt)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 
-from .grounding import content_words
+from .words import content_words
 
 FEATURES = ("cosine", "cosine_around", "covered", "covered_around", "supplies")
 # Fitted by benchmarks/answerability.py --fit (logistic regression on the dev split).

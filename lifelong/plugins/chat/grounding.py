@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_WORD = re.compile(r"[a-z0-9]+(?:[.,:][0-9]+)*")
+from . import answerability
+from .words import content_words, words
+
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _CITATION = re.compile(r"\[(\d+)\]")
 # A sentence ends at . ! ? followed by space and an upper-case letter, a digit or a quote;
@@ -23,36 +25,11 @@ _CITATION = re.compile(r"\[(\d+)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _PARAGRAPH = re.compile(r"\n\s*\n")
 _HEADING = re.compile(r"^\s*#+\s*")
-_FILLER = frozenset(
-    "a an the is are was were be been of to and or in on at for it its our we you your i me my "
-    "do does did can could would should will what when where which who whom whose why how there "
-    "this that these those with from by as any some about please tell know".split()
-)
 # Text that only a prompt contains: an answer that carries it is echoing its input.
 _PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer", "the question", "this question", "[n]")
 
 #: What the task says when no source supports an answer.
 NOT_IN_SOURCES = "The documents do not say."
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
-
-
-def stem(word: str) -> str:
-    """Crude folding of plurals and verb endings, enough for overlap: 'returns' and 'returned'
-    match 'return', 'days' 'day'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith(("ed", "ing")):
-        return word[: -2 if word.endswith("ed") else -3]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def content_words(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w not in _FILLER}
 
 
 def paragraphs(text: str) -> list[list[str]]:
@@ -129,8 +106,6 @@ def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: 
     ``min_answerability`` > 0, sentences are ranked by the chance that they answer the question
     (chat/answerability.py), each joined with the neighbours that complete it, and the documents
     answer only when the best reaches it; with 0, by score, and reaching ``floor`` answers."""
-    from . import answerability
-
     candidates = [(s, hit, p, i) for hit in hits for p in paragraphs(hit.text) for i, s in enumerate(p)]
     if not candidates:
         return Grounding([], [], False, touched=False)

@@ -101,7 +101,7 @@ class ServedModel:
     def teacher(self, items: list[dict]) -> list[dict]:
         """The next-token distributions (top tokens, learning/causal_lm.py) on the answer of each
         soft training item, as served."""
-        from lifelong.learning import causal_lm
+        from lifelong.api import causal_lm
 
         tokenizer = self.task.agent.generator.tokenizer
         names = [digest([i["messages"], i["target"]]) for i in items]
@@ -117,7 +117,7 @@ class ServedModel:
     def perplexity(self) -> float:
         """The model's own perplexity on the generic probe text (the adapter's, in and out of
         its scope: damage its scope would hide is still seen)."""
-        from lifelong.learning import causal_lm
+        from lifelong.api import causal_lm
 
         text = causal_lm.probe_text()
         store = self.own or self.base

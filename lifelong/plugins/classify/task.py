@@ -11,11 +11,8 @@ from pathlib import Path
 
 import torch
 
-from lifelong.api import Answer, ConfigError, InputError, LearnableTask, options_from_dict
-from lifelong.learning.evaluation import classification_report
-from lifelong.learning.fisher import diagonal_fisher
-from lifelong.learning.loop import LoopSettings, device_of, fit
-from lifelong.learning.gate import ALL_LABELS, CONFUSED_WITH, KNOWN_LABELS, PER_LABEL
+from lifelong.api import (ALL_LABELS, CONFUSED_WITH, KNOWN_LABELS, PER_LABEL, Answer, ConfigError, InputError, LearnableTask,
+                          LoopSettings, classification_report, device_of, diagonal_fisher, fit, options_from_dict)
 
 from .heads import HEADS
 from .model import META_FILE, EncoderClassifier, load_classifier

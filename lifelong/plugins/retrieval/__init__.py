@@ -2,7 +2,7 @@
 PostgreSQL full-text) hybrid search. Its options are ``[plugins.retrieval]``; its tables
 (documents, chunks and their keyword index) are its own migrations, on either backend."""
 
-from lifelong import hookimpl
+from lifelong.api import hookimpl
 
 from .options import RetrievalOptions
 from .retriever import FaissRetriever

@@ -14,17 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lifelong.api import Hit, IngestReport, InputError, Retriever
-from lifelong.validation import check_text, printable
-from lifelong.memory.db import write_transaction
-from lifelong.memory.documents import DocumentStore
-from lifelong.memory.pgvector_index import PgvectorIndex
-from lifelong.memory.vector_index import VectorIndex
+from lifelong.api import Hit, IngestReport, InputError, Retriever, check_text, printable, write_transaction
 
 from .chunker import Chunker
+from .documents import DocumentStore
 from .options import RetrievalOptions
+from .pgvector_index import PgvectorIndex
 from .readers import SUPPORTED, UnreadableFile, read_text
 from .snapshots import KnowledgeSnapshots
+from .vector_index import VectorIndex
 
 log = logging.getLogger("lifelong")
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very top ranks

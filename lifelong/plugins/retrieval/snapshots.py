@@ -12,7 +12,7 @@ import hashlib
 
 import numpy as np
 
-from lifelong.memory.db import utcnow, write_transaction
+from lifelong.api import utcnow, write_transaction
 
 
 class KnowledgeSnapshots:

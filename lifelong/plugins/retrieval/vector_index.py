@@ -16,7 +16,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ..files import atomic_write
+from lifelong.api import atomic_write
 
 log = logging.getLogger("lifelong")
 

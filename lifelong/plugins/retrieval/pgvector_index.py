@@ -15,8 +15,7 @@ import logging
 
 import numpy as np
 
-from ..errors import StorageError
-from .db import dialect, serialize, write_transaction
+from lifelong.api import StorageError, dialect, serialize, write_transaction
 
 log = logging.getLogger("lifelong")
 
@@ -53,9 +52,7 @@ class PgvectorIndex:
                 # Finds the chunks still to fill at once, however many are filled.
                 db.execute(f"create index chunks_{COLUMN}_missing on chunks (id) where {COLUMN} is null")
             elif width[0] != f"vector({dim})":
-                from .postgres import redacted
-
-                raise StorageError(f"database {redacted(db.url)}: its chunks hold {width[0]} embeddings and the "
+                raise StorageError(f"the database's chunks hold {width[0]} embeddings and the "
                                    f"embedder makes {dim}-wide ones; use the embedder they were made with, or "
                                    "ingest into a new database")
             else:

@@ -9,7 +9,8 @@ import re
 import numpy as np
 import sqlite_utils
 
-from .db import dialect, serialize, utcnow, write_transaction
+from lifelong.api import dialect, serialize, utcnow, write_transaction
+
 from .pgvector_index import COLUMN as VECTOR_COLUMN
 
 # Left out of keyword queries: they match nearly every chunk and drown the BM25 ranking.

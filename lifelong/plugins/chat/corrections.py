@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifelong import hookimpl
-from lifelong.api import ConfigError
-from lifelong.memory.examples import ExampleStore
-from lifelong.plugins.chat import answerability
+from lifelong.api import ConfigError, hookimpl
+
+from . import answerability
 
 _memories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -52,7 +51,6 @@ class CorrectionMemory:
 
     def __init__(self, agent):
         self.agent = agent
-        self.store = ExampleStore(agent.db)
         # By what was encoded, not by row id alone: SQLite may give an erased row's id to a new one.
         self._vectors: dict[tuple, np.ndarray] = {}  # its question, its answer, both
         self._matrix: tuple[list, np.ndarray] | None = None  # the keys it stacks, stacked
@@ -72,7 +70,7 @@ class CorrectionMemory:
 
     def match(self, task: str, text: str) -> tuple[dict, float] | None:
         """The correction that answers ``text`` best, with its question's cosine to ``text``."""
-        rows = self.store.corrections(task)
+        rows = self.agent.corrections(task)
         if not rows:
             return None
         cosines = self._cosines(rows, text)
