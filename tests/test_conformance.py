@@ -1,8 +1,12 @@
 """Every built-in plugin passes the conformance kit that plugin authors use (lifelong.testing)."""
 
+from pathlib import Path
+
 import pytest
 
-from lifelong.testing import BufferTests, LearnableTaskTests, RetrieverTests, StrategyTests
+from lifelong.testing import BufferTests, EmbedderTests, GeneratorTests, LearnableTaskTests, RetrieverTests, StrategyTests
+
+MINIMAL_MODELS = str(Path(__file__).parent / "minimal_models.py")
 
 # The tiny models learn nothing in one epoch, and need not: the suites check the contract.
 QUICK_LEARNING = "\n[learning]\nholdout_fraction = 0.0\n\n[plugins.chat]\nepochs = 1\n"
@@ -14,6 +18,26 @@ INTENTS = [("i want my money back", "refund"), ("where is my parcel", "tracking"
 
 class TestFaissRetriever(RetrieverTests):
     retriever = "faiss"
+
+
+class TestTinyGenerator(GeneratorTests):
+    generator = "tiny-llm"  # the built-in Generator class, on tiny random weights
+
+
+class TestAGeneratorWrittenFromTheDocs(GeneratorTests):
+    plugins = [MINIMAL_MODELS]
+    generator = "echo-llm"
+    learnable = False
+
+
+class TestTinyEmbedder(EmbedderTests):
+    embedder = "tiny-embedder"  # the built-in Embedder class, on tiny random weights
+
+
+class TestAnEmbedderWrittenFromTheDocs(EmbedderTests):
+    plugins = [MINIMAL_MODELS]
+    embedder = "hashing-embedder"
+    has_transformer = False
 
 
 class TestChatTask(LearnableTaskTests):

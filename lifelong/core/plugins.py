@@ -223,7 +223,15 @@ def _import_spec(spec: str, installed_only: bool = False):
     path = Path(spec).expanduser().absolute()
     if not path.exists():
         raise FileNotFoundError(f"no such file {path}")
-    module_spec = importlib.util.spec_from_file_location(f"lifelong_plugin_{path.stem}", path)
+    name = f"lifelong_plugin_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    # In sys.modules while it runs, as an import would be: @dataclass (an options class, say)
+    # looks its module up there.
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module

@@ -40,6 +40,11 @@ class Embedder:
     def tokenizer(self):
         return self.model.tokenizer
 
+    @property
+    def transformer(self):
+        """The transformers encoder under the sentence-transformers pipeline."""
+        return self.model[0].auto_model
+
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -11,8 +11,10 @@ Each test runs an agent in a fresh workspace on the tiny in-process models of
 ``lifelong.testing.tiny_models``. ``examples/plugin_template`` uses the kit."""
 
 from .learning import BufferTests, StrategyTests
+from .models import EmbedderTests, GeneratorTests
 from .retriever import RetrieverTests
 from .task import LearnableTaskTests, TaskTests
 from .workspace import AgentSuite
 
-__all__ = ["AgentSuite", "RetrieverTests", "TaskTests", "LearnableTaskTests", "BufferTests", "StrategyTests"]
+__all__ = ["AgentSuite", "RetrieverTests", "TaskTests", "LearnableTaskTests", "BufferTests", "StrategyTests",
+           "GeneratorTests", "EmbedderTests"]

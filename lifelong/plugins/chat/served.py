@@ -22,10 +22,10 @@ from lifelong.api import ArtefactStore, digest
 def model_fingerprint(generator) -> dict:
     """What identifies the base weights: where they load from (with the weights file's size and
     time when that is a local folder), their dtype and their quantisation."""
-    source = str(generator.source)
+    source = str(getattr(generator, "source", type(generator).__qualname__))
     files = sorted(Path(source).glob("*.safetensors")) if Path(source).is_dir() else []
     stamps = [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]
-    return {"source": source, "files": stamps, "dtype": str(generator.dtype),
+    return {"source": source, "files": stamps, "dtype": str(getattr(generator, "dtype", None)),
             "quantization": repr(getattr(generator, "quantization", None))}
 
 

@@ -94,7 +94,11 @@ class ClassifyTask(LearnableTask):
 
     @property
     def _encoder(self):
-        return self.agent.embedder.model[0].auto_model
+        encoder = getattr(self.agent.embedder, "transformer", None)
+        if encoder is None:
+            raise ConfigError(f"task {self.name!r}: the embedder ({type(self.agent.embedder).__name__}) has no transformers "
+                              "encoder to classify with (TextEmbedder.transformer); set [models] embedder to one that has")
+        return encoder
 
     @property
     def _hidden(self) -> int:
