@@ -98,7 +98,10 @@ def _generation(body: ChatRequest) -> GenerationOptions:
     stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     if len(stops) > 4 or any(not s for s in stops):
         raise InputError("stop: give at most 4 non-empty strings")
-    return GenerationOptions(body.max_completion_tokens or body.max_tokens, body.temperature, body.top_p, tuple(stops))
+    # The request's system messages replace the workspace's system prompt, as with OpenAI's API.
+    systems = [_text(m, i) for i, m in enumerate(body.messages) if m.role in ("system", "developer")]
+    return GenerationOptions(body.max_completion_tokens or body.max_tokens, body.temperature, body.top_p, tuple(stops),
+                             "\n".join(systems) if systems else None)
 
 
 def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
@@ -124,7 +127,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
 
     def turn(body: ChatRequest) -> tuple[str, list[dict], str | None]:
         """The question (the last message, from the user), the earlier user and assistant turns
-        as history (the task has its own system prompt), and the conversation they belong to."""
+        as history (system messages go to ``_generation``), and the conversation they belong to."""
         if not body.messages or body.messages[-1].role != "user":
             raise InputError("the last message must have role 'user': it is the question to answer")
         texts = [_text(m, i) for i, m in enumerate(body.messages)]

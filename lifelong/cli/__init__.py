@@ -20,13 +20,18 @@ from ..errors import LifelongError
 from ..core.plugins import PluginHost, user_plugins
 from ..quiet import quiet_libraries
 from ..validation import printable
-from . import (agent_commands, core_commands, knowledge_commands, learn_commands, lineage_commands, memory_commands,
-               portable_commands, review_command, serve_command, task_commands)
+from . import (agent_commands, config_commands, core_commands, help, knowledge_commands, learn_commands, lineage_commands, memory_commands,
+               models_command, portable_commands, review_command, serve_command, task_commands)
 
 
 class _Group(TyperGroup):
     """Shows a LifelongError raised by any command as one line and exits with code 1; a bad
-    argument is one line too (exit code 2), instead of a framed usage screen."""
+    argument is one line too (exit code 2), instead of a framed usage screen. Its help and its
+    commands' are tidied (cli/help.py)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        help.tidy(self)
 
     def invoke(self, ctx):
         try:
@@ -99,6 +104,8 @@ def build_app() -> typer.Typer:
         ctx.obj = core_commands.State(workspace)
 
     core_commands.add_to(app)
+    config_commands.add_to(app)
+    models_command.add_to(app)
     knowledge_commands.add_to(app)
     lineage_commands.add_to(app)
     agent_commands.add_to(app)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import List, Optional
 
 import typer
 from rich.console import Console
 
-from ..errors import LifelongError
+from ..core.task import GenerationOptions
+from ..errors import InputError, LifelongError
 from . import warm
 from .output import console, print_json
 
@@ -34,37 +35,93 @@ def _print_sources(sources) -> None:
         console.print(f"  [dim]{label} {source['document']} ({source.get('score', '')})[/dim]")
 
 
+# -o KEY=VALUE: the generation settings a request may set, each with its type and bounds (the
+# HTTP API's, server.py).
+GENERATION_OPTIONS = {
+    "max_tokens": (int, lambda v: 1 <= v <= 1_000_000, "an integer from 1"),
+    "temperature": (float, lambda v: 0 <= v <= 2, "a number from 0 to 2"),
+    "top_p": (float, lambda v: 0 < v <= 1, "a number above 0, at most 1"),
+    "stop": (str, bool, "non-empty text (repeat -o stop=... for more)"),
+}
+
+
+def generation_options(pairs: list[str], system: str | None) -> GenerationOptions | None:
+    """``-o KEY=VALUE`` pairs and ``--system`` as a request's GenerationOptions (None: none given)."""
+    values, stops = {}, []
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or key not in GENERATION_OPTIONS:
+            raise InputError(f"-o {pair}: give KEY=VALUE with KEY one of {', '.join(GENERATION_OPTIONS)}")
+        kind, ok, what = GENERATION_OPTIONS[key]
+        try:
+            value = kind(raw)
+        except ValueError:
+            value = None
+        if value is None or not ok(value) or (kind is float and value != value):
+            raise InputError(f"-o {pair}: {key} must be {what}")
+        if key == "stop":
+            stops.append(value)
+        else:
+            values[key] = value
+    if not values and not stops and system is None:
+        return None
+    return GenerationOptions(values.get("max_tokens"), values.get("temperature"), values.get("top_p"), tuple(stops), system)
+
+
+def _history(agent, conversation: str) -> list[dict]:
+    """The turns of ``conversation`` so far, as chat messages."""
+    turns = [t for t in agent.log.turns(conversation) if t["status"] == "ok"]
+    if not turns:
+        raise InputError(f"no conversation {conversation!r} in the log; 'lifelong logs --json' shows each turn's")
+    return [m for t in turns for m in ({"role": "user", "content": t["input"]}, {"role": "assistant", "content": t["output"]})]
+
+
 def ask(
     ctx: typer.Context,
     text: str = typer.Argument(..., help="The question or input; '-' reads it from stdin."),
-    task: str = typer.Option("chat", "--task", "-t", help="Task to answer with (see 'lifelong tasks')."),
+    task: str = typer.Option("chat", "--task", "-t", "--model", "-m",
+                             help="Task to answer with (see 'lifelong tasks'; the HTTP API's model)."),
     no_retrieval: bool = typer.Option(False, "--no-retrieval", help="Answer without the knowledge base."),
     as_json: bool = typer.Option(False, "--json", help="Print id, answer, sources, model_version, latency_ms."),
     no_stream: bool = typer.Option(False, "--no-stream", help="Print the answer once it is complete (for scripts)."),
     user: Optional[str] = typer.Option(None, "--user", "-u", help="Who asks (your id of them): 'lifelong forget --user' erases their data."),
+    system: Optional[str] = typer.Option(None, "--system", "-s", help="A system prompt for this question instead of [generation] system_prompt."),
+    option: List[str] = typer.Option([], "--option", "-o", metavar="KEY=VALUE",
+                                     help="A generation setting for this question: max_tokens, temperature, top_p or stop (repeatable)."),
+    keep_going: bool = typer.Option(False, "--continue", "-c", help="Continue the last conversation: the question sees its turns."),
+    conversation: Optional[str] = typer.Option(None, "--conversation", help="Continue this conversation (its id, as 'lifelong logs --json' shows)."),
 ):
     """Ask the agent once. The interaction is logged; rate it with 'lifelong feedback ID'. When a
     'lifelong serve' of this workspace is running, it answers (no models to load here)."""
     if text == "-":
         text = sys.stdin.read().strip()
+    generation = generation_options(option, system)
     server = warm.running_server(ctx.obj.workspace)
+    agent = ctx.obj.agent if server is None or keep_going or conversation else None
+    if keep_going and conversation is None:
+        last = agent.log.recent(1)
+        conversation = last[0]["conversation"] if last else None
+        if conversation is None:
+            raise InputError("--continue: no conversation in the log yet; ask a first question without it")
+    history = _history(agent, conversation) if conversation else None
     if server is not None:
-        record = warm.ask(server, text, task, not no_retrieval, user)
+        record = warm.ask(server, text, task, not no_retrieval, user, history, conversation, generation)
         if as_json:
             print_json(record)
             return
         typer.echo(record["answer"])
         _print_footer(record)
         return
-    agent = ctx.obj.agent
+    asked = dict(task=task, retrieval=not no_retrieval, user=user, history=history, conversation=conversation,
+                 generation=generation)
     if as_json or no_stream:
-        reply = agent.ask(text, task=task, retrieval=not no_retrieval, user=user)
+        reply = agent.ask(text, **asked)
         if as_json:
             print_json(_reply_dict(reply))
             return
         typer.echo(reply.answer)
     else:
-        stream = agent.stream(text, task=task, retrieval=not no_retrieval, user=user)
+        stream = agent.stream(text, **asked)
         pieces = iter(stream)
         # A spinner on stderr until the first piece (loading the model, searching, generating).
         with Console(stderr=True).status("thinking…"):

@@ -1,4 +1,4 @@
-"""init, config, plugins and logs."""
+"""init, plugins and logs."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ import typer
 from rich.markup import escape
 
 from ..core.agent import Agent
-from ..core.config import config_to_dict, describe
 from ..core.plugins import PluginHost
 from ..core.workspace import Workspace
-from ..errors import ConfigError
 from ..validation import MAX_ID
-from .output import console, print_json, print_listing, print_table, shorten, when
+from .output import console, print_json, print_listing, shorten, when
 
 
 class State:
@@ -35,7 +33,6 @@ class State:
 
 def add_to(app: typer.Typer) -> None:
     app.command("init")(init)
-    app.command("config")(show_config)
     app.command("plugins")(plugins)
     logs_app = typer.Typer(help="List and show logged interactions.", invoke_without_command=True)
     logs_app.callback()(logs)
@@ -48,31 +45,6 @@ def init(ctx: typer.Context):
     """Create the workspace (lifelong.toml, database, folders). Other commands do this too."""
     agent = ctx.obj.agent
     typer.echo(f"Workspace ready at {agent.workspace.path}")
-
-
-def show_config(
-    ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print the effective configuration as JSON."),
-):
-    """Show the effective configuration, each plugin's options included, with each setting's
-    help text."""
-    ws = Workspace.resolve(ctx.obj.workspace)
-    config = ws.load_config()
-    try:
-        options = PluginHost(config.plugins.modules, config.plugins.options).options
-    except ConfigError as exc:
-        raise ConfigError(f"{ws.config_path}: {exc}") from None
-    if as_json:
-        data = config_to_dict(config)
-        data["plugins"].update({plugin: dataclasses.asdict(values) for plugin, values in options.items()})
-        print_json(data)
-        return
-    settings = [*describe(instance=config), *(row for plugin, values in options.items()
-                                              for row in describe(type(values), f"plugins.{plugin}.", values))]
-    rows = [{"key": key, "value": repr(value), "help": help_text} for key, value, help_text in settings]
-    print_table(rows, ["key", "value", "help"], title=str(ws.config_path))
-    if config.tasks:
-        print_table([{"task": n, **o} for n, o in config.tasks.items()], ["task", "plugin"], title="tasks")
 
 
 def plugins(

@@ -100,11 +100,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def ask(server: Server, text: str, task: str, retrieval: bool, user: str | None) -> dict:
-    """``lifelong ask --json``'s record, from the server."""
-    body = {"model": task, "messages": [{"role": "user", "content": text}], "retrieval": retrieval}
+def ask(server: Server, text: str, task: str, retrieval: bool, user: str | None, history: list[dict] | None = None,
+        conversation: str | None = None, generation=None) -> dict:
+    """``lifelong ask --json``'s record, from the server: ``history`` (earlier turns),
+    ``conversation`` and ``generation`` (GenerationOptions) go as the HTTP API takes them."""
+    system = [{"role": "system", "content": generation.system}] if generation and generation.system is not None else []
+    body = {"model": task, "messages": [*system, *(history or []), {"role": "user", "content": text}], "retrieval": retrieval}
     if user is not None:
         body["user"] = user
+    if conversation is not None:
+        body["conversation"] = conversation
+    if generation is not None:
+        body.update({k: v for k, v in (("max_tokens", generation.max_tokens), ("temperature", generation.temperature),
+                                       ("top_p", generation.top_p)) if v is not None})
+        if generation.stop:
+            body["stop"] = list(generation.stop)
     answer = server.post("/v1/chat/completions", body)
     extra = answer["lifelong"]
     return {

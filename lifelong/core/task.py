@@ -62,13 +62,15 @@ class ReplyStream:
 @dataclass
 class GenerationOptions:
     """Per-request decoding settings (the OpenAI API's ``max_tokens``, ``temperature``,
-    ``top_p``, ``stop``); None keeps the workspace's ``[generation]`` setting. Tasks that
-    generate text (``Task.generates``) honour them; others have nothing to decode."""
+    ``top_p``, ``stop``, and its system message as ``system``); None keeps the workspace's
+    ``[generation]`` setting. Tasks that generate text (``Task.generates``) honour them; others
+    have nothing to decode."""
 
     max_tokens: int | None = None
     temperature: float | None = None
     top_p: float | None = None
     stop: tuple[str, ...] = ()
+    system: str | None = None
 
 
 @dataclass

@@ -49,6 +49,7 @@ class Decoding:
     temperature: float
     top_p: float
     stop: tuple[str, ...] = ()
+    system: str | None = None  # the request's own system prompt, instead of [generation]'s
 
     @classmethod
     def of(cls, config, request: GenerationOptions | None) -> "Decoding":
@@ -58,6 +59,7 @@ class Decoding:
             config.temperature if request.temperature is None else request.temperature,
             config.top_p if request.top_p is None else request.top_p,
             tuple(request.stop),
+            request.system,
         )
 
 
@@ -189,23 +191,26 @@ class ChatTask(LearnableTask):
     def system_prompt(self) -> str:
         return self.agent.config.generation.system_prompt
 
-    def messages(self, text: str, evidence: list | None = None, history: list[dict] = ()) -> list[dict]:
-        """The chat prompt: system, earlier turns, then the question with its numbered source
-        sentences. Training builds the same prompt, so the model learns what it will see."""
+    def messages(self, text: str, evidence: list | None = None, history: list[dict] = (), system: str | None = None) -> list[dict]:
+        """The chat prompt: system (``system``, else the workspace's), earlier turns, then the
+        question with its numbered source sentences. Training builds the same prompt, so the
+        model learns what it will see."""
         user = text
         if evidence:
             lines = "\n".join(f"[{e.citation}] {e.text}" for e in evidence)
             user = f"Sources:\n{lines}\n\nQuestion: {text}\n{GROUNDED_INSTRUCTION}"
-        return [{"role": "system", "content": self.system_prompt}, *history, {"role": "user", "content": user}]
+        return [{"role": "system", "content": self.system_prompt if system is None else system}, *history,
+                {"role": "user", "content": user}]
 
-    def fit(self, text: str, evidence: list, history: list[dict], max_new_tokens: int | None = None) -> tuple[list[dict], list]:
+    def fit(self, text: str, evidence: list, history: list[dict], max_new_tokens: int | None = None,
+            system: str | None = None) -> tuple[list[dict], list]:
         """Drop the oldest turns, then the weakest sentences, until the prompt leaves room for the
         answer; refuse a question that is too long on its own."""
         generator = self.agent.generator
         budget = generator.context_length - (max_new_tokens or self.agent.config.generation.max_new_tokens)
         history, evidence = list(history), list(evidence)
         while True:
-            messages = self.messages(text, evidence, history)
+            messages = self.messages(text, evidence, history, system)
             used = generator.count_tokens(messages)
             if used <= budget:
                 return messages, evidence
@@ -246,13 +251,13 @@ class ChatTask(LearnableTask):
         if adapter is not None and not self.in_scope(adapter[1], [search_query(text, list(history))], bool(hits))[0]:
             adapter, version = None, "base"
         if not hits:
-            messages, _ = self.fit(text, [], history, decoding.max_new_tokens)
+            messages, _ = self.fit(text, [], history, decoding.max_new_tokens, decoding.system)
             answer = yield from self._generate(messages, adapter, version, stream, decoding)
             answer.answered_by = "model"
             return answer
         found = self.ground(text, hits, history)
         if not found.touched and self.settings.general == "answer":
-            messages, _ = self.fit(text, [], history, decoding.max_new_tokens)
+            messages, _ = self.fit(text, [], history, decoding.max_new_tokens, decoding.system)
             answer = yield from self._generate(messages, adapter, version, stream, decoding)
             answer.answered_by = "model"
             return answer
@@ -265,7 +270,7 @@ class ChatTask(LearnableTask):
             text_out = grounding.extractive_answer(found)
             yield text_out
             return Answer(text_out, version, sources=_sources(found), answered_by="extract")
-        messages, kept = self.fit(text, found.evidence, history, decoding.max_new_tokens)
+        messages, kept = self.fit(text, found.evidence, history, decoding.max_new_tokens, decoding.system)
         found = found.narrowed(kept)
         sources = _sources(found)
         if mode == "generate":
