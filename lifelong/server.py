@@ -51,6 +51,12 @@ class StreamOptions(BaseModel):
 MAX_MESSAGES = 500
 
 
+class SearchRequest(BaseModel):
+    query: str = Field(..., min_length=1, max_length=20_000, description="What to look for")
+    k: Optional[int] = Field(None, ge=1, le=1000, description="How many chunks (default: retrieval.top_k)")
+    mode: Optional[str] = Field(None, description="dense, keyword or hybrid (default: retrieval.mode)")
+
+
 class ChatRequest(BaseModel):
     model: str = Field("chat", description="The lifelong task that answers (chat, or a configured task; GET /v1/models)")
     messages: list[ChatMessage] = Field(max_length=MAX_MESSAGES, description=f"At most {MAX_MESSAGES} messages")
@@ -240,6 +246,12 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     def cancel_learning_job(job_id: str):
         """Cancel at the next training step; nothing of the run is promoted."""
         return jobs.cancel(job_id).to_dict()
+
+    @app.post("/v1/search", dependencies=[Depends(authorize)])
+    def search(body: SearchRequest):
+        """The knowledge base's chunks nearest ``query``, as ``lifelong search --json`` lists them."""
+        with serving:
+            return {"hits": [hit.__dict__ for hit in agent.search(body.query, k=body.k, mode=body.mode)]}
 
     @app.get("/v1/versions", dependencies=[Depends(authorize)])
     def versions(task: Optional[str] = None):

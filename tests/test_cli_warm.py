@@ -48,6 +48,15 @@ def cli(workspace, *args, server=True):
     return result.output
 
 
+def test_search_through_the_server_and_in_process_list_the_same_hits(served, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "shipping.txt").write_text("We ship to Norway within five business days.\n")
+    cli(served, "ingest", str(tmp_path / "docs"), server=False)
+    warm = json.loads(cli(served, "search", "Norway shipping", "-k", "2", "--json"))
+    cold = json.loads(cli(served, "search", "Norway shipping", "-k", "2", "--json", server=False))
+    assert warm == cold and warm[0]["document"].endswith("shipping.txt")
+
+
 def test_ask_through_the_server_and_in_process_give_the_same_record(served):
     assert running_server(served) is not None
     assert oct((served / SERVER_FILE).stat().st_mode & 0o777) == "0o600"  # it holds the token

@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+
+from . import warm
 from .output import console, print_json, print_listing, progress, shorten, unique_suffixes, when
 
 
@@ -51,9 +53,14 @@ def search(
     mode: Optional[str] = typer.Option(None, "--mode", help="dense, keyword or hybrid (default: retrieval.mode)."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ):
-    """Search the knowledge base."""
+    """Search the knowledge base. When a 'lifelong serve' of this workspace is running, it
+    searches (no embedder to load here)."""
+    server = warm.running_server(ctx.obj.workspace)
     agent = ctx.obj.agent
-    rows = [hit.__dict__ for hit in agent.search(query, k=k, mode=mode)]
+    if server is not None:
+        rows = warm.search(server, query, k, mode)
+    else:
+        rows = [hit.__dict__ for hit in agent.search(query, k=k, mode=mode)]
     # Told apart from every document, so a document shows the same here as in 'lifelong documents'.
     paths = unique_suffixes([d["path"] for d in agent.documents()] + [r["document"] for r in rows])
     print_listing(rows, ["score", "document", "text"], as_json,

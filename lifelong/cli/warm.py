@@ -122,3 +122,8 @@ def ask(server: Server, text: str, task: str, retrieval: bool, user: str | None,
         "model_version": extra["model_version"], "answered_by": extra["answered_by"], "latency_ms": extra["latency_ms"],
         **({"confidence": extra["confidence"]} if extra.get("confidence") is not None else {}),
     }
+
+
+def search(server: Server, query: str, k: int | None, mode: str | None) -> list[dict]:
+    """``lifelong search --json``'s rows, from the server."""
+    return server.post("/v1/search", {"query": query, "k": k, "mode": mode})["hits"]
