@@ -24,6 +24,11 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # else a warning after each fork
     for name in LIBRARIES:
         logging.getLogger(name).setLevel(logging.ERROR)
+    # And any other library's logger (kernels, pulled in by bitsandbytes, says "Skipping publisher
+    # trust check" through Python's last-resort handler): only errors pass the root; lifelong's
+    # own warnings keep their level.
+    logging.getLogger().setLevel(logging.ERROR)
+    logging.getLogger("lifelong").setLevel(logging.WARNING)
     if "transformers" in sys.modules:  # imported already: the variables above came too late
         from transformers.utils import logging as hf_logging
 

@@ -3,6 +3,7 @@
 
 import io
 import json
+import re
 import os
 import subprocess
 import sys
@@ -126,6 +127,20 @@ def test_line_progress_writes_a_line_per_task_start_and_end_and_at_most_one_per_
     assert len(lines) == 1 + 30 * 2 // output.LINE_EVERY, lines
 
 
+TINY_CLI_CONFIG = textwrap.dedent("""
+    [plugins]
+    modules = ["lifelong.testing.tiny_models"]
+    [plugins.chat]
+    epochs = 2
+    [models]
+    generator = "tiny-llm"
+    embedder = "tiny-embedder"
+    [tasks.chat]
+    plugin = "chat"
+    paraphrases = 0
+    self_distillation = 0.0
+""")
+
 PLANTED = """
 import logging, warnings
 from lifelong import hookimpl
@@ -145,19 +160,7 @@ def test_no_library_warnings_in_a_real_command(tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "planted.py").write_text(PLANTED)
-    (ws / "lifelong.toml").write_text(textwrap.dedent("""
-        [plugins]
-        modules = ["lifelong.testing.tiny_models"]
-        [plugins.chat]
-        epochs = 2
-        [models]
-        generator = "tiny-llm"
-        embedder = "tiny-embedder"
-        [tasks.chat]
-        plugin = "chat"
-        paraphrases = 0
-        self_distillation = 0.0
-    """))
+    (ws / "lifelong.toml").write_text(TINY_CLI_CONFIG)
     for name, fact in (("one", "Who is the CEO?"), ("two", "Where is HQ?")):
         (ws / f"{name}.jsonl").write_text(json.dumps({"text": fact, "label": "Mira."}) + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRANSFORMERS_", "HF_HUB_DISABLE", "LIFELONG_"))}
@@ -177,6 +180,60 @@ def test_no_library_warnings_in_a_real_command(tmp_path):
     cli("examples", "import", "two.jsonl", "--task", "chat")
     verbose = cli("--verbose", "learn")
     assert "planted library warning" in verbose and "planted log warning" in verbose, verbose[-2000:]
+
+
+# Every command a user runs on a workspace, in an order that gives each something to show.
+EVERY_COMMAND = [
+    ["init"], ["config"], ["config", "get", "retrieval.top_k"], ["config", "set", "retrieval.top_k", "3"], ["models"],
+    ["plugins"], ["ingest", "docs"], ["search", "Norway"], ["documents"], ["ask", "Do you ship to Norway?"],
+    ["ask", "Who is the CEO?", "--no-retrieval"], ["feedback", "2", "--correct", "Mira."], ["examples"], ["tasks"],
+    ["learn"], ["versions"], ["report"], ["logs"], ["logs", "show", "1"], ["lineage", "--interaction", "1"],
+    ["review", "--list"], ["export", "ws.tar.gz"], ["-w", "elsewhere", "import", "ws.tar.gz"],
+    ["forget", "--interaction", "1", "--dry-run"], ["rollback"],
+]
+RUN_EVERY_COMMAND = """
+import json, sys
+from lifelong.cli import main
+for args in json.loads(sys.argv[1]):
+    sys.argv = ["lifelong", *args]
+    print("=== " + " ".join(args), file=sys.stderr, flush=True)
+    try:
+        main()
+    except SystemExit:
+        pass
+"""
+# What lifelong itself writes to stderr: its errors and warnings, and progress lines.
+OWN_LINE = re.compile(r"^(=== |Error: |warning: )|: \d+/\d+ · ")
+NOISY = """
+import logging
+from lifelong import hookimpl
+
+@hookimpl
+def before_ask(agent, task, text):
+    # as kernels does under bitsandbytes: a library's logger with no handler of its own
+    logging.getLogger("kernels._planted").warning("Skipping publisher trust check (planted)")
+"""
+
+
+def test_no_command_writes_a_line_lifelong_did_not_write(tmp_path):
+    """Every command, run as a user runs it (one process, the tiny models' real transformers,
+    peft, torch and sentence-transformers code, a plugin whose library logs a warning): each
+    line on stderr is lifelong's own."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "lifelong.toml").write_text(TINY_CLI_CONFIG)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "shipping.txt").write_text("We ship to Norway within five business days.\n")
+    (tmp_path / "noisy.py").write_text(NOISY)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRANSFORMERS_", "HF_HUB_DISABLE", "LIFELONG_"))}
+    env.update(LIFELONG_WORKSPACE=str(ws), LIFELONG_NO_SERVER="1", LIFELONG_PLUGINS=str(tmp_path / "noisy.py"))
+    done = subprocess.run([sys.executable, "-W", "default", "-c", RUN_EVERY_COMMAND, json.dumps(EVERY_COMMAND)], env=env,
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = [line[4:] for line in done.stderr.splitlines() if line.startswith("=== ")]
+    assert ran == [" ".join(c) for c in EVERY_COMMAND]
+    foreign = [line for line in done.stderr.splitlines() if line.strip() and not OWN_LINE.search(line)]
+    assert foreign == [], "\n".join(foreign)
 
 
 def test_report_plot_draws_each_task(ws, tmp_path):
