@@ -111,7 +111,8 @@ def growth(agent, workdir: Path) -> dict:
         version = agent.versions.by_id(version["parent_id"]) if version["parent_id"] else None
     vectors = scope.load(active["adapter_path"]) if active else None
     return {"chain depth": depth, "scope vectors": 0 if vectors is None else len(vectors),
-            "database MB": round(os.path.getsize(workdir / "lifelong.db") / 1e6, 2)}
+            # The write-ahead log holds recent writes until a checkpoint: counted with the file.
+            "database MB": round(sum(p.stat().st_size for p in workdir.glob("lifelong.db*")) / 1e6, 2)}
 
 
 def main():
