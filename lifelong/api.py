@@ -8,7 +8,7 @@ helpers) loads on first use, so importing this module stays cheap for a CLI that
 import importlib
 
 from .errors import ConfigError, InputError, LifelongError, NotFoundError, PluginError, StorageError
-from .files import atomic_write
+from .files import atomic_write, not_a_regular_file
 from .validation import check_text, printable
 from .core.config import options_from_dict
 from .core.hookspecs import hookimpl
@@ -63,7 +63,7 @@ __all__ = [
     # the gate's score keys (lifelong.learning.gate)
     "ALL_LABELS", "CONFUSED_WITH", "KNOWN_LABELS", "PAIRS", "PER_LABEL",
     # storage of a plugin's own tables and files
-    "write_transaction", "utcnow", "dialect", "serialize", "atomic_write", "check_text", "printable",
+    "write_transaction", "utcnow", "dialect", "serialize", "atomic_write", "not_a_regular_file", "check_text", "printable",
     # models
     "ModelLoader", "TextGenerator", "TextEmbedder", "load_generator", "load_embedder",
     "BUNDLED_GENERATOR", "BUNDLED_EMBEDDER",

@@ -1,5 +1,6 @@
 """Writing workspace files safely: ``atomic_write`` (a crash leaves the old file or folder, or
-the new one, never half of one) and ``file_lock`` (one process at a time)."""
+the new one, never half of one) and ``file_lock`` (one process at a time); and
+``not_a_regular_file``, checked before a file a user names is read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -41,3 +43,18 @@ def file_lock(path: Path | str, wait: bool = True) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` is not a file to read, or None: a device, a FIFO or a socket blocks or never
+    ends, and the kernel's /proc and /sys files are not documents."""
+    try:
+        target = path.resolve()
+        mode = target.stat().st_mode
+    except (OSError, RuntimeError):
+        return None  # reading it reports the error
+    if target.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
+        return f"a system file ({target}), not a document"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a device, FIFO or socket)"
+    return None

@@ -11,6 +11,7 @@ import pytest
 import tomli_w
 
 from hostile import Case, assert_nothing_lost, assert_one_line_error, run_cli, snapshot
+from lifelong import Agent
 from lifelong.core.config import describe
 from lifelong.core.plugins import PluginHost
 
@@ -246,3 +247,32 @@ def test_a_damaged_database_is_one_line_and_left_as_it_is(hostile_ws):
     assert result.exit_code == 1, result.output
     assert_one_line_error(result.output, "lifelong.db")
     assert database.read_bytes() == before
+
+
+def test_a_dropped_table_is_one_line_and_nothing_is_written(hostile_ws):
+    """sqlite-utils reads a missing table as empty and makes a new one, of another shape, on
+    the next write: the damage would be hidden, then made worse."""
+    import sqlite3
+
+    with sqlite3.connect(hostile_ws / "lifelong.db") as conn:
+        conn.execute("drop table interactions")
+    for args in (["logs"], ["ask", "a second question"]):
+        result = run_cli(hostile_ws, args)
+        assert result.exit_code == 1, result.output
+        assert_one_line_error(result.output, "lost its table(s) interactions")
+    with sqlite3.connect(hostile_ws / "lifelong.db") as conn:
+        assert not conn.execute("select 1 from sqlite_master where name = 'interactions'").fetchone()
+
+
+def test_two_megabytes_on_stdin_without_a_space_are_one_line_at_once(hostile_ws):
+    """The refusal is logged with the question's first 20,000 characters, and the log's PII
+    masking reads them at once (its e-mail pattern was quadratic on a run without an '@':
+    hours for 2 MB)."""
+    before = snapshot(hostile_ws)
+    result = run_cli(hostile_ws, ["ask", "-"], input="x" * 2_000_000)
+    assert result.exit_code == 1, result.output
+    assert_one_line_error(result.output, "at most 20,000")
+    assert_nothing_lost(before, snapshot(hostile_ws))
+    with Agent.open(hostile_ws) as agent:
+        logged = agent.log.recent(1)[0]
+    assert logged["status"] == "error" and len(logged["input"]) < 20_100 and "more characters not kept" in logged["input"]

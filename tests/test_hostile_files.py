@@ -136,10 +136,20 @@ FILE_CASES = [
     ("csv-missing-column", lambda d: _write(d / "cols.csv", b"a,b\n1,2\n"), "missing column"),
     ("wrong-suffix", lambda d: _write(d / "rows.txt", b"hi"), "use a .jsonl or .csv file"),
     ("fifo", lambda d: os.mkfifo(d / "pipe.bin") or d / "pipe.bin", "use a .jsonl or .csv file"),
+    ("fifo-named-jsonl", lambda d: os.mkfifo(d / "pipe.jsonl") or d / "pipe.jsonl", "not a regular file"),
+    ("link-to-dev-zero", lambda d: os.symlink("/dev/zero", d / "zero.jsonl") or d / "zero.jsonl", "a system file"),
+    ("link-to-proc-file", lambda d: os.symlink("/proc/self/status", d / "status.csv") or d / "status.csv", "a system file"),
+    ("sparse-600-mb", lambda d: _sparse(d / "sparse.jsonl", 600 * 2**20), "over 512 MB"),
     ("integer-5000-digits", lambda d: _write(d / "big.jsonl", b'{"text": "hi", "label": ' + b"9" * 5000 + b"}"), "line 1 is not JSON"),
     ("lone-surrogate", lambda d: _write(d / "sur.jsonl", b'{"text": "caf\\ud800", "label": "x"}'), "not valid UTF-8"),
     ("row-of-5-mb", lambda d: _write(d / "huge.jsonl", b'{"text": "' + b"a" * 5_000_000 + b'", "label": "x"}'), "at most 20,000"),
 ]
+
+
+def _sparse(path, size: int):
+    with open(path, "wb") as f:
+        f.truncate(size)  # no disk used: the size alone must refuse it
+    return path
 
 
 def _write(path, data: bytes):

@@ -18,6 +18,7 @@ from typer.core import TyperGroup
 
 from ..errors import LifelongError
 from ..core.plugins import PluginHost, user_plugins
+from ..models import work_offline
 from ..quiet import quiet_libraries
 from ..validation import printable
 from . import (agent_commands, config_commands, core_commands, help, knowledge_commands, learn_commands, lineage_commands, memory_commands,
@@ -124,6 +125,7 @@ def build_app() -> typer.Typer:
 
 
 def main():
+    work_offline()  # the CLI's process is lifelong's own: nothing in it reaches the Hub
     # Warnings (a damaged adapter or index, and what was done about it) go to stderr, one line each.
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("warning: %(message)s"))

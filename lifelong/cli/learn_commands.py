@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from ..core.runs import version_record
 from ..errors import InputError
+from ..files import not_a_regular_file
 from ..validation import MAX_ID
 from .output import console, print_json, print_listing, progress as _progress, shorten, version_name, when
 from .plot import plot_history
@@ -214,10 +215,19 @@ def import_examples(
     typer.echo(f"imported {ctx.obj.agent.import_examples(task, read_rows(file))} examples into task {task}")
 
 
+# A file of examples is read whole: past this, split it.
+MAX_ROWS_FILE_MB = 512
+
+
 def read_rows(file: Path) -> list:
     if file.suffix.lower() not in (".csv", ".jsonl", ".json"):
         raise InputError(f"{file}: use a .jsonl or .csv file")
+    special = not_a_regular_file(file)  # a FIFO blocks, /dev/zero never ends
+    if special:
+        raise InputError(f"{file}: {special}; give a .jsonl or .csv file")
     try:
+        if file.stat().st_size > MAX_ROWS_FILE_MB * 2**20:
+            raise InputError(f"{file}: over {MAX_ROWS_FILE_MB} MB; split it into smaller files")
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{file}: not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None

@@ -9,7 +9,7 @@ from typing import List, Optional
 
 import typer
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError, LifelongError
 from .learn_commands import read_rows
 from .output import console, print_json, print_listing, print_table, version_name
 
@@ -27,8 +27,12 @@ def tasks(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
     if ctx.invoked_subcommand is not None:
         return
     agent = ctx.obj.agent
-    rows = []
+    rows, broken = [], []
     for name, options in agent.tasks().items():
+        try:
+            agent.task(name)  # its plugin is there and takes its options
+        except LifelongError as exc:
+            broken.append(str(exc))
         active = agent.versions.active(name)
         rows.append({
             "task": name, "plugin": options["plugin"], "active": active["number"] if active else None,
@@ -40,6 +44,8 @@ def tasks(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
         "active": lambda v: version_name(v, "base"),
         "options": lambda options: ", ".join(f"{k}={v}" for k, v in options.items()),
     })
+    if broken:
+        raise ConfigError("; ".join(broken))
 
 
 def _parse_option(text: str) -> tuple[str, object]:

@@ -16,7 +16,7 @@ from ..memory.versions import ModelVersions
 from .conversation import Conversation, new_conversation_id
 from ..errors import ConfigError, InputError, NotFoundError, PluginError
 from .config import check_database_url
-from ..validation import check_question, check_subject, check_text, printable
+from ..validation import MAX_QUESTION_CHARS, check_question, check_subject, check_text, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
 from .task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
@@ -165,7 +165,11 @@ class Agent:
             if not options:
                 known = ", ".join(sorted({"chat", *self.config.tasks})) or "none"
                 raise NotFoundError(f"unknown task {name!r}; configured tasks: {known} (add one with 'lifelong tasks add')")
-            cls = self.plugins.registry.get("tasks", options["plugin"])
+            try:
+                cls = self.plugins.registry.get("tasks", options["plugin"])
+            except NotFoundError as exc:  # named by the task the user asked for, not only by its type
+                raise ConfigError(f"task {name!r}: {str(exc).replace('unknown task', 'unknown task type', 1)}; fix "
+                                  f"[tasks.{name}] plugin in lifelong.toml, or install the plugin that registers it") from None
             self._tasks[name] = _checked_task(cls(name, {k: v for k, v in options.items() if k != "plugin"}, self))
         return self._tasks[name]
 
@@ -305,6 +309,8 @@ class Agent:
 
     def _log_failure(self, task, text, exc, started, conversation, output=None, status="error", user=None):
         error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        if isinstance(text, str) and len(text) > MAX_QUESTION_CHARS:  # refused for its length: its start is enough
+            text = text[:MAX_QUESTION_CHARS] + f" [... {len(text) - MAX_QUESTION_CHARS:,} more characters not kept]"
         self.log.log_interaction(
             task=printable(str(task)), input=printable(text) if isinstance(text, str) else repr(text),
             output=output, status=status, error=printable(error),

@@ -5,6 +5,7 @@ either; ``dialect``, ``write_transaction``, ``serialize`` and ``exclusive`` are 
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,7 +55,26 @@ def open_database(location: Path | str, plugins: dict[str, list[tuple]] | None =
         if str(path) != ":memory:":
             db.enable_wal()
         migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None, [migrations, *more])
+        _check_tables(db, path)
     return db
+
+
+@functools.cache
+def _core_tables() -> frozenset[str]:
+    """The tables the core migrations make, as a fresh database has them."""
+    fresh = sqlite_utils.Database(memory=True)
+    migrate(fresh)
+    return frozenset(fresh.table_names())
+
+
+def _check_tables(db, path) -> None:
+    """A table the migrations made and someone dropped since is a damaged database: sqlite-utils
+    would read it as empty and write a new one of another shape, hiding the damage and adding to it."""
+    missing = sorted(_core_tables() - set(db.table_names()))
+    if missing:
+        db.conn.close()
+        raise StorageError(f"{path}: the database has lost its table(s) {', '.join(missing)}; restore lifelong.db from "
+                           "a backup or an export (nothing was changed)")
 
 
 def is_url(location) -> bool:

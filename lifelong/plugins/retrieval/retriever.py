@@ -7,14 +7,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import stat
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from lifelong.api import Hit, IngestReport, InputError, Retriever, check_text, printable, write_transaction
+from lifelong.api import (Hit, IngestReport, InputError, Retriever, check_text, not_a_regular_file, printable,
+                          write_transaction)
 
 from .chunker import Chunker
 from .documents import DocumentStore
@@ -197,7 +197,7 @@ class FaissRetriever(Retriever):
         name = str(path)
         try:
             check_text(name, "the file name", fix="rename the file")
-            special = _special(path)
+            special = not_a_regular_file(path)
             if special:
                 raise UnreadableFile(special)
             size = path.stat().st_size
@@ -309,18 +309,3 @@ def _files_under(folder: Path, report: IngestReport, follow_links: bool):
                                        "given; ingest that file itself, or pass --follow-links"))
                 continue
         yield path
-
-
-def _special(path: Path) -> str | None:
-    """Why ``path`` is not a file to read, or None: a device, a FIFO or a socket blocks or never
-    ends, and the kernel's /proc and /sys files are not documents."""
-    try:
-        target = path.resolve()
-        mode = target.stat().st_mode
-    except (OSError, RuntimeError):
-        return None  # reading it reports the error
-    if target.parts[:2] in (("/", "proc"), ("/", "sys"), ("/", "dev")):
-        return f"a system file ({target}), not a document"
-    if not stat.S_ISREG(mode):
-        return "not a regular file (a device, FIFO or socket)"
-    return None
