@@ -82,7 +82,7 @@ def scores(agent, facts, base_general, served: bool) -> tuple[float, float, floa
     general = [g["question"] for g in GENERAL]
     if served:
         def answer(questions):
-            return [agent.ask(q, retrieval=False).text for q in questions]
+            return [agent.ask(q, retrieval=False).answer for q in questions]
     else:
         active = agent.versions.serving("chat")
 
