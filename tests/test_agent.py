@@ -100,6 +100,20 @@ def test_a_reworded_question_reaches_a_correction_unless_the_documents_answer_it
         assert answered_by_documents.answered_by != "correction"
 
 
+def test_a_question_worded_otherwise_reaches_a_correction_only_when_it_names_its_subject(tiny_workspace, monkeypatch):
+    """Every correction is made likely to answer (probability 1): what keeps a general question
+    from a correction about someone is that it does not name them."""
+    from lifelong.plugins.chat import answerability
+
+    monkeypatch.setattr(answerability, "probability", lambda values: 1.0)
+    (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + "\n[plugins.corrections]\nmin_similarity = 2.0\n")
+    with Agent.open(tiny_workspace) as agent:
+        asked = agent.ask("In which city does Rael Gael live?", retrieval=False)
+        agent.feedback(asked.id, rating=-1, correction="Rael Gael lives in Valparaiso.")
+        assert agent.ask("Where is the home of Rael Gael these days?", retrieval=False).answered_by == "correction"
+        assert agent.ask("What is the capital of Ireland?", retrieval=False).answered_by != "correction"
+
+
 def test_model_failure_is_logged(agent, monkeypatch):
     task = agent.task("chat")
     monkeypatch.setattr(task, "answer", lambda text, hits, **context: (_ for _ in ()).throw(RuntimeError("out of memory")))

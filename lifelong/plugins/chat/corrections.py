@@ -6,10 +6,13 @@ A correction answers a question asked again in the same words (cosine of the que
 question worded otherwise when the correction, read with the question it corrected, answers it
 as a sentence of the documents would (chat/answerability.py): "Who runs Larkspur Outfitters?"
 reaches "The CEO is Mira Okafor." given for "Who is the CEO of Larkspur?", and "Who founded
-Larkspur?" does not (benchmarks/answerability.py measures both rates)."""
+Larkspur?" does not (benchmarks/answerability.py measures both rates). A question worded otherwise
+must also name a name the correction names (``_same_subject``): a general question never reaches
+a correction about someone else."""
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass, field
 
@@ -18,6 +21,7 @@ import numpy as np
 from lifelong.api import ConfigError, hookimpl
 
 from . import answerability
+from .words import content_words
 
 _memories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -29,7 +33,8 @@ class CorrectionsOptions:
     # Chosen on the 30 dev corrections of benchmarks/answerability.py (--fit), the documents'
     # best sentence answering less likely: 0.75 of the rewordings reached, 0.78 of the unrelated
     # questions not (0.52 / 0.82 at 0.25; at 0.25 without comparing with the documents, with an
-    # earlier answerability model, 0.57 / 0.63).
+    # earlier answerability model, 0.57 / 0.63). Since a reworded question must name the
+    # correction's subject, 0.50 of the test rewordings reach it (docs/figures.md).
     min_answerability: float = field(default=0.05, metadata={
         "help": "The chance (0 to 1) that a correction answers a question worded otherwise, from which it does (> 1: off)"})
 
@@ -80,8 +85,12 @@ class CorrectionMemory:
         if questions[best] >= options.min_similarity:
             return rows[best], float(questions[best])
         nearest = np.argsort(-cosines.max(axis=1), kind="stable")[:CANDIDATES]
+        asked = content_words(text)
         chances = {int(i): answerability.probability(answerability.features(
-            text, rows[i]["target"], _texts(rows[i])[2], float(cosines[i, 1]), float(cosines[i, 2]))) for i in nearest}
+            text, rows[i]["target"], _texts(rows[i])[2], float(cosines[i, 1]), float(cosines[i, 2])))
+            for i in nearest if _same_subject(asked, rows[i])}
+        if not chances:
+            return None
         best = max(chances, key=lambda i: (chances[i], -i))
         if chances[best] < options.min_answerability or self._documents_answer_better(task, text, chances[best]):
             return None
@@ -98,6 +107,24 @@ class CorrectionMemory:
         found = chat.ground(text, self.agent.search(chat.search_query(text, [])))
         best = found.evidence[0] if found.evidence else found.closest
         return best is not None and best.probability is not None and best.probability >= chance
+
+
+# A capitalised word that does not open a sentence: a name (a person, a company, a street).
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'-]*")
+
+
+def _same_subject(asked: set[str], row: dict) -> bool:
+    """Whether a question worded otherwise than the corrected one is about the same thing: it
+    names a name the correction or its question names, or, when they name none, shares half of
+    the corrected question's words. Answerability alone, without documents to compare with,
+    took "What is the capital of Ireland?" for a rewording of "In which city does Rael Gael
+    live?" (9 of 40 general questions beside 100 corrections of made-up people)."""
+    question, correction = row["input"], row["target"]
+    names = content_words(" ".join(_NAME.findall(question.strip()) + _NAME.findall(correction.strip())))
+    if names:
+        return bool(asked & names)
+    words = content_words(question)
+    return bool(words) and len(asked & words) >= len(words) / 2
 
 
 def _texts(row: dict) -> tuple[str, str, str]:
