@@ -15,7 +15,7 @@ from .core.hookspecs import hookimpl
 from .core.models import ModelLoader, TextEmbedder, TextGenerator
 from .core.retriever import Hit, IngestReport, Retriever
 from .core.strategy import Plan, Strategy
-from .core.task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
+from .core.task import Answer, GenerationOptions, LearnableTask, Provenance, Reply, ReplyStream, Task
 from .learning.artefacts import ArtefactStore, digest
 from .learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
 from .learning.evaluation import classification_report
@@ -52,7 +52,7 @@ def __getattr__(name: str):
 __all__ = [
     "hookimpl", "options_from_dict",
     # tasks
-    "Task", "LearnableTask", "Answer", "Reply", "ReplyStream", "GenerationOptions",
+    "Task", "LearnableTask", "Answer", "Provenance", "Reply", "ReplyStream", "GenerationOptions",
     # retrieval
     "Retriever", "Hit", "IngestReport",
     # continual learning

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .core.agent import Agent
-from .core.jobs import LearningJobs
 from .core.runs import version_record
 from .core.task import GenerationOptions
 from .errors import InputError, LifelongError
@@ -121,7 +120,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     agent = Agent.open(workspace)
     serving = threading.Lock()  # one SQLite connection and one model: one request at a time
-    jobs = LearningJobs(agent.workspace, agent)
+    jobs = agent.background_learner()
     errors.install(app)
 
     def authorize(request: Request) -> None:

@@ -4,6 +4,7 @@ a SQLite file, then a fresh database on a real PostgreSQL server)."""
 import multiprocessing
 import sqlite3
 
+import pytest
 import sqlite_utils
 
 from lifelong.memory import InteractionLog, open_database
@@ -35,13 +36,13 @@ def test_postgres_migrations_are_recorded_and_applied_once(postgres_url):
     assert recorded == [("lifelong", "m001_schema"), ("lifelong", "m002_version_numbers"),
                         ("lifelong", "m003_preference_examples"),
                         ("lifelong", "m004_lineage_subjects_and_training_sets"),
-                        ("lifelong", "m005_knowledge_snapshots"),
+                        ("lifelong", "m005_knowledge_snapshots"), ("lifelong", "m006_answer_provenance"),
                         ("plugin:retrieval", "m001_documents_and_chunks"),
                         ("plugin:retrieval", "m002_corrections_leave_the_documents"),
                         ("plugin:retrieval", "m003_knowledge_snapshots")]
     db.close()
     again = open_database(postgres_url, RETRIEVER)
-    assert again.execute("select count(*) from _migrations").fetchone()[0] == 8
+    assert again.execute("select count(*) from _migrations").fetchone()[0] == len(recorded)
 
 
 def test_versions_made_before_numbering_get_their_number_within_the_task(tmp_path):
@@ -60,6 +61,22 @@ def test_versions_made_before_numbering_get_their_number_within_the_task(tmp_pat
     assert [(r["id"], r["task"], r["number"]) for r in db["model_versions"].rows] == [(1, "chat", 1), (2, "intent", 1),
                                                                                     (3, "chat", 2)]
     assert [r["model_version"] for r in db["interactions"].rows] == ["v2", "v1", "base"]
+
+
+def test_a_database_with_two_active_versions_of_a_task_keeps_the_newest(tmp_path):
+    """m017 enforces one active version per task in SQLite as PostgreSQL does; a database
+    written before, where two were active, opens with the newest one active."""
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    migrations.apply(db, stop_before="m017_one_active_version_per_task")
+    for task, number in (("chat", 1), ("chat", 2), ("intent", 1)):
+        db["model_versions"].insert({"task": task, "number": number, "created_at": "2026-01-01", "status": "active"})
+    db.conn.close()
+    db = open_database(path)
+    assert [(r["task"], r["number"], r["status"]) for r in db["model_versions"].rows] == [
+        ("chat", 1, "retired"), ("chat", 2, "active"), ("intent", 1, "active")]
+    with pytest.raises(sqlite3.IntegrityError):
+        db["model_versions"].insert({"task": "intent", "number": 2, "created_at": "2026-01-02", "status": "active"})
 
 
 def test_log_get_feedback(database):

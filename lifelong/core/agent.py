@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .config import check_database_url
 from ..validation import MAX_QUESTION_CHARS, check_question, check_subject, check_text, printable
 from .plugins import PluginHost
 from .retriever import IngestReport, Retriever
-from .task import Answer, GenerationOptions, LearnableTask, Reply, ReplyStream, Task
+from .task import Answer, GenerationOptions, LearnableTask, Provenance, Reply, ReplyStream, Task
 from .workspace import Workspace
 
 
@@ -40,6 +41,7 @@ class Agent:
         self.runs = LearningRuns(self.db)
         self.lineage = Lineage(self.db)
         self._tasks: dict[str, Task] = {}
+        self._background = None  # background_learner(), made on first use
         from .learner import close_dead_runs_of_all_tasks  # the learner uses the agent: imported late
 
         close_dead_runs_of_all_tasks(self)
@@ -282,13 +284,9 @@ class Agent:
     def _prepare(self, text, task, retrieval, history):
         check_question(text)
         task_obj = self.task(task)
-        hooked = self.plugins.hook.before_ask(agent=self, task=task, text=text)
+        plugin, hooked = self.plugins.first_answer(agent=self, task=task, text=text)
         if hooked is not None:
-            if isinstance(hooked, str):
-                hooked = {"answer": hooked}
-            hooked = Answer(hooked["answer"], hooked.get("model_version", "before_ask"), sources=hooked.get("sources", []),
-                            answered_by=hooked.get("answered_by", "before_ask"))
-            return task_obj, [], hooked
+            return task_obj, [], _hooked_answer(plugin, hooked)
         hits = []
         if retrieval and task_obj.uses_retrieval and not self.retriever.is_empty():
             hits = self.search(task_obj.search_query(text, history), k=self.config.retrieval.top_k)
@@ -300,12 +298,26 @@ class Agent:
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
             latency_ms=latency, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             answered_by=answer.answered_by, grounding=answer.grounding, conversation=conversation,
-            confidence=answer.confidence, subject=user,
+            confidence=answer.confidence, subject=user, provenance=self._provenance(task, answer),
         )
         reply = Reply(interaction_id, answer.text, answer.sources, answer.model_version, latency, answer.confidence,
                       answer.answered_by, conversation, answer.finish_reason)
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
+
+    def _provenance(self, task: str, answer: Answer) -> list[tuple[str, str]]:
+        """The rows of ``answer_provenance`` for ``answer``: the plugin that answered, or the
+        version that generated it, and the stored data it repeats."""
+        rows = []
+        if isinstance(answer, _PluginAnswer):
+            rows.append(("plugin", answer.plugin))
+        else:
+            version = self.versions.named(task, answer.model_version)
+            rows += [("version", version["id"])] if version else []
+            rows += [("document", s["document"]) for s in answer.sources if isinstance(s.get("document"), str)]
+        given = answer.provenance
+        return [*rows, *(("example", i) for i in given.examples), *(("interaction", i) for i in given.interactions),
+                *(("document", d) for d in given.documents)]
 
     def _log_failure(self, task, text, exc, started, conversation, output=None, status="error", user=None):
         error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
@@ -456,6 +468,13 @@ class Agent:
         that answers from them (the built-in ``corrections``)."""
         return self.examples.corrections(task)
 
+    def provenance(self, interaction_id: int) -> list[dict]:
+        """Who answered interaction ``interaction_id`` and from what, as ``{"kind", "ref"}`` rows:
+        ``version`` (the adapter's id), ``plugin`` (a before_ask plugin's name), ``example``,
+        ``interaction``, ``document`` (stored data the answer repeats)."""
+        self.log.get(interaction_id)  # a missing one is NotFoundError, not an empty list
+        return self.log.provenance(interaction_id)
+
     def learning_runs(self, task: str | None = None) -> list[dict]:
         """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the
         same keys as ``learn(...).to_dict()``."""
@@ -468,12 +487,18 @@ class Agent:
         """Re-fine-tune ``task`` whenever ``min_new`` (default learning.min_new) new examples
         have arrived, checking at once and then every ``every`` seconds, without blocking
         ``ask``; ``on_report(report)`` is called after each run. Returns a handle with
-        ``stop()`` and the ``reports`` so far."""
-        from .scheduler import BackgroundLearning
+        ``stop()`` and the ``reports`` so far. Runs go through ``background_learner()``."""
+        return self.background_learner().watch(task, every, min_new or self.config.learning.min_new, strategy, on_report)
 
-        self.check_learnable(task, strategy)  # a typo must fail now, not in the thread
-        return BackgroundLearning(lambda: Agent(self.workspace), task, every, min_new or self.config.learning.min_new,
-                                  strategy, on_report)
+    def background_learner(self):
+        """This agent's one background learner (core/jobs.py): runs started on request and by
+        ``learn_in_background`` queue for one thread with an agent of its own, at a lower
+        priority; closed with this agent."""
+        if self._background is None:
+            from .jobs import BackgroundLearner
+
+            self._background = BackgroundLearner(self, lambda: Agent(self.workspace))
+        return self._background
 
     # --- lineage and erasure ---------------------------------------------------------------------
 
@@ -511,6 +536,8 @@ class Agent:
         self.plugins.hook.before_log(agent=self, record=record)
 
     def close(self) -> None:
+        if self._background is not None:
+            self._background.close()
         self.db.conn.close()
 
     def __enter__(self):
@@ -518,6 +545,22 @@ class Agent:
 
     def __exit__(self, *exc):
         self.close()
+
+
+@dataclass
+class _PluginAnswer(Answer):
+    plugin: str = ""  # the before_ask plugin that gave it
+
+
+def _hooked_answer(plugin: str, hooked) -> Answer:
+    """A ``before_ask`` result (text, or a dict: docs/plugins.md) as the Answer to log."""
+    if isinstance(hooked, str):
+        hooked = {"answer": hooked}
+    given = hooked.get("provenance") or Provenance()
+    if isinstance(given, dict):
+        given = Provenance(**{k: tuple(v) for k, v in given.items()})
+    return _PluginAnswer(hooked["answer"], hooked.get("model_version", "before_ask"), sources=hooked.get("sources", []),
+                         answered_by=hooked.get("answered_by", "before_ask"), provenance=given, plugin=plugin)
 
 
 def _checked_task(task) -> Task:

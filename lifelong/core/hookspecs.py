@@ -92,9 +92,11 @@ def register_commands(cli):
 @hookspec(firstresult=True)
 def before_ask(agent, task, text):
     """Called before the model answers ``text`` for ``task``. Return a string (or a dict with
-    ``answer`` and optional ``sources`` and ``model_version``) to answer without the model: a
+    ``answer`` and optional ``sources``, ``model_version``, ``answered_by`` and ``provenance``,
+    a ``Provenance`` of the stored data the answer repeats) to answer without the model: a
     cache, a guardrail, a stored correction. The first non-None answer wins and later
-    implementations are not called. Return None to let the model answer."""
+    implementations are not called. Return None to let the model answer. Not a wrapper: the
+    agent calls each implementation itself to record which plugin answered."""
 
 
 @hookspec

@@ -100,6 +100,11 @@ class PluginHost:
                 "fix or uninstall it, or leave it out with LIFELONG_LOAD_PLUGINS "
                 "(LIFELONG_RAISE_ERRORS=1 shows the traceback)"
             ) from exc
+        if any(impl.plugin is plugin and (impl.hookwrapper or impl.wrapper)
+               for impl in self.pm.hook.before_ask.get_hookimpls()):
+            self.pm.unregister(plugin)
+            raise PluginError(f"plugin {name!r} ({source}) implements before_ask as a wrapper; the agent calls each "
+                              "before_ask itself to record which plugin answered: make it a plain implementation")
         hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
         self.info[name] = PluginInfo(name, source, module, hooks)
 
@@ -115,6 +120,16 @@ class PluginHost:
                 impl.function(*[{"register": register}[arg] for arg in impl.argnames])
         for name, info in self.info.items():
             info.registers = self.registry.by_plugin(name)
+
+    def first_answer(self, **kwargs) -> tuple[str | None, object]:
+        """(plugin, answer) of the first ``before_ask`` implementation that answers, in
+        pluggy's call order (tryfirst/trylast honoured), or (None, None): called one by one so
+        the log can say which plugin answered."""
+        for impl in reversed(self.pm.hook.before_ask.get_hookimpls()):
+            answer = impl.function(*(kwargs[name] for name in impl.argnames))
+            if answer is not None:
+                return self.pm.get_name(impl.plugin), answer
+        return None, None
 
     def _impls(self, hook: str):
         """(plugin name, implementation) of each plugin implementing ``hook``."""

@@ -73,9 +73,23 @@ class GenerationOptions:
     system: str | None = None
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """What an answer repeats of stored data, beyond the adapter that generated it: the
+    examples (a correction), the logged interactions and the knowledge documents it came from.
+    The agent records it with the answer (table ``answer_provenance``); erasure blanks an answer
+    whose provenance names erased data, and ``lineage_of`` lists it. A ``before_ask`` plugin
+    that answers from user data says so here, or its answers survive ``forget --user``."""
+
+    examples: tuple[int, ...] = ()
+    interactions: tuple[int, ...] = ()
+    documents: tuple[str, ...] = ()
+
+
 @dataclass
 class Answer:
-    """A task's answer before it is logged."""
+    """A task's answer before it is logged. ``sources``: the chunks it was given or quotes
+    (their documents are recorded as its provenance too)."""
 
     text: str
     model_version: str
@@ -86,6 +100,7 @@ class Answer:
     answered_by: str = "model"
     grounding: str | None = None  # why a generated answer was replaced, when it was
     finish_reason: str = "stop"  # "length" when generation ended at the token limit
+    provenance: Provenance = field(default_factory=Provenance)
 
 
 class Task(ABC):

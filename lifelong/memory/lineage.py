@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from . import provenance
 from .db import utcnow
 
 
@@ -71,19 +72,10 @@ class Lineage:
                 "documents": documents, "answers": answers, "runs": runs, "versions": self.descendants(trained)}
 
     def _answers_from(self, ids: list[int], documents: list[str]) -> list[int]:
-        """Other interactions answered with a correction taught by ``ids``, or citing one of
-        ``documents``."""
-        corrections = [f"correction:{r[0]}" for r in self.db.execute(
-            f"select id from examples where origin = 'correction' and interaction_id in ({_marks(ids)})", ids)]
-        found = set(self._ids(f"select id from interactions where model_version in ({_marks(corrections) or 'null'})",
-                              corrections))
-        for document in documents:
-            pattern = "%" + json.dumps(document)[1:-1].replace("%", "\\%").replace("_", "\\_") + "%"
-            for row_id, sources in self.db.execute("select id, sources from interactions where sources like ? escape '\\'",
-                                                   [pattern]):
-                if any(s.get("document") == document for s in json.loads(sources or "[]")):
-                    found.add(row_id)
-        return sorted(found - set(ids))
+        """Other interactions whose answer repeats ``ids``: their provenance (memory/provenance.py)
+        names one of them, an example made from one, or one of ``documents``."""
+        examples = self._ids(f"select id from examples where interaction_id in ({_marks(ids)})", ids)
+        return sorted(set(provenance.answers_repeating(self.db, examples, ids, documents)) - set(ids))
 
     def descendants(self, version_ids: list[int]) -> list[int]:
         """``version_ids`` and every version trained from one of them, directly or not."""
@@ -122,6 +114,7 @@ class Lineage:
         repeated the data, and mark its versions and their runs erased; call inside a write
         transaction. Documents are the retriever's: the caller forgets them."""
         examples, versions = found["examples"], found["versions"]
+        both = [*found["interactions"], *found["answers"]]
         for sql, ids in (
             (f"delete from replay_buffer where example_id in ({_marks(examples)})", examples),
             (f"delete from lineage_run_examples where example_id in ({_marks(examples)})", examples),
@@ -131,6 +124,8 @@ class Lineage:
             (f"update interactions set output = null, sources = '[]', answered_by = 'erased' where id in ({_marks(found['answers'])})",
              found["answers"]),
             (f"delete from lineage_documents where interaction_id in ({_marks(found['interactions'])})", found["interactions"]),
+            # A blanked answer no longer repeats anything.
+            (f"delete from answer_provenance where interaction_id in ({_marks(both)})", both),
             (f"delete from feedback where id in ({_marks(found['feedback'])})", found["feedback"]),
             (f"delete from interactions where id in ({_marks(found['interactions'])})", found["interactions"]),
             (f"""update model_versions set status = 'erased', adapter_path = null, adapter_files = null,

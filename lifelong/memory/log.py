@@ -9,6 +9,7 @@ import sqlite_utils
 
 from ..errors import InputError, NotFoundError
 from ..validation import MAX_ID, check_id, check_text
+from . import provenance as answer_provenance
 from .db import utcnow, write_transaction
 
 
@@ -36,7 +37,9 @@ class InteractionLog:
         conversation: str | None = None,
         confidence: float | None = None,
         subject: str | None = None,
+        provenance: list[tuple[str, str]] = (),
     ) -> int:
+        """Log one interaction with its ``provenance`` rows ((kind, ref): memory/provenance.py)."""
         record = {
             "created_at": utcnow(),
             "task": task,
@@ -57,7 +60,12 @@ class InteractionLog:
         }
         self._before_log(record)
         with write_transaction(self.db):
-            return self.db["interactions"].insert(record).last_pk
+            interaction_id = self.db["interactions"].insert(record).last_pk
+            answer_provenance.record(self.db, interaction_id, list(provenance))
+        return interaction_id
+
+    def provenance(self, interaction_id: int) -> list[dict]:
+        return answer_provenance.of(self.db, interaction_id)
 
     def get(self, interaction_id: int) -> dict:
         check_id(interaction_id, "interaction")

@@ -7,6 +7,8 @@ from typing import Callable
 
 from sqlite_utils.migrations import Migrations
 
+from . import provenance
+
 migrations = Migrations("lifelong")
 
 
@@ -232,6 +234,27 @@ def m015_lineage_subjects_and_training_sets(db):
 def m016_knowledge_snapshots(db):
     # The knowledge-base snapshot (Retriever.snapshot) a version was trained and assessed with.
     db["model_versions"].add_column("knowledge", str)
+
+
+@migrations()
+def m017_one_active_version_per_task(db):
+    """At most one active version per task, enforced as PostgreSQL's m001 always did (found by
+    tests/test_schema_agreement.py). Promotion already retired the previous version in the same
+    transaction; a database where two were active anyway keeps the newest."""
+    db.execute("update model_versions set status = 'retired' where status = 'active' and id < "
+               "(select max(newer.id) from model_versions newer where newer.task = model_versions.task "
+               "and newer.status = 'active')")
+    db.execute("create unique index model_versions_one_active on model_versions (task) where status = 'active'")
+
+
+@migrations()
+def m018_answer_provenance(db):
+    """Who answered each interaction and what stored data the answer repeats, one typed row
+    each (memory/provenance.py), read by erasure and lineage instead of answer labels."""
+    db.execute("create table answer_provenance (interaction_id integer not null references interactions (id), "
+               "kind text not null, ref text not null, primary key (interaction_id, kind, ref))")
+    db.execute("create index answer_provenance_kind_ref on answer_provenance (kind, ref)")
+    provenance.backfill(db)
 
 
 def named_set(name: str, named: list[tuple[str, Callable]]) -> Migrations:

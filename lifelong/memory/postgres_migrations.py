@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Callable, Union
 
 from ..errors import PluginError
+from . import provenance
 
 Migration = Union[str, Callable]
 
@@ -151,9 +152,19 @@ insert into lineage_run_examples (run_id, example_id, replayed)
 # Twin of migrations.py's m016_knowledge_snapshots.
 KNOWLEDGE_SNAPSHOTS = "alter table model_versions add column knowledge text;"
 
+
+# Twin of migrations.py's m018_answer_provenance.
+def answer_provenance(db) -> None:
+    db.execute("create table answer_provenance (interaction_id bigint not null references interactions (id), "
+               "kind text not null, ref text not null, primary key (interaction_id, kind, ref))")
+    db.execute("create index answer_provenance_kind_ref on answer_provenance (kind, ref)")
+    provenance.backfill(db)
+
+
 CORE = [("m001_schema", M001_SCHEMA), ("m002_version_numbers", M002_VERSION_NUMBERS),
         ("m003_preference_examples", PREFERENCE_EXAMPLES),
-        ("m004_lineage_subjects_and_training_sets", LINEAGE_SCHEMA), ("m005_knowledge_snapshots", KNOWLEDGE_SNAPSHOTS)]
+        ("m004_lineage_subjects_and_training_sets", LINEAGE_SCHEMA), ("m005_knowledge_snapshots", KNOWLEDGE_SNAPSHOTS),
+        ("m006_answer_provenance", answer_provenance)]
 
 
 def migrate(db, sets: dict[str, list[tuple[str, Migration]]]) -> None:

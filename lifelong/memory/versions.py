@@ -113,6 +113,14 @@ class ModelVersions:
             raise InputError(f"v{number} exists for tasks {tasks}; say which with --task")
         return found[0]
 
+    def named(self, task: str, label: str | None) -> dict | None:
+        """The version of ``task`` an answer's label names (``v3``), or None (``base``, a plugin's label)."""
+        number = label[1:] if label and label.startswith("v") else ""
+        if not (number.isascii() and number.isdigit()):
+            return None
+        found = self._rows("v.task = ? and v.number = ?", [task, int(number)])
+        return found[0] if found else None
+
     def at(self, adapter_path: str | Path) -> dict:
         """The version whose adapter is in the folder ``adapter_path``."""
         wanted = Path(adapter_path).resolve()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lifelong.api import ConfigError, hookimpl
+from lifelong.api import ConfigError, Provenance, hookimpl
 
 from . import answerability
 from .words import content_words
@@ -155,4 +155,5 @@ def before_ask(agent, task, text):
         "sources": [{"document": f"correction:{example['id']}", "score": round(score, 4)}],
         "model_version": f"correction:{example['id']}",
         "answered_by": "correction",
+        "provenance": Provenance(examples=(example["id"],)),
     }
