@@ -65,7 +65,7 @@ def warm(agent: Agent, retrieval: bool, repeats: int):
         reply = agent.ask(question, retrieval=retrieval)
         agent_ms.append((time.perf_counter() - start) * 1000)
         n_raw = out.shape[1] - inputs["input_ids"].shape[1]
-        n_agent = agent.log.get(reply.id)["completion_tokens"]
+        n_agent = agent.interaction(reply.id)["completion_tokens"]
         assert n_raw == n_agent, (n_raw, n_agent)
         tokens.append(n_agent)
     return agent_ms, raw_ms, tokens

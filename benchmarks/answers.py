@@ -104,7 +104,7 @@ def learning(workdir: Path, with_sources: bool) -> dict:
         reply = agent.ask(item["question"])
         agent.feedback(reply.id, rating=-1, correction=item["answer"][0].upper() + item["answer"][1:] + ".")
     report = agent.learn()
-    adapter = agent.versions.get(report.version, report.task)["adapter_path"]
+    adapter = agent.version(report.version, report.task)["adapter_path"]
     after_auto = right(agent, ask_all(agent, [i["question"] for i in other], "auto"), other)
     corrected_auto = right(agent, ask_all(agent, [i["question"] for i in corrected], "auto"), corrected)
     result = {

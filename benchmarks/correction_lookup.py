@@ -64,7 +64,7 @@ def main():
                  "nothing taught": "What is the capital of France?"}
     with tempfile.TemporaryDirectory() as tmp:
         agent = Agent.open(Path(tmp) / "ws")
-        store, added = ExampleStore(agent.db), 0
+        store, added = ExampleStore(agent._db), 0
         memory = corrections.CorrectionMemory(agent)
         encoding_each_question_once(agent.embedder)
         print(f"{'T':>5}  {'question':<20} {'today ms':>9} {'every correction ms':>20} {'ratio':>6}  found")

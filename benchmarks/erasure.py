@@ -91,7 +91,7 @@ def erase(path: Path, user: str) -> dict:
 
 
 def users(agent) -> set[str]:
-    return {r[0] for r in agent.db.execute("select distinct subject from interactions where subject is not null")}
+    return {r[0] for r in agent._db.execute("select distinct subject from interactions where subject is not null")}
 
 
 def recall(agent, facts: list[dict]) -> str:

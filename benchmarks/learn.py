@@ -102,7 +102,7 @@ def run(recipe: str, facts, workdir: Path, base_general: list[bool], seed: int) 
     configure(agent, recipe, seed)
     teach(agent, facts)
     report = agent.learn()
-    adapter = agent.versions.get(report.version, report.task)["adapter_path"]
+    adapter = agent.version(report.version, report.task)["adapter_path"]
     served = adapter if report.promoted else None
     after = general_right(agent, adapter)
     kept = sum(a for a, b in zip(after, base_general) if b) / max(1, sum(base_general))

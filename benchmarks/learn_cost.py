@@ -101,7 +101,7 @@ def one_cycle(workdir: Path, facts, cache: Path, min_distillation: int, threads:
     finally:
         for p in others:
             p.kill()
-    adapter = agent.versions.get(report.version, "chat")["adapter_path"]
+    adapter = agent.version(report.version, "chat")["adapter_path"]
     served = adapter if report.promoted else None
     result = {"seconds": seconds, "outside training": seconds - timeline.training_seconds,
               "promoted": report.promoted, "taught": recall(agent, served, facts, "question"),

@@ -106,7 +106,7 @@ def compare_processes(args, tmp: Path) -> None:
         started = time.perf_counter()
         report = agent.learn(processes=processes)
         seconds[processes] = time.perf_counter() - started
-        adapters[processes] = load_file(str(Path(agent.versions.get(report.version, report.task)["adapter_path"]) / "adapter_model.safetensors"))
+        adapters[processes] = load_file(str(Path(agent.version(report.version, report.task)["adapter_path"]) / "adapter_model.safetensors"))
         print(f"  {processes} process(es): cycle {seconds[processes]:.1f} s, scores {report.metrics['row']}", flush=True)
         agent.close()
     worst = max(float((adapters[1][k] - adapters[2][k]).abs().max() / adapters[1][k].abs().max().clamp(min=1e-12)) for k in adapters[1])

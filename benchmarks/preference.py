@@ -67,7 +67,7 @@ def give_feedback(agent, arm: str, questions: list[dict]) -> None:
     compared two at a time."""
     for i, row in enumerate(questions):
         good, bads = rated_answers(i, row)
-        ids = {a: agent.log.log_interaction(task="chat", input=row["question"], output=a, model_version="base")
+        ids = {a: agent._log.log_interaction(task="chat", input=row["question"], output=a, model_version="base")
                for a in (good, *bads)}
         if arm == "dpo":
             for bad in bads:

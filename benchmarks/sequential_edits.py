@@ -84,7 +84,7 @@ def scores(agent, facts, base_general, served: bool) -> tuple[float, float, floa
         def answer(questions):
             return [agent.ask(q, retrieval=False).answer for q in questions]
     else:
-        active = agent.versions.serving("chat")
+        active = agent._versions.serving("chat")
 
         def answer(questions):
             return own_answers(agent, active["adapter_path"] if active else None, questions)
@@ -104,11 +104,11 @@ def ask_latency(agent) -> float:
 
 
 def growth(agent, workdir: Path) -> dict:
-    active = agent.versions.serving("chat")
+    active = agent._versions.serving("chat")
     depth, version = 0, active
     while version is not None:
         depth += 1
-        version = agent.versions.by_id(version["parent_id"]) if version["parent_id"] else None
+        version = agent._versions.by_id(version["parent_id"]) if version["parent_id"] else None
     vectors = scope.load(active["adapter_path"]) if active else None
     return {"chain depth": depth, "scope vectors": 0 if vectors is None else len(vectors),
             # The write-ahead log holds recent writes until a checkpoint: counted with the file.

@@ -139,7 +139,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         history = [{"role": m.role, "content": t} for m, t in zip(body.messages[:-1], texts) if m.role in ("user", "assistant")]
         conversation = body.conversation
         if conversation is None and len(history) >= 2 and history[-1]["role"] == "assistant":
-            conversation = agent.log.conversation_of(history[-2]["content"], history[-1]["content"])
+            conversation = agent.conversation_of(history[-2]["content"], history[-1]["content"])
         return texts[-1], history, conversation
 
     @app.get("/healthz")
@@ -174,7 +174,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         with serving:
             reply = agent.ask(text, task=body.model, retrieval=body.retrieval, history=history, conversation=conversation,
                               generation=generation, user=body.user)
-            row = agent.log.get(reply.id)
+            row = agent.interaction(reply.id)
         return {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()), "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.answer},
@@ -209,7 +209,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
                 yield chunk({}, reply.finish_reason, _extra(reply))
                 if usage:
                     last = {"id": cid, "object": "chat.completion.chunk", "created": created,
-                            "model": body.model, "choices": [], "usage": _usage(agent.log.get(reply.id))}
+                            "model": body.model, "choices": [], "usage": _usage(agent.interaction(reply.id))}
                     yield f"data: {json.dumps(last)}\n\n"
             except LifelongError as exc:
                 yield f"data: {json.dumps({'error': {'message': str(exc), 'type': type(exc).__name__, 'param': None, 'code': None}})}\n\n"
@@ -256,7 +256,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     def versions(task: Optional[str] = None):
         with serving:
             agent.check_task_name(task)
-            return [version_record(r) for r in agent.versions.list(task)]
+            return [version_record(r) for r in agent.versions(task)]
 
     dashboard.install(app, agent, serving, jobs, token)
     app.state.agent = agent
@@ -270,7 +270,7 @@ def _usage(row: dict) -> dict:
 
 
 def _model_entry(agent, name: str, options: dict) -> dict:
-    active = agent.versions.active(name)
+    active = agent.active_version(name)
     created = int(datetime.fromisoformat(active["created_at"]).timestamp()) if active else 0
     return {"id": name, "object": "model", "created": created, "owned_by": "lifelong",
             "lifelong": {"plugin": options.get("plugin", name), "version": f"v{active['number']}" if active else "base"}}

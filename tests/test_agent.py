@@ -10,14 +10,14 @@ from conftest import TINY_CONFIG
 
 
 def rows(agent):
-    return list(agent.db["interactions"].rows_where(order_by="id"))
+    return list(agent._db["interactions"].rows_where(order_by="id"))
 
 
 def test_ask_logs_before_returning(agent, tmp_path):
     (tmp_path / "kb.txt").write_text("Parking is free for customers.")
     agent.ingest([tmp_path / "kb.txt"])
     reply = agent.ask("Is parking free?")
-    logged = agent.log.get(reply.id)
+    logged = agent.interaction(reply.id)
     assert logged["status"] == "ok" and logged["output"] == reply.answer
     assert reply.sources and reply.sources[0]["document"].endswith("kb.txt")
     assert logged["sources"] == reply.sources
@@ -76,7 +76,7 @@ def test_a_question_the_documents_are_not_about_goes_to_the_model_or_is_refused(
         assert agent.search("What is the capital of France?")  # retrieval finds something, just not about it
         reply = agent.ask("What is the capital of France?")
         assert reply.answered_by == answered_by and reply.sources == []
-        assert agent.log.get(reply.id)["answered_by"] == answered_by
+        assert agent.interaction(reply.id)["answered_by"] == answered_by
         if general == "refuse":
             assert reply.answer == "The documents do not say."
 
@@ -125,15 +125,15 @@ def test_model_failure_is_logged(agent, monkeypatch):
 def test_correction_is_example_and_answers_at_once_without_entering_the_documents(agent):
     reply = agent.ask("Who is the CEO of Larkspur?", retrieval=False)
     record = agent.feedback(reply.id, rating=-1, correction="Mira Okafor is the CEO of Larkspur.")
-    example = agent.db["examples"].get(record["example_id"])
+    example = agent._db["examples"].get(record["example_id"])
     assert (example["input"], example["target"], example["origin"], example["split"]) == (
         "Who is the CEO of Larkspur?", "Mira Okafor is the CEO of Larkspur.", "correction", "train")
     again = agent.ask("Who is the CEO of Larkspur?")
     assert again.answer == "Mira Okafor is the CEO of Larkspur."
     assert again.model_version == f"correction:{example['id']}" == again.sources[0]["document"]  # one name
-    assert again.answered_by == "correction" and agent.log.get(again.id)["answered_by"] == "correction"
+    assert again.answered_by == "correction" and agent.interaction(again.id)["answered_by"] == "correction"
     # A separate namespace: the correction never enters another question's context.
-    assert agent.db["documents"].count == 0 and agent.search("Okafor CEO", k=1, mode="keyword") == []
+    assert agent._db["documents"].count == 0 and agent.search("Okafor CEO", k=1, mode="keyword") == []
 
 
 def test_a_correction_erased_leaves_the_lookup_and_its_row_id_given_again_is_read_anew(agent):
@@ -156,14 +156,14 @@ def test_a_correction_erased_leaves_the_lookup_and_its_row_id_given_again_is_rea
 
 
 def test_good_rating_becomes_example(agent):
-    answered = agent.log.log_interaction(task="chat", input="hello", output="Hi there!")
+    answered = agent._log.log_interaction(task="chat", input="hello", output="Hi there!")
     record = agent.feedback(answered, rating=1)
-    example = agent.db["examples"].get(record["example_id"])
+    example = agent._db["examples"].get(record["example_id"])
     assert (example["origin"], example["target"]) == ("rating", "Hi there!")
     # A thumbs-down is kept as an answer not to give: the kto and auto objectives learn from it
     # (tests/test_preference.py), the default sft does not.
-    rude = agent.log.log_interaction(task="chat", input="hi", output="Go away.")
-    down = agent.db["examples"].get(agent.feedback(rude, rating=-1)["example_id"])
+    rude = agent._log.log_interaction(task="chat", input="hi", output="Go away.")
+    down = agent._db["examples"].get(agent.feedback(rude, rating=-1)["example_id"])
     assert (down["origin"], down["target"], down["rating"]) == ("rating", "Go away.", -1)
 
 
@@ -175,13 +175,13 @@ def test_bad_feedback_stores_nothing(agent):
         agent.feedback(reply.id, rating=5)
     with pytest.raises(InputError):
         agent.feedback(reply.id, correction="  ")
-    assert agent.db["feedback"].count == 0 and agent.db["examples"].count == 0
+    assert agent._db["feedback"].count == 0 and agent._db["examples"].count == 0
 
 
 def test_pii_masked_in_question_and_correction(agent):
     reply = agent.ask("My email is ann@example.com, card 4111 1111 1111 1111", retrieval=False)
     agent.feedback(reply.id, correction="Write to help@larkspur.example instead")
-    dump = json.dumps([rows(agent), list(agent.db["feedback"].rows), list(agent.db["examples"].rows)])
+    dump = json.dumps([rows(agent), list(agent._db["feedback"].rows), list(agent._db["examples"].rows)])
     assert "ann@example.com" not in dump and "4111" not in dump and "help@larkspur.example" not in dump
     assert "[EMAIL]" in dump and "[CARD]" in dump
 
@@ -192,7 +192,7 @@ def test_stream_yields_and_logs(agent):
         stream.reply
     pieces = list(stream)
     assert stream.reply.answer == "".join(pieces).strip()
-    assert agent.log.get(stream.reply.id)["status"] == "ok"
+    assert agent.interaction(stream.reply.id)["status"] == "ok"
     assert not hasattr(agent, "last_reply")
 
 
@@ -243,5 +243,5 @@ def test_cli_chat_session(tiny_workspace):
     assert "nothing to rate yet" in result.output
     assert result.output.count("Mira Okafor.") >= 1
     agent = Agent.open(tiny_workspace)
-    assert agent.db["feedback"].count == 1
-    assert agent.log.recent(1)[0]["output"] == "Mira Okafor."
+    assert agent._db["feedback"].count == 1
+    assert agent._log.recent(1)[0]["output"] == "Mira Okafor."

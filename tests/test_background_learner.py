@@ -16,12 +16,14 @@ class RecordingAgent:
 
     def __init__(self, pending: int = 1):
         self.pending_count = pending
-        self.examples = SimpleNamespace(pending=lambda task: [object()] * self.pending_count)
         self.release = threading.Semaphore(0)
         self.started = threading.Semaphore(0)
         self.running = self.most_at_once = 0
         self.learned, self.opened, self.closed = [], 0, 0
         self.fail_with: Exception | None = None
+
+    def pending_examples(self, task):
+        return [object()] * self.pending_count
 
     def check_learnable(self, task, strategy=None):
         if task == "nosuch":

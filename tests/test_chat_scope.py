@@ -49,14 +49,14 @@ def test_the_adapter_answers_its_scope_and_the_base_model_the_rest(tiny_workspac
         assert (taught.answer, taught.model_version) == ("Mira.", "v1")
         other = agent.ask(UNRELATED, retrieval=False)
         assert (other.answer, other.model_version) == (base.answer, "base")
-        folder = agent.versions.active("chat")["adapter_path"]
+        folder = agent.active_version("chat")["adapter_path"]
         assert len(scope.load(folder)) == len(FACTS)
         teach(agent, MORE)
         second = agent.learn()
         assert second.promoted, second.reason
         # A version's scope keeps its parent's: the first cycle's facts are still its to answer.
         assert agent.ask("Where is HQ?", retrieval=False).model_version == "v2"
-        assert len(scope.load(agent.versions.active("chat")["adapter_path"])) == len(FACTS) + len(MORE)
+        assert len(scope.load(agent.active_version("chat")["adapter_path"])) == len(FACTS) + len(MORE)
 
 
 def test_a_scope_of_0_lets_the_adapter_answer_everything(tiny_workspace):
@@ -69,7 +69,7 @@ def test_a_scope_of_0_lets_the_adapter_answer_everything(tiny_workspace):
 def rate(agent, rated):
     """Users rated answers the agent gave: +1 or -1 each."""
     for question, answer, rating in rated:
-        interaction = agent.log.log_interaction(task="chat", input=question, output=answer, model_version="base")
+        interaction = agent._log.log_interaction(task="chat", input=question, output=answer, model_version="base")
         agent.feedback(interaction, rating=rating)
 
 
@@ -86,7 +86,7 @@ def test_an_adapter_taught_by_ratings_answers_every_question_asked_without_sourc
         report = agent.learn()
         assert report.promoted, report.reason
         assert (report.metrics["answers_every_question"], report.metrics["every_question_lost"]) == (True, [])
-        folder = agent.versions.active("chat")["adapter_path"]
+        folder = agent.active_version("chat")["adapter_path"]
         assert scope.answers_every_question(folder)
         assert agent.ask(UNRELATED, retrieval=False).model_version == "v1"
         # Asked with sources, the adapter keeps the scope of what it was taught.
@@ -100,7 +100,7 @@ def test_corrections_and_imports_keep_the_adapter_to_its_scope(tiny_workspace):
         teach(agent, FACTS)
         report = agent.learn()
         assert report.promoted and "answers_every_question" not in report.metrics
-        assert not scope.answers_every_question(agent.versions.active("chat")["adapter_path"])
+        assert not scope.answers_every_question(agent.active_version("chat")["adapter_path"])
         assert agent.ask(UNRELATED, retrieval=False).model_version == "base"
 
 
@@ -119,10 +119,10 @@ def test_a_rated_adapter_that_loses_general_questions_keeps_its_scope(tiny_works
         learned = CliRunner().invoke(build_app(), ["--workspace", str(tiny_workspace), "learn"])
         assert learned.exit_code == 0, learned.output
         assert "the adapter keeps to the questions it was taught: on every question it lost" in " ".join(learned.output.split())
-        run = agent.runs.list("chat")[-1]
+        run = agent._runs.list("chat")[-1]
         # The gate's probe (as served: these questions are in the taught scope) saw them lost too.
         assert run["metrics"]["behaviour_right"] < run["metrics"]["behaviour_right_before"] == 2
         assert run["metrics"]["answers_every_question"] is False
         assert run["metrics"]["every_question_lost"] and \
             set(run["metrics"]["every_question_lost"]) <= {"Where is HQ?", "Who is the CEO?"}
-        assert not scope.answers_every_question(agent.versions.by_id(run["version_id"])["adapter_path"])
+        assert not scope.answers_every_question(agent._versions.by_id(run["version_id"])["adapter_path"])

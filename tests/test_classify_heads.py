@@ -143,7 +143,7 @@ def test_first_cycle_adaptation_then_a_frozen_encoder(agent):
         agent.import_examples("intent", step(WORDS[start : start + 2]))
         report = agent.learn(task="intent")
         assert report.promoted, report.reason
-        paths.append(agent.versions.get(report.version, report.task)["adapter_path"])
+        paths.append(agent.version(report.version, report.task)["adapter_path"])
     first, second = (Path(p) / "encoder" / "adapter_model.safetensors" for p in paths)
     assert first.read_bytes() == second.read_bytes()  # adapted once, then kept as it was
     assert agent.evaluate("intent", step(WORDS[:4]))["accuracy"] >= 0.9

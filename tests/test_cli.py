@@ -32,7 +32,7 @@ def test_workspace_from_environment(workspace):
 
 def test_logs_json_and_show(workspace):
     agent = Agent.open(workspace)
-    ids = [agent.log.log_interaction(task="chat", input=f"q{i}", output="a") for i in range(3)]
+    ids = [agent._log.log_interaction(task="chat", input=f"q{i}", output="a") for i in range(3)]
     result = invoke(workspace, "logs", "-n", "2", "--json")
     assert result.exit_code == 0
     assert [r["id"] for r in json.loads(result.output)] == ids[::-1][:2]

@@ -75,12 +75,12 @@ def test_ask_continues_the_last_conversation_or_a_named_one(tiny_workspace):
     assert invoke(tiny_workspace, "ask", "second question", "-c", "--no-stream").exit_code == 0
     assert invoke(tiny_workspace, "ask", "elsewhere", "--no-stream").exit_code == 0
     with Agent.open(tiny_workspace) as agent:
-        first, second, other = sorted(agent.log.recent(3), key=lambda r: r["id"])
+        first, second, other = sorted(agent._log.recent(3), key=lambda r: r["id"])
         assert first["conversation"] == second["conversation"] != other["conversation"]
         conversation = first["conversation"]
     assert invoke(tiny_workspace, "ask", "third question", "--conversation", conversation, "--no-stream").exit_code == 0
     with Agent.open(tiny_workspace) as agent:
-        assert [t["input"] for t in agent.log.turns(conversation)] == ["first question", "second question", "third question"]
+        assert [t["input"] for t in agent.turns(conversation)] == ["first question", "second question", "third question"]
     missing = invoke(tiny_workspace, "ask", "x", "--conversation", "nosuch")
     assert missing.exit_code == 1 and "no conversation 'nosuch'" in missing.output
 

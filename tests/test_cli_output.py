@@ -30,7 +30,7 @@ def ws(hostile_ws, tmp_path):
     deep.write_text("Refunds [n] of sale items are not accepted.")
     assert run_cli(hostile_ws, ["ingest", deep]).exit_code == 0
     with Agent.open(hostile_ws) as agent:
-        agent.log.log_interaction(task="chat", input="Is [bold]this[/bold] escaped?", output="It cites nothing",
+        agent._log.log_interaction(task="chat", input="Is [bold]this[/bold] escaped?", output="It cites nothing",
                                   answered_by="model")
     return hostile_ws
 
@@ -74,7 +74,7 @@ def test_learn_and_report_name_a_run_and_its_version_alike(ws):
 
 def test_versions_are_numbered_per_task_and_promote_asks_which_task(ws):
     with Agent.open(ws) as agent:
-        agent.versions.add("chat", None, None, status="rejected", reason="probe perplexity rose")
+        agent._versions.add("chat", None, None, status="rejected", reason="probe perplexity rose")
     listed = json.loads(run_cli(ws, ["versions", "--json"]).stdout)
     assert sorted((v["task"], v["version"]) for v in listed) == [("chat", 1), ("intent", 1), ("intent", 2)]
     ambiguous = run_cli(ws, ["promote", "1"])

@@ -27,8 +27,8 @@ def test_config_shows_markup_in_values_as_written(workspace):
 
 def test_logs_path_query_and_show_as_json(tiny_workspace):
     with Agent.open(tiny_workspace) as agent:
-        agent.log.log_interaction(task="chat", input="Where is HQ?", output="Oslo", sources=[{"document": "a.txt"}])
-        agent.log.log_interaction(task="chat", input="Who is the CEO?", output="Mira")
+        agent._log.log_interaction(task="chat", input="Where is HQ?", output="Oslo", sources=[{"document": "a.txt"}])
+        agent._log.log_interaction(task="chat", input="Who is the CEO?", output="Mira")
     assert invoke(tiny_workspace, "logs", "path").output.strip() == str(tiny_workspace.resolve() / "lifelong.db")
     found = json.loads(invoke(tiny_workspace, "logs", "-q", "HQ", "--json").stdout)
     assert [r["input"] for r in found] == ["Where is HQ?"]
@@ -45,7 +45,7 @@ def test_examples_list_and_questions_from_stdin(tiny_workspace):
     asked = invoke(tiny_workspace, "ask", "-", "--no-retrieval", "--json", input="What is 2 + 2?\n")
     assert asked.exit_code == 0, asked.output
     with Agent.open(tiny_workspace) as agent:
-        assert agent.log.get(json.loads(asked.stdout)["id"])["input"] == "What is 2 + 2?"
+        assert agent.interaction(json.loads(asked.stdout)["id"])["input"] == "What is 2 + 2?"
 
 
 def test_ask_streams_by_default_and_not_with_no_stream(tiny_workspace):
@@ -54,5 +54,5 @@ def test_ask_streams_by_default_and_not_with_no_stream(tiny_workspace):
     assert streamed.exit_code == 0 and whole.exit_code == 0, streamed.output + whole.output
     assert "#1 · base" in streamed.stdout and "#2 · base" in whole.stdout
     with Agent.open(tiny_workspace) as agent:
-        first, second = agent.log.get(1), agent.log.get(2)
+        first, second = agent.interaction(1), agent.interaction(2)
     assert first["status"] == second["status"] == "ok" and first["output"] == second["output"]

@@ -105,6 +105,6 @@ def test_feedback_says_what_will_be_learned(tiny_workspace, flags, learned):
     from lifelong import Agent
 
     with Agent.open(tiny_workspace) as agent:  # an answer to rate (the tiny model's may be empty)
-        logged = agent.log.log_interaction(task="chat", input="What is the capital of France?", output="Lyon.",
+        logged = agent._log.log_interaction(task="chat", input="What is the capital of France?", output="Lyon.",
                                            answered_by="model")
     assert f"a training example now: {learned}" in cli(tiny_workspace, "feedback", str(logged), *flags)

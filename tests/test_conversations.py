@@ -26,7 +26,7 @@ def test_a_conversation_gives_each_turn_the_earlier_ones(agent, prompts):
     assert [m["role"] for m in prompts[1]] == ["system", "user", "assistant", "user"]
     assert prompts[1][1]["content"] == "How long do I have to return an item?" and prompts[1][2]["content"] == first.answer
     assert first.conversation == second.conversation == conversation.id
-    assert [t["input"] for t in agent.log.turns(conversation.id)] == ["How long do I have to return an item?", "And for sale items?"]
+    assert [t["input"] for t in agent.turns(conversation.id)] == ["How long do I have to return an item?", "And for sale items?"]
     assert agent.ask("Unrelated", retrieval=False).conversation != conversation.id
 
 
@@ -45,7 +45,7 @@ def test_a_follow_up_is_searched_with_the_question_before(agent, tmp_path, monke
 def test_bad_history_is_refused_and_logged(agent):
     with pytest.raises(InputError, match="history message 1"):
         agent.ask("hi", history=[{"role": "robot", "content": "beep"}])
-    assert agent.log.recent(1)[0]["status"] == "error"
+    assert agent._log.recent(1)[0]["status"] == "error"
 
 
 def test_http_conversation_from_the_messages(tiny_workspace):
@@ -59,7 +59,7 @@ def test_http_conversation_from_the_messages(tiny_workspace):
                        {"role": "user", "content": "How long does it take?"}])
         assert second["lifelong"]["conversation"] == first["lifelong"]["conversation"]
         agent = client.app.state.agent
-        assert len(agent.log.turns(first["lifelong"]["conversation"])) == 2
+        assert len(agent.turns(first["lifelong"]["conversation"])) == 2
         named = chat([{"role": "user", "content": "Hello"}], conversation="mine")
         assert named["lifelong"]["conversation"] == "mine"
         refused = client.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "hi"}]})

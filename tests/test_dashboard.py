@@ -16,19 +16,19 @@ def csrf_of(html):
 @pytest.fixture
 def app(agent, tiny_workspace):
     """A workspace with an answered question, and one promoted and one rejected learning run."""
-    agent.log.log_interaction(task="chat", input="Where is <b>HQ</b>?", output="Oslo", answered_by="model")
-    parent = agent.versions.add("chat", None, None, status="retired")
+    agent._log.log_interaction(task="chat", input="Where is <b>HQ</b>?", output="Oslo", answered_by="model")
+    parent = agent._versions.add("chat", None, None, status="retired")
     (tiny_workspace / "adapters" / "chat" / "v1").mkdir(parents=True)
     (tiny_workspace / "adapters" / "chat" / "v1" / "adapter.bin").write_bytes(b"weights")
-    agent.versions.set_adapter(parent, tiny_workspace / "adapters" / "chat" / "v1")
-    agent.versions.promote(parent)
-    rejected = agent.versions.add("chat", None, parent, status="rejected", reason="probe perplexity rose")
+    agent._versions.set_adapter(parent, tiny_workspace / "adapters" / "chat" / "v1")
+    agent._versions.promote(parent)
+    rejected = agent._versions.add("chat", None, parent, status="rejected", reason="probe perplexity rose")
     for cycle, (status, version, metrics) in enumerate(
             [("promoted", parent, {"row": [0.9], "acc": 0.9, "bwt": None, "objectives": {"kto": 72, "sft": 40},
                                    "preference_pairs": 24, "preference_accuracy": 1.0, "preference_accuracy_before": 0.29,
                                    "reward_accuracy": 0.96}),
              ("rejected", rejected, {"row": [0.4, 0.8], "acc": 0.6, "bwt": -0.5})], 1):
-        agent.db["learning_runs"].insert({"task": "chat", "cycle": cycle, "strategy": "replay", "started_at": "2026-01-01",
+        agent._db["learning_runs"].insert({"task": "chat", "cycle": cycle, "strategy": "replay", "started_at": "2026-01-01",
                                           "status": status, "version_id": version, "metrics": json.dumps(metrics),
                                           "reason": "passed the gate" if status == "promoted" else "probe perplexity rose"})
     return create_app(tiny_workspace)
@@ -56,19 +56,19 @@ def test_forms_need_the_csrf_token_and_refusals_change_nothing(app):
     with TestClient(app, base_url="http://localhost") as client:
         forged = client.post("/ui/tasks/chat/versions/2/promote", data={"csrf": "guess"})
         assert forged.status_code == 403 and "CSRF" in forged.json()["error"]["message"]
-        assert agent.versions.active("chat")["id"] == 1
+        assert agent.active_version("chat")["id"] == 1
         csrf = csrf_of(client.get("/ui").text)
         refused = client.post("/ui/tasks/chat/versions/99/promote", data={"csrf": csrf}, follow_redirects=False)
         assert refused.status_code == 303 and "no+version+v99+of+task+%27chat%27" in refused.headers["location"]
         rolled = client.post("/ui/tasks/chat/rollback", data={"csrf": csrf})
-        assert "task chat now serves the base model" in rolled.text and agent.versions.active("chat") is None
+        assert "task chat now serves the base model" in rolled.text and agent.active_version("chat") is None
         promoted = client.post("/ui/tasks/chat/versions/1/promote", data={"csrf": csrf})
         assert "v1 is now active for task chat" in promoted.text
         corrected = client.post("/ui/interactions/1/feedback", data={"csrf": csrf, "correction": "Bergen", "next": "https://evil.example/"})
         assert corrected.url.path == "/ui" and "corrected" in corrected.text  # never redirected off the dashboard
-        assert agent.log.feedback_for(1)[0]["correction"] == "Bergen"
+        assert agent.feedback_of(1)[0]["correction"] == "Bergen"
         empty = client.post("/ui/interactions/1/feedback", data={"csrf": csrf, "correction": "  "})
-        assert "give a rating or a correction" in empty.text and len(agent.log.feedback_for(1)) == 1
+        assert "give a rating or a correction" in empty.text and len(agent.feedback_of(1)) == 1
         unknown = client.post("/ui/learn", data={"csrf": csrf, "task": "nosuch"})
         assert "unknown task &#39;nosuch&#39;" in unknown.text and app.state.jobs.list() == []
 

@@ -147,7 +147,7 @@ def test_the_dashboard_in_a_browser(server, browser):
     correct_first_in_queue(browser, "Mira.")
     assert "Who is the CEO?" not in browser.find_element(By.CSS_SELECTOR, ".queue").text
     correct_first_in_queue(browser, "Oslo.")
-    assert [e["target"] for e in agent.db["examples"].rows] == ["Mira.", "Oslo."]
+    assert [e["target"] for e in agent._db["examples"].rows] == ["Mira.", "Oslo."]
 
     visit(browser, f"{base}/ui/learning")
     click(browser, "learn-now")
@@ -162,13 +162,13 @@ def test_the_dashboard_in_a_browser(server, browser):
 
     # Whatever the gate decided, both buttons are used: the active version is rolled back,
     # an inactive one promoted, each after a confirmation page.
-    if agent.versions.active("chat"):
+    if agent.active_version("chat"):
         confirm(browser, "rollback", "task chat now serves the base model")
         confirm(browser, "promote-1", "v1 is now active for task chat")
     else:
         confirm(browser, "promote-1", "v1 is now active for task chat")
         confirm(browser, "rollback", "task chat now serves the base model")
-    assert [v["status"] for v in agent.versions.list("chat")] in (["active"], ["retired"])
+    assert [v["status"] for v in agent.versions("chat")] in (["active"], ["retired"])
 
     visit(browser, f"{base}/ui/knowledge?q=returned+within&mode=keyword")
     assert "45 days" in browser.find_element(By.CSS_SELECTOR, ".hits").text

@@ -121,8 +121,8 @@ class TestDocsSlowAnswers(AgentSuite):
 
     def test_keeps_slow_answers_in_its_own_table(self, agent):
         reply = agent.ask("hello", retrieval=False)
-        assert [r["interaction_id"] for r in agent.db["slow_answers"].rows] == [reply.id]
-        recorded = agent.db.execute("select name from _sqlite_migrations where migration_set = 'plugin:slow_answers'")
+        assert [r["interaction_id"] for r in agent._db["slow_answers"].rows] == [reply.id]
+        recorded = agent._db.execute("select name from _sqlite_migrations where migration_set = 'plugin:slow_answers'")
         assert [row[0] for row in recorded] == ["m001_slow_answers"]
 
     def test_a_bad_value_names_the_key(self, workspace):

@@ -38,7 +38,7 @@ def test_financial_sentiment(learning_workspace, monkeypatch, capsys):
     # The alerts raised are exactly those the logged answers call for.
     replayed = load(EXAMPLES / "financial_sentiment" / "alert_plugin.py")
     with Agent.open(learning_workspace) as agent:
-        for row in reversed(agent.log.recent(100, task="sentiment")):
+        for row in reversed(agent._log.recent(100, task="sentiment")):
             if row["status"] == "ok":  # after_ask sees answered questions only
                 replayed.after_ask("sentiment", Reply(row["id"], row["output"]))
     assert alerts == replayed.alerts

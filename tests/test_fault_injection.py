@@ -67,8 +67,8 @@ def _check_after(kind: str, ws: Path, args: list) -> None:
     assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
     conn.close()
     with environment({"LIFELONG_LOAD_PLUGINS": PLUGINS}), Agent.open(ws) as agent:
-        promoted = agent.db["learning_runs"].count_where("status = 'promoted'")
-        active = agent.versions.serving("intent")
+        promoted = agent._db["learning_runs"].count_where("status = 'promoted'")
+        active = agent._versions.serving("intent")
         # The run was killed before its promotion committed (v2 still serves) or after it.
         assert (promoted == 2 and active["id"] == 2) or (promoted == 3 and active["id"] == 3), (promoted, active)
         assert agent.ask("hello there", task="intent").model_version == f"v{active['id']}"
@@ -78,8 +78,8 @@ def _check_after(kind: str, ws: Path, args: list) -> None:
     else:
         _run_in_process(args)  # the rerun succeeds
     with environment({"LIFELONG_LOAD_PLUGINS": PLUGINS}), Agent.open(ws) as agent:
-        assert len(agent.retriever.index) == agent.db["chunks"].count
-        assert agent.db["learning_runs"].count_where("status = 'running'") == 0
+        assert len(agent.retriever.index) == agent._db["chunks"].count
+        assert agent._db["learning_runs"].count_where("status = 'running'") == 0
         if kind == "ingest":
             assert sum("warranty" in d["path"] for d in agent.retriever.documents()) == 5
         assert agent.search("warranty years", k=1) or kind != "ingest"

@@ -5,6 +5,7 @@ changed. See tests/hostile.py."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import tomllib
 
 import pytest
@@ -237,8 +238,13 @@ def test_serve_on_a_port_in_use_is_one_line(hostile_ws):
 
 def test_a_damaged_database_is_one_line_and_left_as_it_is(hostile_ws):
     database = hostile_ws / "lifelong.db"
+    with sqlite3.connect(database) as conn:  # the pages of the logged rows, found damaged only when read
+        size = conn.execute("pragma page_size").fetchone()[0]
+        pages = [r[0] for r in conn.execute("select pageno from dbstat where name = 'interactions'")]
+    conn.close()
     data = bytearray(database.read_bytes())
-    data[-4096 * 3 :] = b"\xff" * (4096 * 3)  # the last pages: rows, found damaged only when read
+    for page in pages:
+        data[(page - 1) * size: page * size] = b"\xff" * size
     database.write_bytes(bytes(data))
     for name in ("lifelong.db-wal", "lifelong.db-shm"):
         (hostile_ws / name).unlink(missing_ok=True)
@@ -274,5 +280,5 @@ def test_two_megabytes_on_stdin_without_a_space_are_one_line_at_once(hostile_ws)
     assert_one_line_error(result.output, "at most 20,000")
     assert_nothing_lost(before, snapshot(hostile_ws))
     with Agent.open(hostile_ws) as agent:
-        logged = agent.log.recent(1)[0]
+        logged = agent._log.recent(1)[0]
     assert logged["status"] == "error" and len(logged["input"]) < 20_100 and "more characters not kept" in logged["input"]

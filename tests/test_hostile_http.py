@@ -118,7 +118,7 @@ def test_a_failed_request_with_a_lone_surrogate_is_logged(server, hostile_ws):
     with server() as client:
         response = _send(client, "POST", CHAT, user("why \ud800?"), {})
         assert response.status_code == 400
-        row = client.app.state.agent.log.recent(1)[0]
+        row = client.app.state.agent._log.recent(1)[0]
     assert row["status"] == "error" and row["input"] == "why \\ud800?" and "UTF-8" in row["error"]
 
 
@@ -139,7 +139,7 @@ def test_a_stream_the_reader_leaves_is_logged_with_what_was_generated(hostile_ws
         stream = agent.stream("Tell me about refunds", retrieval=False)
         first = next(stream)
         stream.close()  # what the server does when the client disconnects
-        row = agent.log.recent(1)[0]
+        row = agent._log.recent(1)[0]
         # The generation stopped and let go of the model: another request's thread takes it now.
         import threading
 

@@ -31,7 +31,7 @@ def test_answers_a_simple_question(real):
 def test_retrieval_finds_the_right_document_and_cites_it(real):
     reply = real.ask("Do you ship to Norway?")
     assert reply.sources[0]["document"].endswith("shipping.md")
-    assert real.log.get(reply.id)["sources"] == reply.sources
+    assert real.interaction(reply.id)["sources"] == reply.sources
     hits = real.search("How long is the warranty on a tent?", k=3, mode="hybrid")
     assert hits[0].document.endswith("warranty.md")
 
@@ -53,7 +53,7 @@ def test_learning_cycles_teach_facts_and_replay_keeps_them(tmp_path):
     agent.config.learning.gate = False
     first, second = FACTS[:4], FACTS[20:23]
     recall = lambda version, facts: agent.task("chat").assess(  # noqa: E731
-        version and agent.versions.get(version)["adapter_path"],
+        version and agent.version(version)["adapter_path"],
         {0: [{"input": f["question"], "target": f["answer"]} for f in facts]})[0][0]
     assert recall(None, first) <= 0.25
     for fact in first:
@@ -82,6 +82,6 @@ def test_the_default_gate_serves_only_a_candidate_that_kept_its_general_answers(
     assert report.promoted is (kept_its_answers and perplexity_ok)
     if not kept_its_answers and perplexity_ok:
         assert f"lost {lost} of the {m['behaviour_right_before']}" in report.reason
-    served = agent.versions.active("chat")
+    served = agent.active_version("chat")
     assert (served is not None) is report.promoted
     agent.close()

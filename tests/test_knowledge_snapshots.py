@@ -45,8 +45,8 @@ def test_rollback_with_knowledge_restores_the_parents_documents(workspace_on, tm
         agent.ingest([hours, returns])
         learn_fact(agent, "Where is HQ?", "Oslo.")
         agent.add_text("A note written after the last version.", "note:1")
-        version = agent.versions.get(first.version, "chat")
-        assert version["knowledge"] and version["knowledge"] != agent.versions.active("chat")["knowledge"]
+        version = agent.version(first.version, "chat")
+        assert version["knowledge"] and version["knowledge"] != agent.active_version("chat")["knowledge"]
 
     result = CliRunner().invoke(build_app(), ["-w", str(workspace_on), "rollback", "--with-knowledge"])
     assert result.exit_code == 0, result.output
@@ -54,10 +54,10 @@ def test_rollback_with_knowledge_restores_the_parents_documents(workspace_on, tm
     assert "knowledge: 2 documents removed, 1 documents restored, 0 documents missing" in result.output
     with Agent.open(workspace_on) as agent:
         assert documents(agent) == then
-        assert agent.versions.active("chat")["number"] == first.version
+        assert agent.active_version("chat")["number"] == first.version
         assert [hit.text for hit in agent.search("When does the shop open?", k=1)] == [OPENING_1]
         # The same state again: the snapshot is the one the first version recorded.
-        assert agent.retriever.snapshot() == agent.versions.active("chat")["knowledge"]
+        assert agent.retriever.snapshot() == agent.active_version("chat")["knowledge"]
 
 
 def test_rollback_with_knowledge_refuses_where_the_parent_has_no_snapshot(learning_workspace, tmp_path):
@@ -69,7 +69,7 @@ def test_rollback_with_knowledge_refuses_where_the_parent_has_no_snapshot(learni
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
     assert "the base model of task 'chat' recorded no knowledge snapshot" in result.output
     with Agent.open(learning_workspace) as agent:  # nothing changed
-        assert agent.versions.active("chat")["number"] == only.version and len(agent.documents()) == 1
+        assert agent.active_version("chat")["number"] == only.version and len(agent.documents()) == 1
 
 
 def test_an_erased_document_is_not_restored(learning_workspace):
@@ -82,4 +82,4 @@ def test_an_erased_document_is_not_restored(learning_workspace):
         parent, restored = agent.rollback("chat", with_knowledge=True)
         assert parent["number"] == first.version
         assert restored == {"removed": [], "restored": [], "missing": ["note:alice"]}
-        assert "4471" not in str(list(agent.db.execute("select text from knowledge_archive")))
+        assert "4471" not in str(list(agent._db.execute("select text from knowledge_archive")))

@@ -64,11 +64,11 @@ class TestChatModelStandard(ChatModelUnitTests):
 def test_chat_model_logs_interaction_with_id_in_metadata(shared_agent):
     model = LifelongChatModel(agent=shared_agent, retrieval=False)
     message = model.invoke("Is parking free?")
-    interaction = shared_agent.log.get(message.response_metadata["interaction_id"])
+    interaction = shared_agent.interaction(message.response_metadata["interaction_id"])
     assert interaction["input"] == "Is parking free?" and interaction["output"] == message.content
     streamed = list(model.stream("Is parking free?"))
     ids = [c.response_metadata.get("interaction_id") for c in streamed if c.response_metadata.get("interaction_id")]
-    assert len(ids) == 1 and shared_agent.log.get(ids[0])["status"] == "ok"
+    assert len(ids) == 1 and shared_agent.interaction(ids[0])["status"] == "ok"
 
 
 def test_lcel_chain(shared_agent):
@@ -84,4 +84,4 @@ def test_lcel_chain(shared_agent):
     answer = chain.invoke("Where can bikes be parked?")
     assert isinstance(answer, str)
     assert seen["docs"][0].metadata["source"].endswith(".txt") and "Bikes" in seen["docs"][0].page_content
-    assert shared_agent.log.recent(1)[0]["input"] == "Where can bikes be parked?"
+    assert shared_agent._log.recent(1)[0]["input"] == "Where can bikes be parked?"

@@ -47,9 +47,9 @@ def test_a_job_cancelled_while_the_gate_assesses_promotes_nothing(learner):
     teach(learner, FACTS)
     with pytest.raises(LearningCancelled):
         learner.learn(progress=CancelledDuringAssessment(threading.Event()))
-    assert learner.versions.active("chat") is None
+    assert learner.active_version("chat") is None
     assert [r["status"] for r in learner.learning_runs()] == ["cancelled"]
-    assert len(learner.examples.pending("chat")) == len(FACTS)  # the next run learns them
+    assert len(learner.pending_examples("chat")) == len(FACTS)  # the next run learns them
 
 
 def test_cycle_teaches_facts_and_promotes(learner):
@@ -58,12 +58,12 @@ def test_cycle_teaches_facts_and_promotes(learner):
     report = learner.learn()
     assert report.promoted and report.cycle == 1 and report.new_examples == 3
     assert report.metrics["row"] == [1.0] and report.metrics["before"] == [0.0]
-    assert learner.versions.active("chat")["number"] == report.version
+    assert learner.active_version("chat")["number"] == report.version
     assert recall(learner, FACTS) == 3
     assert learner.ask("Who is the CEO?", retrieval=False).model_version == f"v{report.version}"
-    adapter = Path(learner.versions.active("chat")["adapter_path"])
+    adapter = Path(learner.active_version("chat")["adapter_path"])
     assert (adapter / "adapter_model.safetensors").exists() and not list(adapter.glob("*.bin"))
-    assert learner.examples.pending("chat") == []
+    assert learner.pending_examples("chat") == []
 
 
 def test_second_cycle_replays_and_keeps_first(learner):
@@ -74,7 +74,7 @@ def test_second_cycle_replays_and_keeps_first(learner):
     assert report.promoted and report.replayed_examples == 3  # replay_ratio 1.5 x 2 new
     assert len(report.metrics["row"]) == 2 and report.metrics["bwt"] is not None
     assert recall(learner, FACTS + MORE) >= 4
-    versions = learner.versions.list("chat")
+    versions = learner.versions("chat")
     assert [v["status"] for v in versions] == ["retired", "active"] and versions[1]["parent_id"] == versions[0]["id"]
 
 
@@ -83,9 +83,9 @@ def test_gate_rejects_a_candidate_that_learned_nothing(learner):
     teach(learner, FACTS)
     report = learner.learn()
     assert not report.promoted and "no gain" in report.reason
-    assert learner.versions.active("chat") is None
-    assert learner.versions.get(report.version)["status"] == "rejected"
-    assert len(learner.examples.pending("chat")) == 3  # kept for the next run
+    assert learner.active_version("chat") is None
+    assert learner.version(report.version)["status"] == "rejected"
+    assert len(learner.pending_examples("chat")) == 3  # kept for the next run
     assert learner.ask("Who is the CEO?", retrieval=False).model_version == "base"
 
 
@@ -115,7 +115,7 @@ def test_strategies_plan(learner):
 def test_ewc_stores_importance_and_penalises(learner):
     teach(learner, FACTS)
     first = learner.learn(strategy="ewc")
-    adapter = Path(learner.versions.get(first.version)["adapter_path"])
+    adapter = Path(learner.version(first.version)["adapter_path"])
     assert (adapter / "ewc.safetensors").exists()
     from lifelong.plugins.strategies import EWC
 
@@ -174,7 +174,7 @@ def test_a_chat_run_checks_only_the_earlier_cycles_its_task_bounds(learner):
     assert None not in report.metrics["row"][1:]
     result = CliRunner().invoke(build_app(), ["-w", str(learner.workspace.path), "report", "--json"])
     assert result.exit_code == 0 and json.loads(result.output)[-1]["metrics"]["row"][0] is None, result.output
-    assert "<rect" in accuracy_heatmap(learner.runs.list("chat"))
+    assert "<rect" in accuracy_heatmap(learner.learning_runs("chat"))
 
 
 def test_import_is_all_or_nothing(learner):
@@ -186,7 +186,7 @@ def test_import_is_all_or_nothing(learner):
         learner.import_examples("chat", [{"text": "a", "label": 3}])
     with pytest.raises(NotFoundError, match="unknown task"):
         learner.import_examples("nope", [{"text": "a", "label": "b"}])
-    assert learner.db["examples"].count == 0
+    assert learner._db["examples"].count == 0
 
 
 def test_cli_learning_commands(learning_workspace, tmp_path):
@@ -251,12 +251,12 @@ def test_kill_9_keeps_previous_adapter_serving(learning_workspace, tmp_path, del
     (learning_workspace / "lifelong.toml").write_text(TINY_CONFIG + TINY_LEARNING)
     with Agent.open(learning_workspace) as agent:
         assert proc.returncode == -9, proc.stderr  # killed, not finished
-        assert agent.versions.active("chat")["number"] == first.version
+        assert agent.active_version("chat")["number"] == first.version
         assert recall(agent, FACTS) == 3
         report = agent.learn()
         assert report.promoted
         assert recall(agent, FACTS) >= 2
-        assert agent.db["learning_runs"].count_where("status = 'running'") == 0
+        assert agent._db["learning_runs"].count_where("status = 'running'") == 0
 
 
 def test_background_learning_does_not_block_ask(learning_workspace, monkeypatch):

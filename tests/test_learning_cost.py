@@ -159,12 +159,12 @@ def test_a_run_whose_process_died_is_interrupted_when_the_workspace_opens(tmp_pa
 
     path = workspace(tmp_path, "w")
     with Agent.open(path) as agent:
-        agent.runs.start("chat", 1, "replay", 3, 0)  # its process was killed: the lock went with it
+        agent._runs.start("chat", 1, "replay", 3, 0)  # its process was killed: the lock went with it
         with learning_lock(agent, "chat"):  # ...or it is alive, holding the lock
             with Agent.open(path) as other:
-                assert [r["status"] for r in other.runs.list("chat")] == ["running"]
+                assert [r["status"] for r in other._runs.list("chat")] == ["running"]
     with Agent.open(path) as agent:
-        [run] = agent.runs.list("chat")
+        [run] = agent._runs.list("chat")
         assert run["status"] == "interrupted" and "ended before it finished" in run["reason"]
         teach(agent, [("Who is the CEO?", "Mira Okafor.")])
         assert agent.learn().cycle == 1  # the lock is free

@@ -59,7 +59,7 @@ def stored_text(agent) -> str:
     for table, columns in {"interactions": "input, output, sources", "feedback": "correction, chosen, rejected",
                            "examples": "input, target, rejected", "documents": "path", "chunks": "text",
                            "lineage_documents": "document", "lineage_erasures": "summary"}.items():
-        rows += [str(r) for r in agent.db.execute(f"select {columns} from {table}")]
+        rows += [str(r) for r in agent._db.execute(f"select {columns} from {table}")]
     return "\n".join(rows)
 
 
@@ -86,7 +86,7 @@ def test_forget_user_erases_rows_documents_and_weights(erasure_workspace):
         assert [link["version"] for link in learned] == [third.version, second.version, first.version]
         assert {e["subject"] for link in learned for e in link["examples"]} == {"alice", "bob"}
         assert any(e["replayed"] for e in learned[0]["examples"])
-        adapters = [Path(agent.versions.get(v, "chat")["adapter_path"]) for v in (second.version, third.version)]
+        adapters = [Path(agent.version(v, "chat")["adapter_path"]) for v in (second.version, third.version)]
         assert MARKER in stored_text(agent)
 
     planned = runner.invoke(app, [*w, "forget", "--user", "alice", "--dry-run", "--json"])
@@ -107,14 +107,14 @@ def test_forget_user_erases_rows_documents_and_weights(erasure_workspace):
 
     with Agent.open(erasure_workspace) as agent:
         assert all(not found for found in agent.lineage_of(user="alice").values())
-        retrained = agent.versions.active("chat")
-        assert retrained["parent_id"] == agent.versions.get(first.version, "chat")["id"]  # from the nearest clean ancestor
+        retrained = agent.active_version("chat")
+        assert retrained["parent_id"] == agent.version(first.version, "chat")["id"]  # from the nearest clean ancestor
         assert not any(a.exists() for a in adapters)
-        assert {v["number"]: v["status"] for v in agent.versions.list("chat")}[second.version] == "erased"
+        assert {v["number"]: v["status"] for v in agent.versions("chat")}[second.version] == "erased"
         assert {e["subject"] for link in agent.learned_from(retrained["number"]) for e in link["examples"]} == {"bob"}
         assert MARKER not in stored_text(agent) and f"correction:{alice}" not in {d["path"] for d in agent.documents()}
-        assert agent.log.get(carol.id)["output"] is None and agent.log.get(carol.id)["answered_by"] == "erased"
-        [erasure] = agent.lineage.erasures()
+        assert agent.interaction(carol.id)["output"] is None and agent.interaction(carol.id)["answered_by"] == "erased"
+        [erasure] = agent._lineage.erasures()
         assert erasure["subject_sha256"] == hashlib.sha256(b"alice").hexdigest() and "alice" not in json.dumps(erasure)
         assert MARKER not in agent.ask(ALICE[0], retrieval=False).answer  # the agent still answers
         assert recalled(agent, BOB) == 3  # Bob's facts are kept
@@ -130,14 +130,14 @@ def test_serving_falls_back_to_the_clean_ancestor_when_retraining_is_refused(lea
         first = agent.learn()
         correct(agent, "alice", *ALICE)
         second = agent.learn()
-        assert agent.versions.active("chat")["number"] == second.version
+        assert agent.active_version("chat")["number"] == second.version
         report = agent.forget_user("alice")
         # Nothing of cycle 2 is left to learn: the clean ancestor serves, and no run starts.
         assert report.tasks[0].serves == first.version and report.tasks[0].relearn == []
         assert report.retrained == [] and "nothing left" in report.not_retrained["chat"]
-        assert agent.versions.active("chat")["number"] == first.version
+        assert agent.active_version("chat")["number"] == first.version
         assert agent.adapter_for("chat")[1] == f"v{first.version}"
-        assert agent.examples.pending("chat") == []
+        assert agent.pending_examples("chat") == []
 
 
 def test_forget_one_interaction_leaves_the_users_others(learning_workspace):
@@ -162,9 +162,9 @@ def test_erasure_reaches_preferences_and_pairs_that_held_a_repeated_answer(learn
         report = agent.forget_user("alice")
         assert report.removed["feedback"] == 2 and report.removed["examples"] == 2  # Alice's, and Carol's pair
         assert MARKER not in stored_text(agent)
-        kept = agent.db.execute("select target, rejected from examples where id = ?", [corrected["example_id"]]).fetchone()
+        kept = agent._db.execute("select target, rejected from examples where id = ?", [corrected["example_id"]]).fetchone()
         assert tuple(kept) == ("Ask at the front desk.", None)  # Dave's own correction stays, without the pair
-        assert agent.db.execute("select count(*) from examples where id = ?", [preferred["example_id"]]).fetchone()[0] == 0
+        assert agent._db.execute("select count(*) from examples where id = ?", [preferred["example_id"]]).fetchone()[0] == 0
 
 
 def test_bad_input_is_one_line_and_erases_nothing(learning_workspace):
@@ -175,7 +175,7 @@ def test_bad_input_is_one_line_and_erases_nothing(learning_workspace):
             agent.ask("Hello?", user="  ")
         with pytest.raises(InputError, match="at most 200"):
             agent.forget_user("x" * 201)
-        assert len(agent.log.recent()) == 1  # the refused question was not logged
+        assert len(agent._log.recent()) == 1  # the refused question was not logged
     for args, message in (
         (["forget"], "give a DOCUMENT, --user or --interaction"),
         (["forget", "--user", "bob", "--interaction", "1"], "give a DOCUMENT, --user or --interaction"),
@@ -193,7 +193,7 @@ def test_bad_input_is_one_line_and_erases_nothing(learning_workspace):
     nobody = runner.invoke(app, [*w, "forget", "--user", "nobody"])
     assert nobody.exit_code == 0 and "nothing stored" in nobody.output
     with Agent.open(learning_workspace) as agent:
-        assert agent.lineage_of(user="bob")["interactions"] and agent.examples.pending("chat")
+        assert agent.lineage_of(user="bob")["interactions"] and agent.pending_examples("chat")
 
 
 def test_lineage_command_lists_dependants_and_what_a_version_learned(learning_workspace):
@@ -220,9 +220,9 @@ def test_http_user_is_the_interactions_subject(tiny_workspace):
                 "model": "chat", "messages": [{"role": "user", "content": "Hello?"}], "retrieval": False, **extra})
 
         body = ask(user="alice").json()
-        assert client.app.state.agent.log.get(body["lifelong"]["interaction_id"])["subject"] == "alice"
+        assert client.app.state.agent.interaction(body["lifelong"]["interaction_id"])["subject"] == "alice"
         for user, status in (("  ", 400), ("x" * 201, 422)):
             for stream in (False, True):
                 assert ask(user=user, stream=stream).status_code == status
         assert client.app.state.agent.lineage_of(user="alice")["interactions"] == [body["lifelong"]["interaction_id"]]
-        assert len(client.app.state.agent.log.recent()) == 1
+        assert len(client.app.state.agent._log.recent()) == 1

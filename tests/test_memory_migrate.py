@@ -29,9 +29,9 @@ def test_migrate_copies_every_table_and_leaves_the_source(hostile_ws, postgres_u
     config = hostile_ws / "lifelong.toml"
     config.write_text(config.read_text() + f'\n[memory]\ndatabase = "{postgres_url}"\n')
     with Agent.open(hostile_ws) as agent:
-        assert [r["id"] for r in agent.log.recent(100)] == sorted((r[0] for r in before["interactions"]), reverse=True)
+        assert [r["id"] for r in agent._log.recent(100)] == sorted((r[0] for r in before["interactions"]), reverse=True)
         assert agent.search("refunds delivery", k=1, mode="keyword")[0].document.endswith("refunds.txt")
-        assert agent.versions.active("intent")["id"] == max(r[0] for r in before["model_versions"])
+        assert agent.active_version("intent")["id"] == max(r[0] for r in before["model_versions"])
         assert agent.ask("Do you ship to Norway?").id == max(r[0] for r in before["interactions"]) + 1
 
 

@@ -63,18 +63,18 @@ def test_a_valid_card_never_survives(card, separator, before, after):
 def test_every_text_column_on_every_path_is_masked(workspace):
     agent = Agent.open(workspace)
     secret = "bob@example.com 4111.1111.1111.1111"
-    agent.log.log_interaction(task="chat", input=secret, output=secret, status="error", error=f"failed on {secret}")
+    agent._log.log_interaction(task="chat", input=secret, output=secret, status="error", error=f"failed on {secret}")
     agent.config.tasks["pii_task"] = {"plugin": "chat"}
     agent.import_examples("pii_task", [{"text": f"who is {secret}?", "label": secret}])
-    dump = "\n".join(str(row) for table in ("interactions", "examples", "feedback") for row in agent.db[table].rows)
+    dump = "\n".join(str(row) for table in ("interactions", "examples", "feedback") for row in agent._db[table].rows)
     assert "bob@example.com" not in dump and "4111" not in dump
     assert dump.count("[EMAIL]") == 5 and dump.count("[CARD]") == 5
 
 
 def test_masking_is_configurable(workspace):
     agent = Agent.open(workspace)
-    row = agent.log.get(agent.log.log_interaction(task="chat", input="I am bob@example.com", output="ok"))
+    row = agent.interaction(agent._log.log_interaction(task="chat", input="I am bob@example.com", output="ok"))
     assert row["input"] == "I am [EMAIL]"
     agent.plugin_options(PiiOptions).redact = False
-    row = agent.log.get(agent.log.log_interaction(task="chat", input="I am bob@example.com", output="ok"))
+    row = agent.interaction(agent._log.log_interaction(task="chat", input="I am bob@example.com", output="ok"))
     assert row["input"] == "I am bob@example.com"

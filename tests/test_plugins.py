@@ -89,8 +89,8 @@ def test_hooks_fire_through_agent(workspace, tmp_path, monkeypatch):
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", "shout")
     agent = Agent.open(workspace)
     assert agent.plugins.info["shout"].source == "LIFELONG_PLUGINS"
-    row_id = agent.log.log_interaction(task="chat", input="hello", output="hi")
-    assert agent.log.get(row_id)["input"] == "HELLO"
+    row_id = agent._log.log_interaction(task="chat", input="hello", output="hi")
+    assert agent.interaction(row_id)["input"] == "HELLO"
 
 
 def test_every_hookspec_has_a_docstring():

@@ -28,8 +28,8 @@ def test_an_exported_workspace_imported_elsewhere_serves_the_same_answers(tiny_w
     imported = run("-w", elsewhere, "import", archive)
     assert imported.exit_code == 0, imported.output
     with Agent.open(tiny_workspace) as original, Agent.open(elsewhere) as copy:
-        assert copy.log.get(asked.id)["input"] == "How long do I have to return an item?"
-        assert copy.log.feedback_for(asked.id)[0]["correction"] == "Within 45 days."
+        assert copy.interaction(asked.id)["input"] == "How long do I have to return an item?"
+        assert copy.feedback_of(asked.id)[0]["correction"] == "Within 45 days."
         assert [d["path"] for d in copy.retriever.documents()] == [d["path"] for d in original.retriever.documents()]
         question = "When can unworn items be returned?"
         assert copy.ask(question).answer == original.ask(question).answer
@@ -37,7 +37,7 @@ def test_an_exported_workspace_imported_elsewhere_serves_the_same_answers(tiny_w
 
 def test_bad_archives_and_targets_are_refused_and_nothing_is_overwritten(tiny_workspace, tmp_path):
     with Agent.open(tiny_workspace) as agent:
-        agent.log.log_interaction(task="chat", input="hi", output="hello")
+        agent._log.log_interaction(task="chat", input="hi", output="hello")
     wrong_suffix = run("-w", tiny_workspace, "export", tmp_path / "ws.zip")
     assert wrong_suffix.exit_code == 1 and "FILE.tar.gz" in wrong_suffix.output
     missing = run("-w", tmp_path / "new", "import", tmp_path / "nosuch.tar.gz")
@@ -67,7 +67,7 @@ def test_an_imported_archive_never_runs_code_it_ships(tiny_workspace, tmp_path, 
     """An archive whose lifelong.toml names a plugin file it ships (or a module beside it): the
     import leaves the file out and says so, and no later command in that workspace runs it."""
     with Agent.open(tiny_workspace) as agent:
-        agent.log.log_interaction(task="chat", input="hi", output="hello")
+        agent._log.log_interaction(task="chat", input="hi", output="hello")
     exported = tmp_path / "ws.tar.gz"
     assert run("-w", tiny_workspace, "export", exported).exit_code == 0
     marker = tmp_path / "ran"

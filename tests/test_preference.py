@@ -77,31 +77,31 @@ def test_the_objective_is_validated(tiny_workspace):
 
 
 def test_feedback_keeps_thumbs_down_corrected_answers_and_preferences(agent):
-    ids = [agent.log.log_interaction(task="chat", input=q, output=a) for q, a in
+    ids = [agent._log.log_interaction(task="chat", input=q, output=a) for q, a in
            (("Where?", "Mars."), ("Who is the CEO?", "Bob."), ("Colour?", "Red."))]
     assert agent.feedback(ids[0], rating=-1)["example_id"] is not None
     agent.feedback(ids[1], rating=-1, correction="Mira.")
     record = agent.prefer(ids[2], chosen="Teal.")  # over the logged answer
     assert (record["chosen"], record["rejected"]) == ("Teal.", "Red.")
-    rows = [(e["input"], e["target"], e["origin"], e["rejected"], e["rating"]) for e in agent.examples.pending("chat")]
+    rows = [(e["input"], e["target"], e["origin"], e["rejected"], e["rating"]) for e in agent.pending_examples("chat")]
     assert rows == [("Where?", "Mars.", "rating", None, -1), ("Who is the CEO?", "Mira.", "correction", "Bob.", None),
                     ("Colour?", "Teal.", "preference", "Red.", None)]
-    assert [f["chosen"] for f in agent.log.feedback_for(ids[2])] == ["Teal."]
+    assert [f["chosen"] for f in agent.feedback_of(ids[2])] == ["Teal."]
 
 
 def test_a_bad_preference_is_one_line_and_stores_nothing(agent):
-    interaction = agent.log.log_interaction(task="chat", input="Colour?", output="Red.")
+    interaction = agent._log.log_interaction(task="chat", input="Colour?", output="Red.")
     for chosen, rejected, message in (("", "Red.", "needs two answers"), ("Red.", None, "are the same"),
                                       ("  ", "x", "needs two answers"), ("Teal.", "\ud800", "not valid UTF-8")):
         with pytest.raises(InputError, match=message):
             agent.prefer(interaction, chosen=chosen, rejected=rejected)
-    assert agent.log.feedback_for(interaction) == [] and agent.examples.pending("chat") == []
+    assert agent.feedback_of(interaction) == [] and agent.pending_examples("chat") == []
 
 
 def test_a_classifier_keeps_ratings_as_before_and_refuses_preferences(tiny_workspace):
     (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + '\n[tasks.intent]\nplugin = "classify"\n')
     with Agent.open(tiny_workspace) as agent:
-        interaction = agent.log.log_interaction(task="intent", input="hi", output="greeting")
+        interaction = agent._log.log_interaction(task="intent", input="hi", output="greeting")
         assert agent.feedback(interaction, rating=-1)["example_id"] is None
         with pytest.raises(InputError, match="does not learn from preferences"):
             agent.prefer(interaction, chosen="farewell")
@@ -164,7 +164,7 @@ def test_auto_learns_every_kind_in_one_cycle_and_reports_each_objective(learning
     with Agent.open(learning_workspace) as agent:
         agent.config.learning.objective = "auto"
         agent.plugin_options(ChatTrainingOptions).epochs = 60
-        asked = {q: agent.log.log_interaction(task="chat", input=q, output=a) for q, a in
+        asked = {q: agent._log.log_interaction(task="chat", input=q, output=a) for q, a in
                  (("Who is the CEO?", "Bob."), ("What colour is the logo?", "Purple."), ("Where is HQ?", "Oslo."),
                   ("What is the motto?", "Nothing."))}
         agent.feedback(asked["Who is the CEO?"], rating=-1, correction="Mira.")
@@ -177,15 +177,15 @@ def test_auto_learns_every_kind_in_one_cycle_and_reports_each_objective(learning
         # Pairs: the correction over the answer it replaced, and the preference.
         assert m["preference_pairs"] == 2 and m["preference_accuracy"] == 1.0 and m["reward_accuracy"] == 1.0
         assert report.promoted, report.reason
-        assert agent.examples.pending("chat") == []
+        assert agent.pending_examples("chat") == []
 
 
 def test_only_thumbs_down_with_the_sft_objective_is_a_clear_error(learning_workspace):
     with Agent.open(learning_workspace) as agent:
-        agent.feedback(agent.log.log_interaction(task="chat", input="Where?", output="Mars."), rating=-1)
+        agent.feedback(agent._log.log_interaction(task="chat", input="Where?", output="Mars."), rating=-1)
         with pytest.raises(InputError, match="thumbs-down ratings, which objective 'sft' does not learn"):
             agent.learn()
-        assert len(agent.examples.pending("chat")) == 1 and agent.learning_runs() == []
+        assert len(agent.pending_examples("chat")) == 1 and agent.learning_runs() == []
 
 
 # --- preferences from the CLI, the chat and HTTP ---------------------------------------------------
@@ -194,7 +194,7 @@ def test_only_thumbs_down_with_the_sft_objective_is_a_clear_error(learning_works
 def test_cli_feedback_prefer(tiny_workspace):
     runner = CliRunner()
     with Agent.open(tiny_workspace) as agent:
-        interaction = agent.log.log_interaction(task="chat", input="Colour?", output="Red.")
+        interaction = agent._log.log_interaction(task="chat", input="Colour?", output="Red.")
     result = runner.invoke(build_app(), ["feedback", str(interaction), "--prefer", "Teal.", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["rejected"] == "Red."
@@ -205,7 +205,7 @@ def test_cli_feedback_prefer(tiny_workspace):
         result = runner.invoke(build_app(), ["feedback", str(interaction), *args])
         assert result.exit_code == 1 and message in result.output
     with Agent.open(tiny_workspace) as agent:
-        assert [(e["target"], e["rejected"]) for e in agent.examples.pending("chat")] == [("Teal.", "Red."), ("Teal.", "Blue.")]
+        assert [(e["target"], e["rejected"]) for e in agent.pending_examples("chat")] == [("Teal.", "Red."), ("Teal.", "Blue.")]
 
 
 def test_chat_answers_again_and_keeps_the_pick_as_a_preference(tiny_workspace, monkeypatch):
@@ -217,9 +217,9 @@ def test_chat_answers_again_and_keeps_the_pick_as_a_preference(tiny_workspace, m
     assert result.exit_code == 0, result.output
     assert "say /again first" in result.output and "2: second answer" in result.output
     with Agent.open(tiny_workspace) as agent:
-        [example] = agent.examples.pending("chat")
+        [example] = agent.pending_examples("chat")
         assert (example["input"], example["target"], example["rejected"]) == ("Colour?", "second answer", "first answer")
-        assert len(agent.log.recent()) == 2  # the second answer is logged too
+        assert len(agent._log.recent()) == 2  # the second answer is logged too
 
 
 def _fixed(answers):
@@ -241,13 +241,13 @@ def test_http_feedback_takes_a_preference(tiny_workspace):
 
     with TestClient(create_app(tiny_workspace), base_url="http://localhost") as client:
         agent = client.app.state.agent
-        interaction = agent.log.log_interaction(task="chat", input="Colour?", output="Red.")
+        interaction = agent._log.log_interaction(task="chat", input="Colour?", output="Red.")
         response = client.post("/v1/feedback", json={"interaction_id": interaction, "chosen": "Teal."})
         assert response.status_code == 200 and response.json()["rejected"] == "Red."
         for body in ({"chosen": "Teal.", "rating": 1}, {"rejected": "Red."}, {"chosen": "Red."}):
             response = client.post("/v1/feedback", json={"interaction_id": interaction, **body})
             assert response.status_code == 400, response.text
-        assert len(agent.examples.pending("chat")) == 1
+        assert len(agent.pending_examples("chat")) == 1
 
 
 # --- the losses are TRL's ------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def test_a_plugins_answer_from_user_data_is_erased_with_that_data(notes_workspac
                                               {"kind": "plugin", "ref": "notes_plugin"}]
         assert agent.lineage_of(user="alice")["answers"] == [asked.id]
         agent.forget_user("alice")
-        kept = agent.log.get(asked.id)  # bob's question stays, the answer that repeated alice's data goes
+        kept = agent.interaction(asked.id)  # bob's question stays, the answer that repeated alice's data goes
         assert kept["input"] == ASK_BACK and kept["output"] is None and kept["answered_by"] == "erased"
         assert agent.provenance(asked.id) == []
 

@@ -99,7 +99,7 @@ def test_duplicate_chunks_stored_once(agent, tmp_path):
         (tmp_path / name).write_text("Exactly the same paragraph in two files.")
     report = agent.ingest([tmp_path / "a.txt", tmp_path / "b.txt"])
     assert report.chunks == 1
-    assert agent.db["chunks"].count == 1
+    assert agent._db["chunks"].count == 1
 
 
 def test_added_text_is_searchable_at_once(agent):
@@ -157,7 +157,7 @@ def test_index_rebuilt_from_sqlite(faiss_agent, corpus, caplog, damage):
     elif damage == "corrupt":
         path.write_bytes(b"garbage")
     else:
-        agent.db.execute("delete from chunks where id = (select max(id) from chunks)")
+        agent._db.execute("delete from chunks where id = (select max(id) from chunks)")
     agent.retriever._index = None  # as a fresh process would start
     with caplog.at_level(logging.WARNING, logger="lifelong"):
         hits = agent.search("anything", k=10, mode="dense")

@@ -16,7 +16,7 @@ def distinct_questions(monkeypatch):
 def logged(agent):
     """One interaction of each kind the queue judges, logged as the agent logs them."""
     agent.add_task("intent", plugin="classify", threshold=0.5)
-    log = agent.log.log_interaction
+    log = agent._log.log_interaction
     ids = {
         "good": log(task="chat", input="What are the opening hours?", output="9 to 5 [1]", answered_by="generate",
                     sources=[{"chunk_id": 1, "document": "hours.txt", "score": 0.9}]),
@@ -48,13 +48,13 @@ def test_the_queue_puts_known_wrong_then_unsure_answers_first(agent, logged):
 
 def test_labelling_from_the_queue_creates_an_example_and_empties_its_place(agent, logged):
     record = agent.feedback(logged["near"], rating=-1, correction="card_cancel")
-    assert agent.db["examples"].get(record["example_id"])["target"] == "card_cancel"
+    assert agent._db["examples"].get(record["example_id"])["target"] == "card_cancel"
     assert logged["near"] not in [i.interaction["id"] for i in agent.review_queue()]
 
 
 def test_similar_questions_are_shown_once(agent):
     for question in ("Where is the head office?", "Where is the head office?", "Shipping costs?", "Where is the head office?"):
-        agent.log.log_interaction(task="chat", input=question, output="Paris", answered_by="model")
+        agent._log.log_interaction(task="chat", input=question, output="Paris", answered_by="model")
     queue = agent.review_queue()
     assert [(i.interaction["id"], i.similar) for i in queue] == [(4, 2), (3, 0)]
 
@@ -72,8 +72,8 @@ def test_review_in_the_terminal_lists_and_labels(tiny_workspace, logged):
     from lifelong import Agent
 
     with Agent.open(tiny_workspace) as agent:
-        assert agent.log.feedback_for(logged["ungrounded"])[0]["correction"] == "Shipping costs 12 euros."
-        assert agent.log.feedback_for(logged["bad"])[0]["correction"] is None
+        assert agent.feedback_of(logged["ungrounded"])[0]["correction"] == "Shipping costs 12 euros."
+        assert agent.feedback_of(logged["bad"])[0]["correction"] is None
 
 
 def test_review_refuses_an_unknown_task(tiny_workspace):

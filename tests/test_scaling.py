@@ -39,7 +39,7 @@ def give(agent, objective):
         return teach(agent, FACTS + MORE)
     for i, (question, answer) in enumerate(FACTS + MORE):
         for given, rating in ((f"In short: {answer}", 1), ("I do not know.", -1))[: 2 if i < 2 else 1]:
-            agent.feedback(agent.log.log_interaction(task="chat", input=question, output=given), rating=rating)
+            agent.feedback(agent._log.log_interaction(task="chat", input=question, output=given), rating=rating)
 
 
 def with_objective(config: str, objective: str) -> str:
@@ -47,7 +47,7 @@ def with_objective(config: str, objective: str) -> str:
 
 
 def adapter_of(agent, report) -> dict:
-    return load_file(str(Path(agent.versions.get(report.version, report.task)["adapter_path"]) / "adapter_model.safetensors"))
+    return load_file(str(Path(agent.version(report.version, report.task)["adapter_path"]) / "adapter_model.safetensors"))
 
 
 # --- devices and dtypes ---------------------------------------------------------------------
@@ -245,10 +245,10 @@ def test_a_killed_training_process_fails_the_run_cleanly(learning_workspace, lau
             time.sleep(0.2)
         assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in workers), "a training process lives on"
         assert [r["status"] for r in agent.learning_runs()] == ["promoted", "failed"]
-        assert agent.versions.active("chat")["number"] == first.version
+        assert agent.active_version("chat")["number"] == first.version
         assert sorted(p.name for p in (learning_workspace / "adapters" / "chat").iterdir()) == [f"v{first.version}"]
         assert agent.ask("Who is the CEO?", retrieval=False).answer == "Mira."
-        assert len(agent.versions.list("chat")) == 1
+        assert len(agent.versions("chat")) == 1
     (learning_workspace / "lifelong.toml").write_text(config)
     with Agent.open(learning_workspace) as agent:
         assert agent.learn().promoted
@@ -370,7 +370,7 @@ def test_a_killed_joining_machine_fails_the_run_cleanly(two_machines, tmp_path):
             output = (tmp_path / "joiner.log").read_text().strip().splitlines()
             assert "a training process failed" in output[-1]
             assert [r["status"] for r in agent.learning_runs()] == ["promoted", "failed"]
-            assert agent.versions.active("chat")["number"] == first.version
+            assert agent.active_version("chat")["number"] == first.version
             assert sorted(p.name for p in agent.adapters_dir.joinpath("chat").iterdir()) == [f"v{first.version}"]
             assert agent.ask("Who is the CEO?", retrieval=False).answer == "Mira."
     finally:
@@ -480,7 +480,7 @@ def test_quantization_without_bitsandbytes_is_a_one_line_error(learning_workspac
         teach(agent, FACTS)
         with pytest.raises(ConfigError, match=r"models.quantization '4bit' needs bitsandbytes: pip install 'lifelong\[quantization\]'"):
             agent.generator
-        assert len(agent.examples.pending("chat")) == len(FACTS)
+        assert len(agent.pending_examples("chat")) == len(FACTS)
     result = CliRunner().invoke(build_app(), ["-w", str(learning_workspace), "ask", "Who is the CEO?"])
     assert result.exit_code == 1 and "needs bitsandbytes" in result.output and len(result.output.strip().splitlines()) == 1
 

@@ -27,7 +27,7 @@ def test_health_and_completion(client):
     assert client.get("/healthz").json()["status"] == "ok"
     body = ask(client, "Who is the CEO?").json()
     assert body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
-    interaction = client.app.state.agent.log.get(body["lifelong"]["interaction_id"])
+    interaction = client.app.state.agent.interaction(body["lifelong"]["interaction_id"])
     assert interaction["output"] == body["choices"][0]["message"]["content"]
     assert body["usage"]["prompt_tokens"] == interaction["prompt_tokens"]
 
@@ -77,10 +77,10 @@ def test_a_cancelled_learning_job_promotes_nothing_and_the_next_run_works(client
     assert cancelled.status_code == 200 and cancelled.json()["status"] in ("cancelling", "cancelled")
     job = client.app.state.jobs.wait(started["id"], timeout=300).to_dict()
     assert job["status"] == "cancelled" and job["result"] is None, job
-    assert agent.versions.list("chat") == []
-    run = agent.db.execute("select status, reason from learning_runs").fetchall()
+    assert agent.versions("chat") == []
+    run = agent._db.execute("select status, reason from learning_runs").fetchall()
     assert run == [("cancelled", "LearningCancelled: cancelled on request")]
-    assert len(agent.examples.pending("chat")) == 2  # the examples wait for the next run
+    assert len(agent.pending_examples("chat")) == 2  # the examples wait for the next run
     assert learn_and_wait(client)["status"] == "succeeded"
     assert client.get("/v1/learn").json()["data"][0]["status"] == "succeeded"
 
@@ -116,7 +116,7 @@ def test_an_unknown_task_is_refused_before_anything_is_logged(client):
     for stream in (False, True):
         response = ask(client, "hi", model="nosuch", stream=stream)
         assert response.status_code == 404 and "nosuch" in response.json()["error"]["message"]
-    assert client.app.state.agent.log.recent(5) == []
+    assert client.app.state.agent._log.recent(5) == []
 
 
 def test_models_list_one_entry_per_task(client):
@@ -146,7 +146,7 @@ def test_generation_options_and_finish_reason(client):
 def test_content_as_a_list_of_parts(client):
     parts = [{"type": "text", "text": "Who is"}, {"type": "text", "text": "the CEO?"}]
     body = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": parts}], "retrieval": False}).json()
-    assert client.app.state.agent.log.get(body["lifelong"]["interaction_id"])["input"] == "Who is\nthe CEO?"
+    assert client.app.state.agent.interaction(body["lifelong"]["interaction_id"])["input"] == "Who is\nthe CEO?"
     image = [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]
     refused = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": image}]})
     assert refused.status_code == 400 and "image_url" in refused.json()["error"]["message"]
@@ -269,5 +269,5 @@ def test_a_lost_database_is_a_503_naming_it_until_it_is_back(postgres_server, po
         back = ask(client, "After the outage?")
         assert back.status_code == 200
         assert client.post("/v1/feedback", json={"interaction_id": back.json()["lifelong"]["interaction_id"], "rating": 1}).status_code == 200
-        log = client.app.state.agent.log
+        log = client.app.state.agent._log
         assert [log.get(r.json()["lifelong"]["interaction_id"])["input"] for r in (first, back)] == ["Before the outage?", "After the outage?"]

@@ -203,7 +203,7 @@ def test_the_environment_selects_postgresql_over_the_file(tiny_workspace, postgr
     monkeypatch.setenv("LIFELONG_DATABASE_URL", postgres_url)
     with Agent.open(tiny_workspace) as agent:
         reply = agent.ask("hello")
-        assert agent.db.dialect == "postgresql" and agent.log.get(reply.id)["input"] == "hello"
+        assert agent._db.dialect == "postgresql" and agent.interaction(reply.id)["input"] == "hello"
     assert not (tiny_workspace / "lifelong.db").exists()
 
 

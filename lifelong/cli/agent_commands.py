@@ -70,7 +70,7 @@ def generation_options(pairs: list[str], system: str | None) -> GenerationOption
 
 def _history(agent, conversation: str) -> list[dict]:
     """The turns of ``conversation`` so far, as chat messages."""
-    turns = [t for t in agent.log.turns(conversation) if t["status"] == "ok"]
+    turns = [t for t in agent.turns(conversation) if t["status"] == "ok"]
     if not turns:
         raise InputError(f"no conversation {conversation!r} in the log; 'lifelong logs --json' shows each turn's")
     return [m for t in turns for m in ({"role": "user", "content": t["input"]}, {"role": "assistant", "content": t["output"]})]
@@ -99,7 +99,7 @@ def ask(
     server = warm.running_server(ctx.obj.workspace)
     agent = ctx.obj.agent if server is None or keep_going or conversation else None
     if keep_going and conversation is None:
-        last = agent.log.recent(1)
+        last = agent.interactions(1)
         conversation = last[0]["conversation"] if last else None
         if conversation is None:
             raise InputError("--continue: no conversation in the log yet; ask a first question without it")

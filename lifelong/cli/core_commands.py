@@ -74,7 +74,7 @@ def logs(
         return
     agent = ctx.obj.agent
     agent.check_task_name(task)
-    rows = agent.log.filtered(task=task, text=query, limit=n) if query else agent.log.recent(n, task=task)
+    rows = agent.interactions(n, task, text=query)
     print_listing(rows, ["id", "created_at", "task", "input", "output", "status", "latency_ms"], as_json, {
         "created_at": when, "input": lambda t: shorten(t, 40), "output": lambda t: shorten(t, 40),
         "latency_ms": lambda ms: None if ms is None else f"{ms:.0f}",
@@ -88,8 +88,8 @@ def logs_show(
 ):
     """Show one interaction in full, with its feedback."""
     agent = ctx.obj.agent
-    row = agent.log.get(interaction_id)
-    row["feedback"] = agent.log.feedback_for(interaction_id)
+    row = agent.interaction(interaction_id)
+    row["feedback"] = agent.feedback_of(interaction_id)
     if as_json:
         print_json(row)
         return

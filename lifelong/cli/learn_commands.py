@@ -129,7 +129,7 @@ def versions(
 ):
     """List model versions (adapters) and their status."""
     ctx.obj.agent.check_task_name(task)
-    rows = [version_record(r) for r in ctx.obj.agent.versions.list(task)]
+    rows = [version_record(r) for r in ctx.obj.agent.versions(task)]
     print_listing(rows, ["version", "task", "status", "parent", "created_at", "reason"], as_json,
                   {"version": version_name, "parent": version_name, "created_at": when, "reason": lambda r: shorten(r, 80)})
 
@@ -140,8 +140,7 @@ def promote(
     task: Optional[str] = typer.Option(None, "--task", "-t", help="The task whose version it is; needed when several tasks have one of that number."),
 ):
     """Make a version the active one of its task, whatever the gate said."""
-    versions = ctx.obj.agent.versions
-    row = versions.promote(versions.get(version, task)["id"])
+    row = ctx.obj.agent.promote(version, task)
     typer.echo(f"v{row['number']} is now active for task {row['task']}")
 
 
@@ -200,8 +199,7 @@ def list_examples(
 ):
     """List training examples with their split, origin and learning cycle."""
     ctx.obj.agent.check_task_name(task)
-    where, args = ("task = ?", [task]) if task else (None, [])
-    rows = list(ctx.obj.agent.db["examples"].rows_where(where, args, order_by="id desc", limit=n))
+    rows = ctx.obj.agent.examples(task, n)
     print_listing(rows, ["id", "task", "input", "target", "split", "origin", "cycle"], as_json,
                   {"input": lambda t: shorten(t, 40), "target": lambda t: shorten(t, 30)})
 

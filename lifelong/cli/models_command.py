@@ -22,7 +22,7 @@ def models(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
     used = {agent.config.models.generator: "generator", agent.config.models.embedder: "embedder"}
     serving = {role: [] for role in ("generator", "embedder")}
     for task in agent.tasks():
-        active = agent.versions.active(task)
+        active = agent.active_version(task)
         role = "generator" if agent.task(task).generates else "embedder"
         serving[role].append(f"{task}: {version_name(active['number'] if active else None, 'base')}")
     rows = [{"model": name, "role": used.get(name, ""), "from": f"plugin {plugin}",

@@ -33,10 +33,10 @@ def tasks(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             agent.task(name)  # its plugin is there and takes its options
         except LifelongError as exc:
             broken.append(str(exc))
-        active = agent.versions.active(name)
+        active = agent.active_version(name)
         rows.append({
             "task": name, "plugin": options["plugin"], "active": active["number"] if active else None,
-            "pending": len(agent.examples.pending(name)),
+            "pending": len(agent.pending_examples(name)),
             "options": {k: v for k, v in options.items() if k != "plugin"},
         })
     # active: the version serving (none: the base model); pending: examples no run has used yet.

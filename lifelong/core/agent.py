@@ -27,6 +27,9 @@ from .workspace import Workspace
 class Agent:
     """``Agent.open(path)`` binds to a workspace (created on first use) and loads its plugins."""
 
+    #: The ``rating`` filters ``interactions`` takes.
+    RATINGS = InteractionLog.RATINGS
+
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
         self.config = workspace.load_config()
@@ -34,12 +37,12 @@ class Agent:
             self.plugins = PluginHost(self.config.plugins.modules, self.config.plugins.options)
         except ConfigError as exc:
             raise ConfigError(f"{workspace.config_path}: {exc}") from None
-        self.db = open_database(self.database, self.plugins.migrations)
-        self.log = InteractionLog(self.db, before_log=self._before_log)
-        self.examples = ExampleStore(self.db, before_store=self._before_log)
-        self.versions = ModelVersions(self.db, root=workspace.path)
-        self.runs = LearningRuns(self.db)
-        self.lineage = Lineage(self.db)
+        self._db = open_database(self.database, self.plugins.migrations)
+        self._log = InteractionLog(self._db, before_log=self._before_log)
+        self._examples = ExampleStore(self._db, before_store=self._before_log)
+        self._versions = ModelVersions(self._db, root=workspace.path)
+        self._runs = LearningRuns(self._db)
+        self._lineage = Lineage(self._db)
         self._tasks: dict[str, Task] = {}
         self._background = None  # background_learner(), made on first use
         from .learner import close_dead_runs_of_all_tasks  # the learner uses the agent: imported late
@@ -49,6 +52,12 @@ class Agent:
     @classmethod
     def open(cls, path: Path | str | None = None) -> "Agent":
         return cls(Workspace.resolve(path))
+
+    @property
+    def db(self):
+        """The database handle, for a plugin's own tables (``register_migrations``); the core's
+        tables are read and written through the agent's methods."""
+        return self._db
 
     @property
     def database(self) -> Path | str:
@@ -106,7 +115,7 @@ class Agent:
 
     def adapter_for(self, task: str) -> tuple[tuple[str, str] | None, str]:
         """((adapter name, path) or None, version label) of the task's active model."""
-        active = self.versions.serving(task)
+        active = self._versions.serving(task)
         if active is None:
             return None, "base"
         return (f"v{active['number']}", active["adapter_path"]), f"v{active['number']}"
@@ -139,8 +148,8 @@ class Agent:
     def forget(self, document: str) -> int:
         """Remove a document and its vectors; returns how many chunks went."""
         removed = self.retriever.forget(document)
-        with write_transaction(self.db):
-            self.lineage.forget_document(document)
+        with write_transaction(self._db):
+            self._lineage.forget_document(document)
         return removed
 
     def add_text(self, text: str, source: str, origin: str = "agent", interactions: list[int] = ()) -> int:
@@ -148,10 +157,10 @@ class Agent:
         name ``source``; ``interactions``: the ids of the interactions it was written from, so
         that erasing them removes it. Returns how many chunks were added."""
         for interaction_id in interactions:
-            self.log.get(interaction_id)
+            self._log.get(interaction_id)
         added = self.retriever.add_text(text, source, origin)
-        with write_transaction(self.db):
-            self.lineage.record_document(source, list(interactions))
+        with write_transaction(self._db):
+            self._lineage.record_document(source, list(interactions))
         return added
 
     def documents(self) -> list[dict]:
@@ -197,7 +206,7 @@ class Agent:
 
     def check_task_name(self, name: str | None) -> None:
         """A NotFoundError unless ``name`` (None: every task) is configured or has a history."""
-        if name is None or name in self.tasks() or self.versions.list(name) or self.runs.list(name):
+        if name is None or name in self.tasks() or self._versions.list(name) or self._runs.list(name):
             return
         raise NotFoundError(f"no task {name!r}; the tasks are {', '.join(self.tasks())} (see 'lifelong tasks')")
 
@@ -294,7 +303,7 @@ class Agent:
 
     def _finish(self, task, text, answer: Answer, started, conversation, user) -> Reply:
         latency = (time.perf_counter() - started) * 1000
-        interaction_id = self.log.log_interaction(
+        interaction_id = self._log.log_interaction(
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
             latency_ms=latency, prompt_tokens=answer.prompt_tokens, completion_tokens=answer.completion_tokens,
             answered_by=answer.answered_by, grounding=answer.grounding, conversation=conversation,
@@ -312,7 +321,7 @@ class Agent:
         if isinstance(answer, _PluginAnswer):
             rows.append(("plugin", answer.plugin))
         else:
-            version = self.versions.named(task, answer.model_version)
+            version = self._versions.named(task, answer.model_version)
             rows += [("version", version["id"])] if version else []
             rows += [("document", s["document"]) for s in answer.sources if isinstance(s.get("document"), str)]
         given = answer.provenance
@@ -323,7 +332,7 @@ class Agent:
         error = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
         if isinstance(text, str) and len(text) > MAX_QUESTION_CHARS:  # refused for its length: its start is enough
             text = text[:MAX_QUESTION_CHARS] + f" [... {len(text) - MAX_QUESTION_CHARS:,} more characters not kept]"
-        self.log.log_interaction(
+        self._log.log_interaction(
             task=printable(str(task)), input=printable(text) if isinstance(text, str) else repr(text),
             output=output, status=status, error=printable(error),
             latency_ms=(time.perf_counter() - started) * 1000, conversation=conversation,
@@ -336,11 +345,11 @@ class Agent:
         and its paraphrases at once (the ``corrections`` plugin), without entering the documents.
         A task that learns from preferences (``LearnableTask.objectives``) also keeps a bad rating,
         and the answer a correction replaced as the worse of a pair (learning/objectives.py)."""
-        interaction = self.log.get(interaction_id)
+        interaction = self._log.get(interaction_id)
         task = self.task(interaction["task"])
         objectives = getattr(task, "objectives", ())
-        with write_transaction(self.db):
-            record = self.log.record_feedback(interaction_id, rating, correction)
+        with write_transaction(self._db):
+            record = self._log.record_feedback(interaction_id, rating, correction)
             target = task.example_target(interaction, rating, record["correction"])
             output, example = interaction["output"], None
             if record["correction"] and target is not None:
@@ -358,14 +367,14 @@ class Agent:
         """Say that ``chosen`` answers the interaction's question better than ``rejected`` (by
         default the answer it was given): a preference pair the task learns by DPO (or KTO,
         ``[learning] objective``), for tasks that learn from preferences."""
-        interaction = self.log.get(interaction_id)
+        interaction = self._log.get(interaction_id)
         task = self.task(interaction["task"])
         if "dpo" not in getattr(task, "objectives", ()):
             raise InputError(f"task {task.name!r} ({type(task).__name__}) does not learn from preferences; "
                              "rate or correct its answers instead")
         rejected = interaction["output"] if rejected is None else rejected
-        with write_transaction(self.db):
-            record = self.log.record_preference(interaction_id, chosen, rejected)
+        with write_transaction(self._db):
+            record = self._log.record_preference(interaction_id, chosen, rejected)
             record["example_id"] = self._add_example(task, interaction, record["chosen"], "preference", record["rejected"], None)
         self.plugins.hook.on_feedback(agent=self, interaction=interaction, feedback=record)
         return record
@@ -376,7 +385,7 @@ class Agent:
             return None
         fraction = self.config.learning.holdout_fraction if task.holds_out_examples else 0.0
         split = "heldout" if heldout(interaction["input"], fraction) else "train"
-        return self.examples.add(task.name, interaction["input"], target, origin, split, interaction["id"], rejected, rating)
+        return self._examples.add(task.name, interaction["input"], target, origin, split, interaction["id"], rejected, rating)
 
     def review_queue(self, limit: int = 20, task: str | None = None) -> list:
         """The answers most worth a person's time first (ReviewItem: interaction, reason, detail,
@@ -397,10 +406,10 @@ class Agent:
         if not parsed:
             raise InputError("no rows to import")
         fraction = self.config.learning.holdout_fraction if task_obj.holds_out_examples else 0.0
-        with write_transaction(self.db):
+        with write_transaction(self._db):
             for text, label in parsed:
                 split = "heldout" if heldout(text, fraction) else "train"
-                self.examples.add(task, text, label, origin, split)
+                self._examples.add(task, text, label, origin, split)
         return len(parsed)
 
     def learnable_task(self, task: str) -> LearnableTask:
@@ -442,45 +451,124 @@ class Agent:
         """Retire ``task``'s active version and serve its parent again (None: the base model).
         ``with_knowledge``: also bring the knowledge base back to the snapshot the parent was
         trained with (``Retriever.restore``). Returns (the parent, what the restore did)."""
-        active = self.versions.active(task)
+        active = self._versions.active(task)
         if active is None:
             raise InputError(f"task {task!r} has no active adapter to roll back")
         snapshot = None
         if with_knowledge:  # checked before anything changes
-            parent = self.versions.by_id(active["parent_id"]) if active["parent_id"] is not None else None
+            parent = self._versions.by_id(active["parent_id"]) if active["parent_id"] is not None else None
             snapshot = parent and parent["knowledge"]
             if snapshot is None:
                 serves = f"v{parent['number']}" if parent else "the base model"
                 raise InputError(f"{serves} of task {task!r} recorded no knowledge snapshot to restore; "
                                  "roll back without --with-knowledge")
-        parent = self.versions.rollback(task)
+        parent = self._versions.rollback(task)
         if snapshot is None:
             return parent, None
         restored = self.retriever.restore(snapshot)
-        with write_transaction(self.db):
+        with write_transaction(self._db):
             for document in restored["removed"]:
-                self.lineage.forget_document(document)
+                self._lineage.forget_document(document)
         return parent, restored
+
+    # --- the memory, read: the stores themselves are private -----------------------------------
+
+    def interaction(self, interaction_id: int) -> dict:
+        """One logged interaction (NotFoundError when there is none)."""
+        return self._log.get(interaction_id)
+
+    def interactions(self, n: int = 20, task: str | None = None, *, version: str | None = None,
+                     rating: str | None = None, text: str | None = None, since: str | None = None,
+                     until: str | None = None, offset: int = 0) -> list[dict]:
+        """The newest ``n`` interactions (of ``task``); with a filter (``version``, ``rating``:
+        good / bad / corrected / unrated, ``text`` in the question or answer, ``since`` /
+        ``until`` ISO dates) each also carries its latest ``rating`` and ``correction``."""
+        if not any((version, rating, text, since, until, offset)):
+            return self._log.recent(n, task)
+        return self._log.filtered(task=task, version=version, rating=rating, text=text, since=since, until=until,
+                                 limit=n, offset=offset)
+
+    def feedback_of(self, interaction_id: int) -> list[dict]:
+        """The feedback given on interaction ``interaction_id``, oldest first."""
+        return self._log.feedback_for(interaction_id)
+
+    def turns(self, conversation: str) -> list[dict]:
+        """The interactions of ``conversation``, oldest first."""
+        return self._log.turns(conversation)
+
+    def conversation_of(self, question: str, answer: str) -> str | None:
+        """The conversation whose turn asked ``question`` and was answered ``answer`` (the
+        newest), so a client that resends a conversation's messages continues it."""
+        return self._log.conversation_of(question, answer)
+
+    def answer_labels(self) -> list[str]:
+        """Every model version label answers were logged with (``v3``, ``base``, ``correction:7``...)."""
+        return self._log.model_versions()
+
+    def examples(self, task: str | None = None, n: int = 50) -> list[dict]:
+        """The newest ``n`` training examples (of ``task``)."""
+        return self._examples.newest(task, n)
+
+    def pending_examples(self, task: str) -> list[dict]:
+        """The examples of ``task`` no learning run has used yet."""
+        return self._examples.pending(task)
+
+    def learned_examples(self, task: str) -> list[dict]:
+        """The examples of ``task`` earlier learning runs used."""
+        return self._examples.learned(task)
+
+    def versions(self, task: str | None = None) -> list[dict]:
+        """The model versions (of ``task``), oldest first."""
+        return self._versions.list(task)
+
+    def version(self, number: int, task: str | None = None) -> dict:
+        """Version ``number`` (v3: 3) of ``task`` (of the one task that has it when None)."""
+        return self._versions.get(number, task)
+
+    def active_version(self, task: str) -> dict | None:
+        """The version ``task`` serves (None: the base model)."""
+        return self._versions.active(task)
+
+    def parent_adapter(self, adapter_path: str | Path) -> str | None:
+        """The adapter folder of the version that the version in ``adapter_path`` was trained
+        from (None: trained from the base model)."""
+        version = self._versions.at(adapter_path)
+        if version["parent_id"] is None:
+            return None
+        return self._versions.by_id(version["parent_id"])["adapter_path"]
+
+    def replay_buffer(self, task: str, policy: str | None = None, max_size: int | None = None, seed: int | None = None,
+                      group=None):
+        """The replay buffer of ``task``: the registered buffer ``policy`` (default
+        learning.buffer) over this workspace's database, as a learning run makes it."""
+        config = self.config.learning
+        cls = self.plugins.registry.get("buffers", policy or config.buffer)
+        return cls(self._db, task, config.buffer_size if max_size is None else max_size,
+                   config.seed if seed is None else seed, group=group)
+
+    def promote(self, number: int, task: str | None = None) -> dict:
+        """Make version ``number`` the active one of its task, whatever the gate said."""
+        return self._versions.promote(self.version(number, task)["id"])
 
     def corrections(self, task: str) -> list[dict]:
         """The latest correction users gave for each question of ``task``, oldest first: example
         rows (``id``, ``input``: the question, ``target``: the correction, ...), read for a plugin
         that answers from them (the built-in ``corrections``)."""
-        return self.examples.corrections(task)
+        return self._examples.corrections(task)
 
     def provenance(self, interaction_id: int) -> list[dict]:
         """Who answered interaction ``interaction_id`` and from what, as ``{"kind", "ref"}`` rows:
         ``version`` (the adapter's id), ``plugin`` (a before_ask plugin's name), ``example``,
         ``interaction``, ``document`` (stored data the answer repeats)."""
-        self.log.get(interaction_id)  # a missing one is NotFoundError, not an empty list
-        return self.log.provenance(interaction_id)
+        self._log.get(interaction_id)  # a missing one is NotFoundError, not an empty list
+        return self._log.provenance(interaction_id)
 
     def learning_runs(self, task: str | None = None) -> list[dict]:
         """Every learning run (of ``task``), oldest first, as run records (core/runs.py): the
         same keys as ``learn(...).to_dict()``."""
         from .runs import from_stored
 
-        return [from_stored(row) for row in self.runs.list(task)]
+        return [from_stored(row) for row in self._runs.list(task)]
 
     def learn_in_background(self, task: str = "chat", every: float = 600.0, min_new: int | None = None,
                             strategy: str | None = None, on_report=None):
@@ -509,14 +597,14 @@ class Agent:
         "version"})."""
         from .erasure import interactions_of, version_names
 
-        found = self.lineage.dependants(interactions_of(self, user, interaction))
+        found = self._lineage.dependants(interactions_of(self, user, interaction))
         return {**found, "versions": version_names(self, found["versions"])}
 
     def learned_from(self, version: int, task: str | None = None) -> list[dict]:
         """What version ``version`` (v3: 3) of ``task`` learned from: it and its ancestors,
         nearest first, each with the examples its run trained on (example, replayed, origin,
         interaction, subject)."""
-        return self.lineage.learned_from(self.versions.get(version, task)["id"])
+        return self._lineage.learned_from(self._versions.get(version, task)["id"])
 
     def forget_user(self, user: str, dry_run: bool = False):
         """Erase everything stored of ``user`` and derived from it, and retrain the adapters
@@ -538,7 +626,7 @@ class Agent:
     def close(self) -> None:
         if self._background is not None:
             self._background.close()
-        self.db.conn.close()
+        self._db.conn.close()
 
     def __enter__(self):
         return self

@@ -55,42 +55,42 @@ def interactions_of(agent, user: str | None, interaction: int | None) -> list[in
         raise InputError("name a user or an interaction (one of the two)")
     if interaction is not None:
         check_id(interaction, "interaction")
-        agent.log.get(interaction)
+        agent._log.get(interaction)
         return [interaction]
     user = check_subject(user)
     if user is None:
         raise InputError("the user is empty; give the id the interactions were asked with")
-    return agent.lineage.interactions_of(user)
+    return agent._lineage.interactions_of(user)
 
 
 def erase(agent, user: str | None = None, interaction: int | None = None, dry_run: bool = False) -> ErasureReport:
-    found = agent.lineage.dependants(interactions_of(agent, user, interaction))
+    found = agent._lineage.dependants(interactions_of(agent, user, interaction))
     if dry_run:
         return _report(agent, found, _plans(agent, found), True)
     with contextlib.ExitStack() as locks:
-        for task in agent.lineage.tasks_of(found):
+        for task in agent._lineage.tasks_of(found):
             locks.enter_context(learning_lock(agent, task))
         # Under the locks no run can start training on the data: look again, it may have grown.
-        found = agent.lineage.dependants(interactions_of(agent, user, interaction))
+        found = agent._lineage.dependants(interactions_of(agent, user, interaction))
         plans = _plans(agent, found)
-        folders = [agent.versions.by_id(v)["adapter_path"] for v in found["versions"]]
+        folders = [agent._versions.by_id(v)["adapter_path"] for v in found["versions"]]
         for document in found["documents"]:
             with contextlib.suppress(InputError):  # forgotten already, by hand or by an erasure cut short
                 agent.forget(document)
         report = _report(agent, found, plans, False)
-        with write_transaction(agent.db):
-            agent.lineage.delete(found)
+        with write_transaction(agent._db):
+            agent._lineage.delete(found)
             for plan in plans:
-                agent.lineage.relearn(plan.task, plan.relearn)
+                agent._lineage.relearn(plan.task, plan.relearn)
                 if plan.serves is not None:
-                    agent.versions.promote(agent.versions.get(plan.serves, plan.task)["id"])
-            report.erasure = agent.lineage.log_erasure(user, {k: v for k, v in report.to_dict().items()
+                    agent._versions.promote(agent._versions.get(plan.serves, plan.task)["id"])
+            report.erasure = agent._lineage.log_erasure(user, {k: v for k, v in report.to_dict().items()
                                                               if k in ("removed", "versions")})
         for folder in folders:
             if folder:
                 shutil.rmtree(folder, ignore_errors=True)
         agent.retriever.purge(found["documents"])
-        report.database_compacted = compact(agent.db)
+        report.database_compacted = compact(agent._db)
         if not report.database_compacted:
             log.warning("another process is reading the database: its write-ahead log is emptied at the next checkpoint")
     _retrain(agent, report)
@@ -101,15 +101,15 @@ def _plans(agent, found: dict) -> list[TaskPlan]:
     """For each task whose active version learned from the data: the clean ancestor that
     serves instead and the examples to learn again from it."""
     tainted, plans = set(found["versions"]), []
-    for task in agent.lineage.tasks_of(found):
-        active = agent.versions.active(task)
+    for task in agent._lineage.tasks_of(found):
+        active = agent._versions.active(task)
         if active is None or active["id"] not in tainted:
             continue
         chain, version = [], active
-        while version is not None and (version["id"] in tainted or agent.versions.problem(version) is not None):
+        while version is not None and (version["id"] in tainted or agent._versions.problem(version) is not None):
             chain.append(version["id"])
-            version = agent.versions.by_id(version["parent_id"]) if version["parent_id"] is not None else None
-        relearn = agent.lineage.learned_as_new(task, chain, leaving=found["examples"])
+            version = agent._versions.by_id(version["parent_id"]) if version["parent_id"] is not None else None
+        relearn = agent._lineage.learned_as_new(task, chain, leaving=found["examples"])
         plans.append(TaskPlan(task, active["number"], version["number"] if version else None, relearn))
     return plans
 
@@ -122,7 +122,7 @@ def _report(agent, found: dict, plans: list[TaskPlan], dry_run: bool) -> Erasure
 
 def version_names(agent, version_ids: list[int]) -> list[dict]:
     """Versions as users name them: ``{"task", "version"}`` (the task's version number)."""
-    rows = [agent.versions.by_id(v) for v in version_ids]
+    rows = [agent._versions.by_id(v) for v in version_ids]
     return [{"task": row["task"], "version": row["number"]} for row in rows]
 
 

@@ -136,7 +136,7 @@ class BackgroundLearner:
     def start(self, task: str, strategy: str | None = None) -> LearningJob:
         """Queue a run of ``task``; it starts when the run before it (if any) has ended."""
         self.serving.check_learnable(task, strategy)
-        if not self.serving.examples.pending(task):
+        if not self.serving.pending_examples(task):
             raise InputError(f"no new examples for task {task!r}: correct or rate answers, or import examples, first")
         job = self._new_job(task, strategy)
         self._queue.put(job)
@@ -213,7 +213,7 @@ class BackgroundLearner:
 
     def _look(self, agent, handle: Watch) -> None:
         handle.due = time.monotonic() + handle.every
-        if len(agent.examples.pending(handle.task)) < handle.min_new:
+        if len(agent.pending_examples(handle.task)) < handle.min_new:
             return
         try:
             handle.job = self._new_job(handle.task, handle.strategy)

@@ -54,7 +54,7 @@ class Learner:
 
     def __init__(self, agent, launch: Launch = Launch()):
         self.agent = agent
-        self.db = agent.db
+        self.db = agent._db
         self.launch = launch
 
     def run(self, task: str = "chat", strategy: str | None = None, progress=None) -> LearningReport:
@@ -69,7 +69,7 @@ class Learner:
                              "it does not implement load_trained")
         with learning_lock(self.agent, task):
             close_dead_runs(self.agent, task)
-            new = self.agent.examples.pending(task)
+            new = self.agent._examples.pending(task)
             if not new:
                 raise InputError(
                     f"no new examples for task {task!r}: correct or rate answers, or import examples, first"
@@ -95,23 +95,21 @@ class Learner:
         return job["run_id"]
 
     def _running(self, task: str) -> set[int]:
-        return {run["id"] for run in self.agent.runs.list(task, "running")}
+        return {run["id"] for run in self.agent._runs.list(task, "running")}
 
     def strategy(self, task_obj, strategy: str):
         """The strategy ``strategy`` of this run, over the task's replay buffer."""
-        config = self.agent.config.learning
-        buffer_cls = self.agent.plugins.registry.get("buffers", config.buffer)
-        buffer = buffer_cls(self.db, task_obj.name, config.buffer_size, config.seed, group=task_obj.replay_group)
+        buffer = self.agent.replay_buffer(task_obj.name, group=task_obj.replay_group)
         return self.agent.plugins.registry.get("learners", strategy)(self.agent, task_obj, buffer)
 
     def _cycle(self, task_obj, strategy, new, progress, threads: int) -> LearningReport:
         task, config, started = task_obj.name, self.agent.config.learning, time.perf_counter()
-        cycle = 1 + self.agent.examples.last_cycle(task)
+        cycle = 1 + self.agent._examples.last_cycle(task)
         strat = self.strategy(task_obj, strategy)
         train_new = [e for e in new if e["split"] == "train"]
         if not train_new:
             raise InputError(f"all {len(new)} new examples of task {task!r} are held out; add more")
-        active = self.agent.versions.serving(task)
+        active = self.agent._versions.serving(task)
         parent_path = active["adapter_path"] if active else None
         plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
         # Replayed examples are routed like new ones: each run learns every example by the same rule.
@@ -123,7 +121,7 @@ class Learner:
         # The knowledge the candidate trains and is assessed with, for rollback --with-knowledge.
         knowledge = self.agent.retriever.snapshot()
         with write_transaction(self.db):
-            run_id = self.agent.runs.start(task, cycle, strategy, len(train_new), plan.replayed,
+            run_id = self.agent._runs.start(task, cycle, strategy, len(train_new), plan.replayed,
                                            active["id"] if active else None)
             Lineage(self.db).record_run(run_id, plan.examples, {e["id"] for e in train_new})
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
@@ -134,7 +132,7 @@ class Learner:
                 progress.update(step, advance=1)
             if self.launch.in_process:
                 model = task_obj.train(items, parent_path, penalty=plan.penalty, progress=progress)
-                version_id = self.agent.versions.add(task, None, active["id"] if active else None)
+                version_id = self.agent._versions.add(task, None, active["id"] if active else None)
                 adapter_path = self._save(task_obj, model, version_id)
             else:
                 job = {"workspace": str(self.agent.workspace.path), "task": task, "strategy": strategy, "cycle": cycle,
@@ -160,19 +158,19 @@ class Learner:
         metrics.update(objectives=counts(items), **preference_metrics(candidate.get(PAIRS, {}).get(cycle),
                                                                       before.get(PAIRS, {}).get(cycle)))
         with write_transaction(self.db):
-            self.agent.versions.set_adapter(version_id, adapter_path)
-            self.agent.versions.set_knowledge(version_id, knowledge)
+            self.agent._versions.set_adapter(version_id, adapter_path)
+            self.agent._versions.set_knowledge(version_id, knowledge)
             if promoted:
-                self.agent.versions.promote(version_id)
-                self.agent.examples.mark_cycle([e["id"] for e in new], cycle)
+                self.agent._versions.promote(version_id)
+                self.agent._examples.mark_cycle([e["id"] for e in new], cycle)
             else:
-                self.agent.versions.reject(version_id, reason)
+                self.agent._versions.reject(version_id, reason)
             seconds = self._finish(run_id, "promoted" if promoted else "rejected", version_id, metrics, reason, started)
         if promoted:
             strat.after_cycle(train_new, model or task_obj.load_trained(str(adapter_path)), adapter_path)
         report = LearningReport(
             run_id, task, strategy, cycle, len(train_new), plan.replayed, promoted,
-            self.agent.versions.by_id(version_id)["number"], reason, seconds, metrics,
+            self.agent._versions.by_id(version_id)["number"], reason, seconds, metrics,
         )
         self.agent.plugins.hook.after_learn(agent=self.agent, task=task, report=report)
         return report
@@ -184,14 +182,14 @@ class Learner:
             held = [e for e in examples if e["split"] == "heldout"]
             return held or examples
 
-        sets = {c: pick(self.agent.examples.of_cycle(task, c)) for c in earlier_cycles_checked(cycle, self.agent.task(task).gate_earlier_cycles)}
+        sets = {c: pick(self.agent._examples.of_cycle(task, c)) for c in earlier_cycles_checked(cycle, self.agent.task(task).gate_earlier_cycles)}
         sets[cycle] = pick(new)
         return sets
 
     def _metrics(self, task, run_id, cycle, candidate, before, candidate_probe, before_probe) -> dict:
         """This run's row of the accuracy matrix, and ACC/BWT/forgetting over the promoted
         lineage so far plus this row."""
-        rows = [r["metrics"]["row"] for r in self.agent.runs.list(task, "promoted", before_cycle=cycle)]
+        rows = [r["metrics"]["row"] for r in self.agent._runs.list(task, "promoted", before_cycle=cycle)]
         # None: a cycle the gate did not check in this run (Task.gate_earlier_cycles).
         row = [candidate.get(j, 0.0) if j in candidate else None for j in range(1, cycle + 1)]
         was = [before.get(j, 0.0) if j in candidate else None for j in range(1, cycle + 1)]
@@ -209,7 +207,7 @@ class Learner:
     def _save(self, task_obj, model, version_id) -> Path:
         root = self.agent.adapters_dir / task_obj.name
         root.mkdir(parents=True, exist_ok=True)
-        final = root / f"v{self.agent.versions.by_id(version_id)['number']}"
+        final = root / f"v{self.agent._versions.by_id(version_id)['number']}"
         with atomic_write(final) as tmp:  # a crash never leaves half an adapter
             tmp.mkdir()
             task_obj.save_adapter(model, tmp)
@@ -224,8 +222,8 @@ class Learner:
         try:
             log = self.agent.workspace.path / "logs" / f"learn-run-{run_id}.log"
             run_training(self.launch, job, folder, log, progress)
-            version_id = self.agent.versions.add(task, None, active["id"] if active else None)
-            final = root / f"v{self.agent.versions.by_id(version_id)['number']}"
+            version_id = self.agent._versions.add(task, None, active["id"] if active else None)
+            final = root / f"v{self.agent._versions.by_id(version_id)['number']}"
             os.replace(folder, final)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -234,7 +232,7 @@ class Learner:
     def _finish(self, run_id, status, version_id, metrics, reason, started) -> float:
         """Record how the run ended; returns its duration, as recorded (the report shows the same)."""
         seconds = round(time.perf_counter() - started, 2)
-        self.agent.runs.finish(run_id, status, version_id, metrics, reason, seconds)
+        self.agent._runs.finish(run_id, status, version_id, metrics, reason, seconds)
         return seconds
 
 def earlier_cycles_checked(cycle: int, most: int) -> list[int]:
@@ -256,9 +254,9 @@ def earlier_cycles_checked(cycle: int, most: int) -> list[int]:
 def close_dead_runs(agent, task: str) -> None:
     """Runs of ``task`` left 'running' by a process that died, their candidates and half-written
     adapters; call holding the task's learning lock (no run is alive then)."""
-    with write_transaction(agent.db):
-        agent.runs.interrupted(task)
-        agent.versions.reject_candidates(task, "interrupted")
+    with write_transaction(agent._db):
+        agent._runs.interrupted(task)
+        agent._versions.reject_candidates(task, "interrupted")
     for leftover in (agent.adapters_dir / task).glob(".tmp-*"):
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
@@ -269,7 +267,7 @@ def close_dead_runs(agent, task: str) -> None:
 def close_dead_runs_of_all_tasks(agent) -> None:
     """When a workspace opens: the runs still 'running' whose task's lock nobody holds are
     dead (the lock goes with its process), and are marked interrupted at once."""
-    for task in sorted({run["task"] for run in agent.runs.list(status="running")}):
+    for task in sorted({run["task"] for run in agent._runs.list(status="running")}):
         try:
             with learning_lock(agent, task):
                 close_dead_runs(agent, task)
@@ -283,7 +281,7 @@ def learning_lock(agent, task):
     holds it too, so that no run trains on what is being erased."""
     held = contextlib.ExitStack()
     try:
-        held.enter_context(exclusive(agent.db, f"lifelong:learn:{task}", agent.workspace.path / f".learn-{task}.lock"))
+        held.enter_context(exclusive(agent._db, f"lifelong:learn:{task}", agent.workspace.path / f".learn-{task}.lock"))
     except BlockingIOError:
         raise LifelongError(f"a learning run of task {task!r} is already going on; wait for it") from None
     with held:

@@ -55,7 +55,7 @@ class ReviewQueue:
                     (select max(f.rating) from feedback f where f.interaction_id = i.id) as best_rating,
                     (select count(*) from feedback f where f.interaction_id = i.id and f.correction is not null) as corrections
                   from interactions i where {where} order by i.id desc limit {SCAN}"""
-        rows = list(self.agent.db.query(sql, args))
+        rows = list(self.agent._db.query(sql, args))
         for row in rows:
             row["sources"] = json.loads(row["sources"] or "[]")
         return [r for r in rows if not r["corrections"] and r["best_rating"] != 1]

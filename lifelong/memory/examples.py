@@ -7,6 +7,7 @@ from typing import Callable
 
 import sqlite_utils
 
+from ..validation import MAX_ID
 from .db import utcnow
 
 
@@ -33,6 +34,10 @@ class ExampleStore:
         }
         self._before_store(row)
         return self.db["examples"].insert(row).last_pk
+
+    def newest(self, task: str | None, n: int) -> list[dict]:
+        where, args = ("task = ?", [task]) if task else (None, [])
+        return list(self.db["examples"].rows_where(where, args, order_by="id desc", limit=min(n, MAX_ID)))
 
     def pending(self, task: str) -> list[dict]:
         """Examples that no learning cycle has used yet."""

@@ -128,6 +128,10 @@ class InteractionLog:
         ).fetchone()
         return row[0] if row else None
 
+    def model_versions(self) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "select distinct model_version from interactions where model_version is not null order by 1")]
+
     def turns(self, conversation: str) -> list[dict]:
         rows = self.db["interactions"].rows_where("conversation = ?", [conversation], order_by="id")
         return [self._decode(row) for row in rows]

@@ -24,7 +24,7 @@ class ReplayBuffer(ABC):
     def __init__(self, db: sqlite_utils.Database, task: str, max_size: int, seed: int = 0, group=None):
         if max_size <= 0:
             raise ValueError(f"max_size must be > 0, got {max_size}")
-        self.db, self.task, self.max_size = db, task, max_size
+        self.db, self.task, self.max_size, self.seed = db, task, max_size, seed
         self.group = group or (lambda example: example["cycle"])
         self.rng = random.Random(f"{seed}:{task}:{self.seen}")
 
@@ -45,6 +45,13 @@ class ReplayBuffer(ABC):
         """Offer ``examples`` (rows of the examples table) to the buffer, in one transaction."""
         with write_transaction(self.db):
             self._store(self.keep(self.items(), examples), self.seen + len(examples))
+
+    def clear(self) -> None:
+        """Forget what the buffer keeps and how many examples it has seen."""
+        with write_transaction(self.db):
+            self.db.execute("delete from replay_buffer where task = ?", [self.task])
+            self.db.execute("delete from buffer_state where task = ?", [self.task])
+        self.rng = random.Random(f"{self.seed}:{self.task}:0")
 
     def resize(self, max_size: int) -> None:
         self.max_size = max_size

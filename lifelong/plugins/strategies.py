@@ -37,7 +37,7 @@ class Joint(Strategy):
     """Every training example so far: the upper bound, at a cost that grows with the stream."""
 
     def plan(self, new, parent_path, rng):
-        earlier = [e for e in self.agent.examples.learned(self.task.name) if e["split"] == "train"]
+        earlier = [e for e in self.agent.learned_examples(self.task.name) if e["split"] == "train"]
         return Plan([*earlier, *new], replayed=len(earlier))
 
 
@@ -84,10 +84,7 @@ class EWC(Strategy):
             save_file(tensors, str(tmp))
 
     def _parent_file(self, adapter_path):
-        version = self.agent.versions.at(adapter_path)
-        if version["parent_id"] is None:
-            return None
-        parent = self.agent.versions.by_id(version["parent_id"])["adapter_path"]
+        parent = self.agent.parent_adapter(adapter_path)
         path = Path(parent) / EWC_FILE if parent else None
         return path if path and path.exists() else None
 

@@ -17,7 +17,7 @@ TASK = "under_test"
 def offer(agent, n: int, start: int = 0, labels: int = 3) -> list[dict]:
     """``n`` new training examples of the task, as the learner hands them over."""
     agent.import_examples(TASK, [{"text": f"question {i}", "label": f"label {i % labels}"} for i in range(start, start + n)])
-    return [e for e in agent.examples.pending(TASK) if e["split"] == "train"]
+    return [e for e in reversed(agent.examples(TASK, n)) if e["split"] == "train"]
 
 
 class BufferTests(AgentSuite):
@@ -26,8 +26,7 @@ class BufferTests(AgentSuite):
     config = '\n[learning]\nholdout_fraction = 0.0\n\n[tasks.under_test]\nplugin = "classify"\n'
 
     def make(self, agent, max_size: int, seed: int = 0) -> ReplayBuffer:
-        cls = agent.plugins.registry.get("buffers", self.buffer)
-        return cls(agent.db, TASK, max_size, seed, group=lambda e: e["target"])
+        return agent.replay_buffer(TASK, self.buffer, max_size, seed, group=lambda e: e["target"])
 
     def test_is_a_replay_buffer(self, agent):
         assert issubclass(agent.plugins.registry.get("buffers", self.buffer), ReplayBuffer)
@@ -37,7 +36,6 @@ class BufferTests(AgentSuite):
         for start in range(0, 30, 10):
             rows = offer(agent, 10, start)
             offered += rows
-            agent.examples.mark_cycle([r["id"] for r in rows], start // 10 + 1)
             buffer.update(rows)
             assert 1 <= len(buffer) <= 5
         assert {e["id"] for e in buffer.items()} <= {e["id"] for e in offered}
@@ -52,9 +50,8 @@ class BufferTests(AgentSuite):
         rows = offer(agent, 20)
         kept = []
         for _ in range(2):
-            agent.db.execute("delete from replay_buffer")
-            agent.db.execute("delete from buffer_state")
             buffer = self.make(agent, 6, seed=7)
+            buffer.clear()
             buffer.update(rows)
             kept.append([e["id"] for e in buffer.items()])
         assert kept[0] == kept[1]
@@ -76,7 +73,7 @@ class StrategyTests(AgentSuite):
 
     def make(self, agent) -> Strategy:
         cls = agent.plugins.registry.get("learners", self.strategy)
-        buffer = agent.plugins.registry.get("buffers", "reservoir")(agent.db, TASK, 4, 0)
+        buffer = agent.replay_buffer(TASK, "reservoir", 4, 0)
         return cls(agent, agent.task(TASK), buffer)
 
     def test_is_a_strategy(self, agent):
@@ -86,7 +83,7 @@ class StrategyTests(AgentSuite):
         offer(agent, 6)
         agent.learn(TASK, strategy=self.strategy)  # a first cycle, so that there is something to replay
         new = offer(agent, 6, start=100)
-        plan = self.make(agent).plan(new, agent.versions.serving(TASK)["adapter_path"], random.Random(0))
+        plan = self.make(agent).plan(new, agent.active_version(TASK)["adapter_path"], random.Random(0))
         assert isinstance(plan, Plan)
         assert {e["id"] for e in new} <= {e["id"] for e in plan.examples}
         assert plan.replayed == len(plan.examples) - len(new)

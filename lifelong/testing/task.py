@@ -60,7 +60,7 @@ class TaskTests(AgentSuite):
     def test_asked_through_the_agent_it_is_logged(self, agent, task):
         reply = agent.ask(self.examples[0][0], task=task.name)
         assert isinstance(reply, Reply) and isinstance(reply.answer, str)
-        logged = agent.log.get(reply.id)
+        logged = agent.interaction(reply.id)
         assert logged["task"] == task.name and logged["status"] == "ok" and logged["output"] == reply.answer
 
 
@@ -70,7 +70,7 @@ class LearnableTaskTests(TaskTests):
 
     def import_examples(self, agent, task) -> list[dict]:
         agent.import_examples(task.name, [{"text": i, "label": t} for i, t in self.examples])
-        return agent.examples.pending(task.name)
+        return agent.pending_examples(task.name)
 
     def test_is_learnable(self, task):
         assert isinstance(task, LearnableTask)
@@ -101,4 +101,4 @@ class LearnableTaskTests(TaskTests):
         report = agent.learn(task.name)
         assert report.task == task.name and report.new_examples == sum(r["split"] == "train" for r in rows)
         assert report.reason and report.version is not None
-        assert agent.versions.serving(task.name) is not None or not report.promoted
+        assert agent.active_version(task.name) is not None or not report.promoted

@@ -31,13 +31,13 @@ def accuracy_heatmap(runs: list[dict]) -> str:
     for i, run in enumerate(rows):
         y = LABEL_H + i * CELL
         mark = "✗" if run["status"] == "rejected" else ""
-        parts.append(f'<text x="4" y="{y + CELL / 2 + 4}">run {run["id"]}{mark}</text>')
+        parts.append(f'<text x="4" y="{y + CELL / 2 + 4}">run {run["run"]}{mark}</text>')
         for j, score in enumerate(run["metrics"]["row"]):
             if score is None:  # a cycle this run's gate did not check
                 continue
             x = LABEL_W + j * CELL
             parts.append(f'<rect x="{x}" y="{y}" width="{CELL - 2}" height="{CELL - 2}" fill="{_colour(score)}">'
-                         f'<title>run {run["id"]} on cycle {j + 1}: {score:.2f}</title></rect>')
+                         f'<title>run {run["run"]} on cycle {j + 1}: {score:.2f}</title></rect>')
             parts.append(f'<text x="{x + CELL / 2 - 1}" y="{y + CELL / 2 + 4}" text-anchor="middle" class="cell">{score:.2f}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -60,7 +60,7 @@ def metric_lines(runs: list[dict], keys=(("acc", "ACC"), ("bwt", "BWT"))) -> str
              f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
              f'<line x1="{pad}" x2="{width - pad}" y1="{y(0):.1f}" y2="{y(0):.1f}" class="axis"/>']
     for i, run in enumerate(done):
-        parts.append(f'<text x="{pad + i * step:.1f}" y="{height - 8}" text-anchor="middle">{run["id"]}</text>')
+        parts.append(f'<text x="{pad + i * step:.1f}" y="{height - 8}" text-anchor="middle">{run["run"]}</text>')
     for (key, label), colour in zip(keys, ("#2563eb", "#dc2626")):
         points = [(pad + i * step, y(r["metrics"][key])) for i, r in enumerate(done) if r["metrics"].get(key) is not None]
         if not points:  # BWT needs two cycles

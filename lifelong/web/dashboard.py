@@ -95,9 +95,9 @@ class Dashboard:
     # --- page data -----------------------------------------------------------------------------
 
     def learning_view(self, task: str) -> dict:
-        runs = self.agent.runs.list(task)
+        runs = self.agent.learning_runs(task)
         return {"runs": runs, "heatmap": charts.accuracy_heatmap(runs), "lines": charts.metric_lines(runs),
-                "versions": self.agent.versions.list(task), "active": self.agent.versions.active(task),
+                "versions": self.agent.versions(task), "active": self.agent.active_version(task),
                 "jobs": [j.to_dict() for j in self.jobs.list() if j.task == task]}
 
 

@@ -46,26 +46,25 @@ def add_routes(app: FastAPI, ui) -> None:
         problem = None
         with ui.serving:
             try:
-                rows = agent.log.filtered(task=task or None, version=version or None, rating=rating or None,
+                rows = agent.interactions(task=task or None, version=version or None, rating=rating or None,
                                           text=q or None, since=since or None, until=until or None,
-                                          limit=PAGE + 1, offset=max(0, page) * PAGE)
+                                          n=PAGE + 1, offset=max(0, page) * PAGE)
             except LifelongError as exc:
                 rows, problem = [], str(exc)
             tasks = list(agent.tasks())
-            versions = [r[0] for r in agent.db.execute(
-                "select distinct model_version from interactions where model_version is not null order by 1")]
+            versions = agent.answer_labels()
         def page_url(number: int) -> str:
             return "/ui?" + urlencode({**{k: v for k, v in filters.items() if v}, "page": number})
 
         return ui.render(request, "interactions.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=max(0, page),
-                         filters=filters, tasks=tasks, versions=versions, ratings=agent.log.RATINGS, problem_now=problem,
+                         filters=filters, tasks=tasks, versions=versions, ratings=agent.RATINGS, problem_now=problem,
                          page_url=page_url)
 
     @app.get("/ui/conversations/{conversation}", response_class=HTMLResponse, include_in_schema=False)
     def conversation(request: Request, conversation: str):
         ui.guard(request)
         with ui.serving:
-            turns = agent.log.turns(conversation)
+            turns = agent.turns(conversation)
         return ui.render(request, "conversation.html", turns=turns, conversation=conversation)
 
     @app.post("/ui/interactions/{interaction_id}/feedback", include_in_schema=False)
@@ -101,7 +100,7 @@ def add_routes(app: FastAPI, ui) -> None:
             if task not in tasks:
                 return ui.back("/ui/learning", problem=f"unknown task {task!r}")
             view = ui.learning_view(task)
-            pending = len(agent.examples.pending(task))
+            pending = len(agent.pending_examples(task))
         return ui.render(request, "learning.html", task=task, tasks=tasks, pending=pending, **view)
 
     @app.post("/ui/learn", include_in_schema=False)
@@ -121,10 +120,10 @@ def add_routes(app: FastAPI, ui) -> None:
         ui.guard(request)
         with ui.serving:
             try:
-                version = agent.versions.get(number, task)
+                version = agent.version(number, task)
             except LifelongError as exc:
                 return ui.back(f"/ui/learning?task={task}", problem=str(exc))
-            active = agent.versions.active(task)
+            active = agent.active_version(task)
         current = f"v{active['number']}" if active else "the base model"
         return ui.render(request, "confirm.html", action=f"/ui/tasks/{task}/versions/{number}/promote",
                          question=f"Promote v{number} of task {task}? It replaces {current}, whatever the gate said"
@@ -135,14 +134,14 @@ def add_routes(app: FastAPI, ui) -> None:
     async def promote(request: Request, task: str, number: int):
         fields = await ui.form(request)
         return ui.act(fields.get("next", f"/ui/learning?task={task}"),
-                      lambda: agent.versions.promote(agent.versions.get(number, task)["id"]),
+                      lambda: agent.promote(number, task),
                       lambda row: f"v{row['number']} is now active for task {row['task']}")
 
     @app.get("/ui/tasks/{task}/rollback", response_class=HTMLResponse, include_in_schema=False)
     def confirm_rollback(request: Request, task: str):
         ui.guard(request)
         with ui.serving:
-            active = agent.versions.active(task)
+            active = agent.active_version(task)
         if active is None:
             return ui.back(f"/ui/learning?task={task}", problem=f"task {task!r} has no active adapter to roll back")
         parent = f"v{active['parent']}" if active["parent"] else "the base model"
@@ -153,7 +152,7 @@ def add_routes(app: FastAPI, ui) -> None:
     @app.post("/ui/tasks/{task}/rollback", include_in_schema=False)
     async def rollback(request: Request, task: str):
         fields = await ui.form(request)
-        return ui.act(fields.get("next", f"/ui/learning?task={task}"), lambda: agent.versions.rollback(task),
+        return ui.act(fields.get("next", f"/ui/learning?task={task}"), lambda: agent.rollback(task)[0],
                       lambda parent: f"task {task} now serves " + (f"v{parent['number']}" if parent else "the base model"))
 
     @app.get("/ui/knowledge", response_class=HTMLResponse, include_in_schema=False)

@@ -243,7 +243,7 @@ class ClassifyTask(LearnableTask):
         if adapter_path is None:
             return {key: 0.0 for key in sets}, None
         model, current = self._load(adapter_path), max(sets)
-        learned = {e["target"] for e in self.agent.examples.learned(self.name)}
+        learned = {e["target"] for e in self.agent.learned_examples(self.name)}
         among = next((i for i, label in enumerate(model.labels) if label not in learned), len(model.labels))
         scores = {KNOWN_LABELS: {}, PER_LABEL: {}, CONFUSED_WITH: {}}
         own, per_label, mistaken = [], {}, {}
