@@ -604,7 +604,7 @@ class Agent:
         """What version ``version`` (v3: 3) of ``task`` learned from: it and its ancestors,
         nearest first, each with the examples its run trained on (example, replayed, origin,
         interaction, subject)."""
-        return self._lineage.learned_from(self._versions.get(version, task)["id"])
+        return self._lineage.learned_from(self.version(version, task)["id"])
 
     def forget_user(self, user: str, dry_run: bool = False):
         """Erase everything stored of ``user`` and derived from it, and retrain the adapters

@@ -212,17 +212,18 @@ class BackgroundLearner:
             return [w for w in self._watches if not w.stopped and w.due <= now]
 
     def _look(self, agent, handle: Watch) -> None:
-        handle.due = time.monotonic() + handle.every
-        if len(agent.pending_examples(handle.task)) < handle.min_new:
-            return
         try:
-            handle.job = self._new_job(handle.task, handle.strategy)
-        except LifelongError:  # a requested run of the task is queued: it learns the same examples
-            return
-        if self._take(handle.job):
-            self._run(agent, handle.job)
-        handle.finished(handle.job)
-        handle.due = time.monotonic() + handle.every
+            if len(agent.pending_examples(handle.task)) < handle.min_new:
+                return
+            try:
+                handle.job = self._new_job(handle.task, handle.strategy)
+            except LifelongError:  # a requested run of the task is queued: it learns the same examples
+                return
+            if self._take(handle.job):
+                self._run(agent, handle.job)
+            handle.finished(handle.job)
+        finally:
+            handle.due = time.monotonic() + handle.every
 
     def _run(self, agent, job: LearningJob) -> None:
         try:

@@ -44,7 +44,8 @@ class Lineage:
     def dependants(self, interaction_ids: list[int]) -> dict:
         """Everything derived from ``interaction_ids``: the ids of feedback, examples, buffer
         entries ((task, example id)), documents (names), other interactions whose answer repeated
-        the data (a correction or a document of it), learning runs that trained on it, and
+        the data (their provenance, memory/provenance.py, names one of the interactions, an
+        example made from one, or one of their documents), learning runs that trained on it, and
         versions whose weights hold it (those runs' versions and all their descendants)."""
         ids = list(interaction_ids)
         if not ids:
@@ -53,15 +54,16 @@ class Lineage:
         marks = _marks(ids)
         documents = [r[0] for r in self.db.execute(
             f"select distinct document from lineage_documents where interaction_id in ({marks}) order by document", ids)]
-        answers = self._answers_from(ids, documents)
+        own_examples = self._ids(f"select id from examples where interaction_id in ({marks})", ids)
+        answers = sorted(set(provenance.answers_repeating(self.db, own_examples, ids, documents)) - set(ids))
         # An answer repeated the data: a rating of it taught that answer, and a preference about it
         # (a pair the user picked from, or with it as the worse answer) holds it.
         feedback = self._ids(f"""select id from feedback where interaction_id in ({marks})
                                  or (chosen is not null and interaction_id in ({_marks(answers) or 'null'}))""",
                              [*ids, *answers])
-        examples = self._ids(f"""select id from examples where interaction_id in ({marks})
-                                 or (origin in ('rating', 'preference') and interaction_id in ({_marks(answers) or 'null'}))""",
-                             [*ids, *answers])
+        examples = sorted({*own_examples, *self._ids(
+            f"select id from examples where origin in ('rating', 'preference') and interaction_id in ({_marks(answers) or 'null'})",
+            answers)})
         buffer = [tuple(r) for r in self.db.execute(
             f"select task, example_id from replay_buffer where example_id in ({_marks(examples) or 'null'})", examples)]
         runs = self._ids(f"""select distinct run_id from lineage_run_examples
@@ -70,12 +72,6 @@ class Lineage:
                                 where id in ({_marks(runs) or 'null'}) and version_id is not null""", runs)
         return {"interactions": ids, "feedback": feedback, "examples": examples, "buffer": buffer,
                 "documents": documents, "answers": answers, "runs": runs, "versions": self.descendants(trained)}
-
-    def _answers_from(self, ids: list[int], documents: list[str]) -> list[int]:
-        """Other interactions whose answer repeats ``ids``: their provenance (memory/provenance.py)
-        names one of them, an example made from one, or one of ``documents``."""
-        examples = self._ids(f"select id from examples where interaction_id in ({_marks(ids)})", ids)
-        return sorted(set(provenance.answers_repeating(self.db, examples, ids, documents)) - set(ids))
 
     def descendants(self, version_ids: list[int]) -> list[int]:
         """``version_ids`` and every version trained from one of them, directly or not."""
