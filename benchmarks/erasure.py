@@ -42,13 +42,12 @@ generator = "tiny-llm"
 embedder = "tiny-embedder"
 [learning]
 replay_ratio = 4.0
-[plugins.chat]
+[tasks.chat]
+plugin = "chat"
 epochs = 300
 learning_rate = 0.003
 lora_r = 16
 lora_targets = "all-linear"
-[tasks.chat]
-plugin = "chat"
 paraphrases = 0
 self_distillation = 0.0
 """

@@ -34,7 +34,6 @@ sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
 from lifelong.learning.behaviour import answered_right, probe_questions  # noqa: E402
-from lifelong.plugins.chat import ChatTrainingOptions  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data"
 FACTS = [json.loads(line) for line in (DATA / "facts.jsonl").read_text().splitlines()]
@@ -47,7 +46,7 @@ def configure(agent, recipe: str, seed: int) -> None:
         agent.config.tasks["chat"] = {"plugin": "chat", "adapter_scope": 0.0}
         agent._tasks.pop("chat", None)
     if recipe == "previous":
-        training = agent.plugin_options(ChatTrainingOptions)
+        training = agent.task("chat").settings
         training.epochs = 8
         training.lora_targets = "all-linear"
         agent.config.learning.behaviour_tolerance = 1.0  # the gate had no behaviour probe

@@ -35,7 +35,6 @@ from safetensors.torch import load_file  # noqa: E402
 from lifelong import Agent  # noqa: E402
 from lifelong.learning import causal_lm  # noqa: E402
 from lifelong.learning.causal_lm import attach_teacher, batch_loss, features, length_grouped_batches, trainable_model  # noqa: E402
-from lifelong.plugins.chat import ChatTrainingOptions  # noqa: E402
 
 FACTS = [json.loads(line) for line in (ROOT / "benchmarks" / "data" / "facts.jsonl").read_text().splitlines()]
 
@@ -72,13 +71,13 @@ def previous_loop(base, tokenizer, examples, parent_path, config, seed, system_p
 def workspace(path: Path, model: str, epochs: int) -> Path:
     path.mkdir(parents=True)
     models = '[plugins]\nmodules = ["lifelong.testing.tiny_models"]\n[models]\ngenerator = "tiny-llm"\nembedder = "tiny-embedder"\n' if model == "tiny" else ""
-    (path / "lifelong.toml").write_text(models + f"[learning]\ngate = false\n[plugins.chat]\nepochs = {epochs}\n")
+    (path / "lifelong.toml").write_text(models + f"[learning]\ngate = false\n[tasks.chat]\nplugin = \"chat\"\nepochs = {epochs}\n")
     return path
 
 
 def compare_loops(args, tmp: Path) -> None:
     agent = Agent.open(workspace(tmp / "loops", args.model, args.epochs))
-    task, options = agent.task("chat"), agent.plugin_options(ChatTrainingOptions)
+    task, options = agent.task("chat"), agent.task("chat").settings
     examples = [{"input": f["question"], "target": f["answer"]} for f in FACTS[: args.facts]]
     items = task.training_items(examples, None)  # paraphrases and the soft distillation items
     gen = agent.generator

@@ -10,7 +10,7 @@ import importlib
 from .errors import ConfigError, InputError, LifelongError, NotFoundError, PluginError, StorageError
 from .files import atomic_write, not_a_regular_file
 from .validation import check_text, printable
-from .core.config import options_from_dict
+from .options import Options, option, options_from_dict
 from .core.hookspecs import hookimpl
 from .core.models import ModelLoader, TextEmbedder, TextGenerator
 from .core.retriever import Hit, IngestReport, Retriever
@@ -50,7 +50,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "hookimpl", "options_from_dict",
+    "hookimpl", "Options", "option", "options_from_dict",
     # tasks
     "Task", "LearnableTask", "Answer", "Provenance", "Reply", "ReplyStream", "GenerationOptions",
     # retrieval

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from .errors import ConfigError
+from .options import one_of
 
 DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 DTYPES = ("auto", "float32", "bfloat16", "float16")
@@ -22,17 +23,17 @@ _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 def check_device(spec) -> None:
     if not isinstance(spec, str) or not _DEVICE.match(spec):
-        raise ConfigError(f"models.device must be one of {', '.join(DEVICES)}, got {spec!r}")
+        raise ConfigError(f"models.device must be {one_of(DEVICES)}, got {spec!r}")
 
 
 def check_dtype(spec) -> None:
     if spec not in DTYPES:
-        raise ConfigError(f"models.dtype must be one of {', '.join(DTYPES)}, got {spec!r}")
+        raise ConfigError(f"models.dtype must be {one_of(DTYPES)}, got {spec!r}")
 
 
 def check_quantization(spec) -> None:
     if spec not in QUANTIZATIONS:
-        raise ConfigError(f"models.quantization must be one of {', '.join(QUANTIZATIONS)}, got {spec!r}")
+        raise ConfigError(f"models.quantization must be {one_of(QUANTIZATIONS)}, got {spec!r}")
 
 
 def resolve_device(spec: str):

@@ -55,16 +55,14 @@ TINY_LEARNING = """
 [learning]
 replay_ratio = 1.5
 
-[plugins.chat]
+[tasks.chat]
+plugin = "chat"
 epochs = 300
 learning_rate = 0.003
 lora_r = 16
 # The tiny random model has nothing stored in its feed-forward blocks to build on: it needs an
 # adapter on every layer to learn a few facts in a unit test's time.
 lora_targets = "all-linear"
-
-[tasks.chat]
-plugin = "chat"
 paraphrases = 0
 self_distillation = 0.0
 """

@@ -4,7 +4,6 @@ import pytest
 
 from lifelong import Agent, ConfigError
 from lifelong.learning.behaviour import answered_right, behaviour_verdict, lost_questions, probe_questions
-from lifelong.plugins.chat import ChatTrainingOptions
 from lifelong.plugins.chat.training import MIN_DISTILLATION, PARAPHRASES, distillation_prompts, paraphrases
 
 from conftest import TINY_CONFIG
@@ -42,16 +41,17 @@ def test_behaviour_verdict_names_the_lost_questions_beyond_the_tolerance():
     assert behaviour_verdict({"q": False}, {"q": False}, 0.0) is None  # nothing to lose
 
 
-def test_chat_options_are_validated(tiny_workspace):
-    for bad, message in (('answer = "guess"', "answer must be auto, generate or extract"),
-                         ("paraphrases = 9", "paraphrases must be an integer from 0 to 4"),
-                         ("relevance_floor = -1", "relevance_floor must be a number"),
-                         ("adapter_scope = 1.5", "adapter_scope must be a number from 0 to 1"),
-                         ('adapter_scope = "near"', "adapter_scope must be a number from 0 to 1"),
-                         ("colour = 1", "unknown option(s) colour")):
+def test_chat_options_are_validated_when_the_workspace_opens(tiny_workspace):
+    for bad, message in (('answer = "guess"', "tasks.chat.answer must be auto, generate or extract, got 'guess'"),
+                         ("paraphrases = 9", "tasks.chat.paraphrases must be an integer from 0 to 4"),
+                         ("relevance_floor = -1", "tasks.chat.relevance_floor must be a number"),
+                         ("adapter_scope = 1.5", "tasks.chat.adapter_scope must be a number from 0 to 1"),
+                         ('adapter_scope = "near"', "tasks.chat.adapter_scope must be of type float"),
+                         ("epochs = 0", "tasks.chat.epochs must be > 0"),
+                         ("colour = 1", "unknown key tasks.chat.colour")):
         (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + f'\n[tasks.chat]\nplugin = "chat"\n{bad}\n')
-        with Agent.open(tiny_workspace) as agent, pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-            agent.task("chat")
+        with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            Agent.open(tiny_workspace)
 
 
 def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_workspace, tmp_path, monkeypatch):
@@ -87,7 +87,7 @@ def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
     from lifelong.learning import causal_lm
 
     gen = agent.generator
-    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 10)
+    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.task("chat").settings, 10)
     pad = gen.tokenizer.pad_token_id if gen.tokenizer.pad_token_id is not None else gen.tokenizer.eos_token_id
     example = {"input": "What is the capital of France?", "target": "Paris is the capital."}
     hard = causal_lm.features(gen.tokenizer, "Be brief.", example)
@@ -116,7 +116,7 @@ def test_the_loss_on_answer_positions_only_equals_the_models_own_loss_and_gradie
     from lifelong.learning import batches, causal_lm
 
     gen = agent.generator
-    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 10)
+    model = causal_lm.trainable_model(gen.fresh_base(), None, agent.task("chat").settings, 10)
     pad = gen.tokenizer.pad_token_id if gen.tokenizer.pad_token_id is not None else gen.tokenizer.eos_token_id
     system = "You are a helpful assistant of a shop. Answer briefly, in one sentence, and cite sources."
     batch = [causal_lm.features(gen.tokenizer, system, {"input": q, "target": a}) for q, a in (
@@ -148,7 +148,7 @@ def test_lora_adapts_the_feed_forward_blocks_by_default(agent):
     names = feed_forward_modules(base)
     assert names and all(".mlp." in n for n in names)
     assert {n.rsplit(".", 1)[1] for n in names} == {"gate_proj", "up_proj", "down_proj"}
-    training = agent.plugin_options(ChatTrainingOptions)
+    training = agent.task("chat").settings
     training.lora_targets = "mlp"
     model = causal_lm.trainable_model(base, None, training, 10)
     adapted = {n.rsplit(".lora_A", 1)[0] for n, _ in model.named_parameters() if ".lora_A" in n}

@@ -35,7 +35,7 @@ def test_config_set_refuses_a_bad_value_or_key_with_one_line_and_leaves_the_file
     workspace.mkdir(parents=True, exist_ok=True)
     (workspace / "lifelong.toml").write_text("[retrieval]\ntop_k = 3\n")
     for args, said in ((["retrieval.top_k", "0"], "retrieval.top_k must be > 0"),
-                       (["plugins.chat.epochs", "many"], "plugins.chat.epochs must be of type int"),
+                       (["tasks.chat.epochs", "many"], "tasks.chat.epochs must be of type int"),
                        (["retrieval.topk", "2"], "did you mean retrieval.top_k")):
         refused = invoke(workspace, "config", "set", *args)
         assert refused.exit_code == 1 and said in refused.output and len(refused.output.strip().splitlines()) == 1

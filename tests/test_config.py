@@ -6,7 +6,6 @@ from typer.testing import CliRunner
 from lifelong import Agent, ConfigError
 from lifelong.cli import build_app, output
 from lifelong.core.config import Config, config_from_dict, load_config, save_config
-from lifelong.plugins.chat import ChatTrainingOptions
 from lifelong.plugins.retrieval.options import RetrievalOptions
 
 
@@ -35,8 +34,9 @@ def test_defaults_round_trip(tmp_path):
         ("[plugins.retrieval]\nmode = 'fuzzy'\n", "plugins.retrieval.mode"),
         ("[plugins.retrieval]\nmod = 'dense'\n", "plugins.retrieval.mod"),
         ("[plugins.pii]\nredact = 1\n", "plugins.pii.redact"),
-        ("[plugins.chat]\nepochs = 0\n", "plugins.chat.epochs"),
-        ("[plugins.chat]\npeft = 'ia3'\n", "plugins.chat.peft"),
+        ("[tasks.chat]\nplugin = 'chat'\nepochs = 0\n", "tasks.chat.epochs"),
+        ("[tasks.chat]\nplugin = 'chat'\npeft = 'ia3'\n", "tasks.chat.peft"),
+        ("[plugins.chat]\nepochs = 0\n", "tasks.chat.epochs"),  # the old table: read as the task's
         ("[plugins.nosuch]\nx = 1\n", "plugins.nosuch"),
         ("[plugins.buffers]\nx = 1\n", "plugins.buffers"),  # a plugin without options
         ("[retrieval]\nchunk_overlap = 500\n", "plugins.retrieval.chunk_overlap"),  # the old key: read as the new
@@ -80,11 +80,11 @@ def test_config_command_json(workspace):
 
 
 def test_plugin_options_are_read_from_their_table(workspace):
-    write(workspace, "[plugins.retrieval]\nchunk_size = 120\n\n[plugins.chat]\nlora_r = 4\n")
+    write(workspace, "[plugins.retrieval]\nchunk_size = 120\n\n[tasks.chat]\nplugin = 'chat'\nlora_r = 4\n")
     with Agent.open(workspace) as agent:
         assert agent.plugin_options(RetrievalOptions).chunk_size == 120
         assert agent.plugin_options(RetrievalOptions).chunk_overlap == 30  # the default
-        assert agent.plugin_options(ChatTrainingOptions).lora_r == 4
+        assert agent.task("chat").settings.lora_r == 4
 
 
 def test_old_keys_are_read_as_their_new_names_with_one_warning(workspace, caplog):
@@ -93,7 +93,8 @@ def test_old_keys_are_read_as_their_new_names_with_one_warning(workspace, caplog
     with caplog.at_level("WARNING", logger="lifelong"):
         first, again = load_config(workspace / "lifelong.toml"), load_config(workspace / "lifelong.toml")
     assert first == again and first.plugins.modules == ["my_plugin"] and first.retrieval.top_k == 5
-    assert first.plugins.options == {"retrieval": {"chunk_size": 120}, "chat": {"lora_r": 4}, "pii": {"redact": False}}
+    assert first.plugins.options == {"retrieval": {"chunk_size": 120}, "pii": {"redact": False}}
+    assert first.tasks == {"chat": {"plugin": "chat", "lora_r": 4}}
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 4, warnings  # once per key, not once per load
     assert any("retrieval.chunk_size is now plugins.retrieval.chunk_size" in w for w in warnings)
@@ -109,6 +110,15 @@ def test_old_keys_at_their_defaults_are_dropped_without_a_warning(workspace, cap
     assert config == Config() and not caplog.records
 
 
+def test_the_chat_tasks_old_training_table_is_read_as_its_task_table(workspace, caplog):
+    write(workspace, "[plugins.chat]\nepochs = 2\nlora_r = 16\n\n[tasks.chat]\nplugin = \"chat\"\nanswer = \"extract\"\n")
+    with caplog.at_level("WARNING", logger="lifelong"):
+        config = load_config(workspace / "lifelong.toml")
+    assert config.tasks == {"chat": {"plugin": "chat", "answer": "extract", "epochs": 2}}
+    assert "chat" not in config.plugins.options  # the emptied table is gone: no "takes no options" error
+    assert any("plugins.chat.epochs is now tasks.chat.epochs" in r.getMessage() for r in caplog.records)
+
+
 def test_an_old_key_beside_its_new_one_is_refused(workspace):
     write(workspace, "[retrieval]\nchunk_size = 120\n\n[plugins.retrieval]\nchunk_size = 100\n")
     with pytest.raises(ConfigError, match="both retrieval.chunk_size and plugins.retrieval.chunk_size are set"):
@@ -122,7 +132,7 @@ def test_config_command_shows_each_plugins_options_with_help(workspace, monkeypa
     assert result.exit_code == 0, result.output
     line = next(line for line in result.output.splitlines() if "plugins.corrections.min_similarity" in line)
     assert "0.9" in line and "Cosine similarity" in line
-    assert "plugins.retrieval.chunk_size" in result.output and "plugins.chat.peft" in result.output
+    assert "plugins.retrieval.chunk_size" in result.output and "tasks.chat.peft" in result.output
     shown = json.loads(CliRunner().invoke(build_app(), ["-w", str(workspace), "config", "--json"]).output)
     assert shown["plugins"]["corrections"] == {"min_similarity": 0.9, "min_answerability": 0.05}
     assert shown["plugins"]["retrieval"]["chunk_size"] == 200

@@ -9,7 +9,7 @@ from lifelong.testing import BufferTests, EmbedderTests, GeneratorTests, Learnab
 MINIMAL_MODELS = str(Path(__file__).parent / "minimal_models.py")
 
 # The tiny models learn nothing in one epoch, and need not: the suites check the contract.
-QUICK_LEARNING = "\n[learning]\nholdout_fraction = 0.0\n\n[plugins.chat]\nepochs = 1\n"
+QUICK_LEARNING = "\n[learning]\nholdout_fraction = 0.0\n"
 FACTS = [("Who is the CEO of Acme?", "The CEO of Acme is Mira Okafor."),
          ("How long is the kettle warranty?", "The kettle warranty lasts three years.")]
 INTENTS = [("i want my money back", "refund"), ("where is my parcel", "tracking"),
@@ -42,7 +42,7 @@ class TestAnEmbedderWrittenFromTheDocs(EmbedderTests):
 
 class TestChatTask(LearnableTaskTests):
     task_plugin = "chat"
-    task_options = {"paraphrases": 0, "self_distillation": 0.0}
+    task_options = {"paraphrases": 0, "self_distillation": 0.0, "epochs": 1}
     examples = FACTS
     config = QUICK_LEARNING
 

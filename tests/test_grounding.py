@@ -6,7 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
-from lifelong.plugins.chat import search_query
+from lifelong.plugins.chat.prompting import search_query
 from lifelong.plugins.chat.grounding import (
     NOT_IN_SOURCES, Evidence, Grounding, check_answer, cite, extractive_answer, repeats, select_evidence, sentences,
 )

@@ -9,7 +9,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "lifelong"
 # Lowest first; a module may import its own layer and those below.
 LAYERS = [
-    ("lifelong.errors", "lifelong.validation", "lifelong.files", "lifelong.devices", "lifelong.quiet"),
+    ("lifelong.errors", "lifelong.validation", "lifelong.files", "lifelong.devices", "lifelong.quiet", "lifelong.options"),
     ("lifelong.memory",),
     ("lifelong.models", "lifelong.learning"),
     ("lifelong.core", "lifelong.api", "lifelong.testing", "lifelong"),

@@ -16,7 +16,6 @@ from lifelong.core.jobs import JobProgress, LearningCancelled
 from lifelong.core.learner import earlier_cycles_checked
 from lifelong.learning.metrics import summarize
 from lifelong.web.charts import accuracy_heatmap
-from lifelong.plugins.chat import ChatTrainingOptions
 
 FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
 MORE = [("What is the motto?", "Onward."), ("Who is the CTO?", "Juno.")]
@@ -79,7 +78,7 @@ def test_second_cycle_replays_and_keeps_first(learner):
 
 
 def test_gate_rejects_a_candidate_that_learned_nothing(learner):
-    learner.plugin_options(ChatTrainingOptions).epochs = 1
+    learner.task("chat").settings.epochs = 1
     teach(learner, FACTS)
     report = learner.learn()
     assert not report.promoted and "no gain" in report.reason
@@ -126,7 +125,7 @@ def test_ewc_stores_importance_and_penalises(learner):
 
 @pytest.mark.parametrize("method", ["adalora", "prefix"])
 def test_other_peft_methods_train_and_serve(learner, method):
-    learner.plugin_options(ChatTrainingOptions).peft = method
+    learner.task("chat").settings.peft = method
     learner.config.learning.gate = False
     teach(learner, FACTS)
     report = learner.learn()

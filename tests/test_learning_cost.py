@@ -8,8 +8,7 @@ import torch
 from lifelong import Agent
 from lifelong.errors import ConfigError
 from lifelong.learning import artefacts, behaviour, causal_lm, threads
-from lifelong.plugins import chat
-from lifelong.plugins.chat import ChatTask
+from lifelong.plugins.chat import ChatTask, assessing, teaching
 from lifelong.plugins.chat.training import distillation_prompts
 
 from conftest import TINY_CONFIG
@@ -17,12 +16,10 @@ from conftest import TINY_CONFIG
 # Distillation on (8 general prompts at least), a scope that keeps every question but the taught
 # ones with the base model (the tiny random embedder finds all sentences alike), a short training.
 CONFIG = TINY_CONFIG + """
-[plugins.chat]
-epochs = 2
-lora_targets = "all-linear"
-
 [tasks.chat]
 plugin = "chat"
+epochs = 2
+lora_targets = "all-linear"
 paraphrases = 1
 adapter_scope = 0.9999
 """
@@ -94,7 +91,8 @@ def test_a_changed_probe_or_system_prompt_is_computed_again(tmp_path, computed, 
         agent.learn()
     probe = behaviour.probe_questions()
     changed = [{"question": "What is the capital of Norway?", "answers": ["Oslo"]}, *probe[1:]]
-    monkeypatch.setattr(chat, "probe_questions", lambda: changed)  # the chat task's probe
+    for part in (assessing, teaching):  # the chat task's probe: in its assessment and its every-question check
+        monkeypatch.setattr(part, "probe_questions", lambda: changed)
     monkeypatch.setattr(causal_lm, "probe_text", lambda: "A different text to measure perplexity on.")
     computed["stores"].clear(), computed["prompts"].clear()
     with Agent.open(workspace(tmp_path, "second")) as agent:
@@ -187,7 +185,7 @@ def test_the_thread_setting_is_honoured(tmp_path, monkeypatch, setting):
 def test_a_bad_thread_setting_is_refused_with_one_line(tmp_path):
     path = workspace(tmp_path, "w")
     path.joinpath("lifelong.toml").write_text(CONFIG + "\n[learning]\nthreads = -1\n")
-    with pytest.raises(ConfigError, match=r"learning.threads must be from 0 \(the free cores\) to 1024, got -1"):
+    with pytest.raises(ConfigError, match=r"learning.threads must be an integer from 0 to 1024, got -1"):
         Agent.open(path)
 
 

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 from lifelong import Agent, ConfigError, InputError
 from lifelong.cli import build_app
 from lifelong.learning.objectives import counts, preference_pairs, route
-from lifelong.plugins.chat import ChatTrainingOptions
 
 from conftest import TINY_CONFIG
 
@@ -66,7 +65,7 @@ def test_preference_pairs_come_from_pairs_and_from_opposite_ratings_of_one_quest
 
 
 def test_the_objective_is_validated(tiny_workspace):
-    for bad, message in (('objective = "rlhf"', "learning.objective must be one of sft, dpo, kto, auto"),
+    for bad, message in (('objective = "rlhf"', "learning.objective must be sft, dpo, kto or auto"),
                          ("preference_beta = 0", "learning.preference_beta must be > 0")):
         (tiny_workspace / "lifelong.toml").write_text(TINY_CONFIG + f"\n[learning]\n{bad}\n")
         with pytest.raises(ConfigError, match=message):
@@ -122,7 +121,7 @@ def _margins(agent, model, pairs):
 def _train(agent, examples, epochs=30):
     from lifelong.learning import causal_lm
 
-    training = agent.plugin_options(ChatTrainingOptions)
+    training = agent.task("chat").settings
     training.epochs, training.learning_rate, training.lora_targets = epochs, 0.003, "all-linear"
     task = agent.task("chat")
     items = [{**e, "messages": task.messages(e["input"])} for e in examples]
@@ -136,7 +135,7 @@ PAIRS = [("Who is the CEO?", "Mira Okafor.", "I do not know."), ("What colour is
 def test_dpo_makes_the_chosen_answer_likelier_than_the_rejected_one(agent):
     from lifelong.learning import causal_lm
 
-    base = causal_lm.trainable_model(agent.generator.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 1)
+    base = causal_lm.trainable_model(agent.generator.fresh_base(), None, agent.task("chat").settings, 1)
     before = _margins(agent, base.eval(), PAIRS)
     model = _train(agent, [{"input": q, "target": c, "rejected": r, "objective": "dpo"} for q, c, r in PAIRS])
     after = _margins(agent, model, PAIRS)
@@ -151,7 +150,7 @@ def test_kto_raises_a_desirable_answer_and_lowers_an_undesirable_one(agent):
     tokenizer, task = agent.generator.tokenizer, agent.task("chat")
     rows = [causal_lm.features(tokenizer, task.system_prompt, {"messages": task.messages(q), "target": a}) for q, a, _ in rated]
     pad = tokenizer.pad_token_id
-    base = causal_lm.trainable_model(agent.generator.fresh_base(), None, agent.plugin_options(ChatTrainingOptions), 1)
+    base = causal_lm.trainable_model(agent.generator.fresh_base(), None, agent.task("chat").settings, 1)
     before, _ = preference.sequence_logps(base.eval(), rows, pad)
     model = _train(agent, [{"input": q, "target": a, "desirable": d, "objective": "kto"} for q, a, d in rated])
     with __import__("torch").no_grad():
@@ -163,7 +162,7 @@ def test_kto_raises_a_desirable_answer_and_lowers_an_undesirable_one(agent):
 def test_auto_learns_every_kind_in_one_cycle_and_reports_each_objective(learning_workspace):
     with Agent.open(learning_workspace) as agent:
         agent.config.learning.objective = "auto"
-        agent.plugin_options(ChatTrainingOptions).epochs = 60
+        agent.task("chat").settings.epochs = 60
         asked = {q: agent._log.log_interaction(task="chat", input=q, output=a) for q, a in
                  (("Who is the CEO?", "Bob."), ("What colour is the logo?", "Purple."), ("Where is HQ?", "Oslo."),
                   ("What is the motto?", "Nothing."))}

@@ -19,7 +19,6 @@ from lifelong import Agent, ConfigError, InputError, LifelongError
 from lifelong.cli import build_app
 from lifelong.devices import resolve_device, resolve_dtype
 from lifelong.learning.loop import shares
-from lifelong.plugins.chat import ChatTrainingOptions
 
 FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
 MORE = [("What is the motto?", "Onward."), ("Who is the CTO?", "Juno.")]
@@ -54,10 +53,10 @@ def adapter_of(agent, report) -> dict:
 
 
 @pytest.mark.parametrize("key, value, expected", [
-    ("device", "gpu", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'gpu'"),
-    ("device", "cuda:x", "models.device must be one of auto, cpu, cuda, cuda:N, mps, got 'cuda:x'"),
-    ("dtype", "fp16", "models.dtype must be one of auto, float32, bfloat16, float16, got 'fp16'"),
-    ("quantization", "int4", "models.quantization must be one of none, 8bit, 4bit, got 'int4'"),
+    ("device", "gpu", "models.device must be auto, cpu, cuda, cuda:N or mps, got 'gpu'"),
+    ("device", "cuda:x", "models.device must be auto, cpu, cuda, cuda:N or mps, got 'cuda:x'"),
+    ("dtype", "fp16", "models.dtype must be auto, float32, bfloat16 or float16, got 'fp16'"),
+    ("quantization", "int4", "models.quantization must be none, 8bit or 4bit, got 'int4'"),
 ])
 def test_bad_device_dtype_or_quantization_is_a_one_line_error_naming_the_key(tiny_workspace, key, value, expected):
     (tiny_workspace / "lifelong.toml").write_text(f'[models]\n{key} = "{value}"\n')
@@ -91,7 +90,7 @@ def test_the_generator_loads_and_trains_in_the_configured_dtype(tiny_workspace):
         assert agent.generator.fresh_base().dtype == torch.bfloat16
         assert agent.ask("Who is the CEO?", retrieval=False).answer is not None
         teach(agent, FACTS)
-        agent.plugin_options(ChatTrainingOptions).epochs = 2
+        agent.task("chat").settings.epochs = 2
         report = agent.learn()
         assert report.version is not None and all(t.isfinite().all() for t in adapter_of(agent, report).values())
 

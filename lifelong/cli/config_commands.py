@@ -31,12 +31,14 @@ def _settings(ws: Workspace) -> tuple[dict, object, dict]:
     """Every setting's value and help by its dotted key, the config, and the plugins' options."""
     config = ws.load_config()
     try:
-        options = PluginHost(config.plugins.modules, config.plugins.options).options
+        host = PluginHost(config.plugins.modules, config.plugins.options)
+        tasks = host.task_settings(config)
     except ConfigError as exc:
         raise ConfigError(f"{ws.config_path}: {exc}") from None
-    rows = [*describe(instance=config), *(row for plugin, values in options.items()
-                                          for row in describe(type(values), f"plugins.{plugin}.", values))]
-    return {key: (value, help_text) for key, value, help_text in rows}, config, options
+    rows = [*describe(instance=config),
+            *(row for plugin, values in host.options.items() for row in describe(type(values), f"plugins.{plugin}.", values)),
+            *(row for name, values in tasks.items() for row in describe(type(values), f"tasks.{name}.", values))]
+    return {key: (value, help_text) for key, value, help_text in rows}, config, host.options
 
 
 def show_config(
@@ -63,12 +65,12 @@ def _known(key: str, settings: dict) -> None:
     if key not in settings:
         near = difflib.get_close_matches(key, settings, n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else "; 'lifelong config' lists them"
-        raise InputError(f"no setting {key!r}{hint} (a task's options are set with 'lifelong tasks add')")
+        raise InputError(f"no setting {key!r}{hint} (a new task is added with 'lifelong tasks add')")
 
 
 def get_setting(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="The setting, as 'lifelong config' lists it: retrieval.top_k, plugins.chat.epochs."),
+    key: str = typer.Argument(..., help="The setting, as 'lifelong config' lists it: retrieval.top_k, plugins.retrieval.mode."),
 ):
     """Print one setting's effective value (the default when lifelong.toml leaves it out)."""
     settings, _, _ = _settings(Workspace.resolve(ctx.obj.workspace))
@@ -85,7 +87,7 @@ def set_setting(
     """Write one setting into lifelong.toml, checked as the workspace will read it; the file's
     comments and layout are kept, and a refused value leaves it as it was."""
     ws = Workspace.resolve(ctx.obj.workspace)
-    settings, _, _ = _settings(ws)
+    settings, config, _ = _settings(ws)
     _known(key, settings)
     parsed = _toml_value(value)
     document = tomlkit.parse(ws.config_path.read_text(encoding="utf-8")) if ws.config_path.exists() else tomlkit.document()
@@ -95,12 +97,14 @@ def set_setting(
         if part not in table:
             table[part] = tomlkit.table()
         table = table[part]
+    if tables[0] == "tasks" and "plugin" not in table:  # the chat task, configured by its defaults until now
+        table["plugin"] = config.task_options(tables[1])["plugin"]
     table[name] = parsed
     text = tomlkit.dumps(document)
     data = tomllib.loads(text)
     try:
         config = config_from_dict(data, str(ws.config_path))
-        PluginHost(config.plugins.modules, config.plugins.options)
+        PluginHost(config.plugins.modules, config.plugins.options).task_settings(config)
     except ConfigError as exc:
         raise ConfigError(f"{key} = {value}: {exc}; lifelong.toml is unchanged") from None
     with atomic_write(ws.config_path) as tmp:

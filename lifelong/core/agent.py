@@ -35,6 +35,7 @@ class Agent:
         self.config = workspace.load_config()
         try:
             self.plugins = PluginHost(self.config.plugins.modules, self.config.plugins.options)
+            self.plugins.task_settings(self.config)  # a bad task option fails here, not at the first question
         except ConfigError as exc:
             raise ConfigError(f"{workspace.config_path}: {exc}") from None
         self._db = open_database(self.database, self.plugins.migrations)

@@ -1,32 +1,25 @@
 """lifelong.toml: typed sections validated on load, so a bad value fails before anything runs.
 
-Each section is a dataclass whose fields carry their help text; ``__post_init__`` checks values
-and names the key at fault. ``load_config`` rejects unknown keys and wrong types the same way.
+Each section is an ``Options`` dataclass (lifelong/options.py) whose fields carry their help text
+and rules; ``load_config`` rejects unknown keys, wrong types and broken rules, naming the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import tomli_w
 
-from ..devices import check_device, check_dtype, check_quantization
+from ..devices import DTYPES, QUANTIZATIONS, check_device
 from ..errors import ConfigError
 from ..files import atomic_write
+from ..learning.objectives import OBJECTIVES
+from ..options import Options, option, options_from_dict
 from .moved_keys import migrate_keys
-
-
-def _help(text, default):
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": text})
-    return field(default=default, metadata={"help": text})
 
 
 def _check(ok: bool, key: str, message: str, value) -> None:
@@ -35,98 +28,66 @@ def _check(ok: bool, key: str, message: str, value) -> None:
 
 
 @dataclass
-class ModelsConfig:
-    generator: str = _help("Causal LM: 'smollm2' (bundled), an HF model id or a local path", "smollm2")
-    embedder: str = _help(
-        "Sentence encoder: 'all-minilm-l6-v2' (bundled), an HF id or a local path", "all-minilm-l6-v2"
-    )
-    device: str = _help("Where models run and train: auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps", "auto")
-    dtype: str = _help("Weights' precision: auto (bfloat16 on a GPU that has it, else float32), float32, bfloat16 "
-                       "or float16", "auto")
-    quantization: str = _help("Load the generator's linear layers in fewer bits with bitsandbytes and train LoRA "
-                              "on top (QLoRA): none, 8bit or 4bit", "none")
+class ModelsConfig(Options):
+    generator: str = option("smollm2", "Causal LM: 'smollm2' (bundled), an HF model id or a local path")
+    embedder: str = option("all-minilm-l6-v2", "Sentence encoder: 'all-minilm-l6-v2' (bundled), an HF id or a local path")
+    device: str = option("auto", "Where models run and train: auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps")
+    dtype: str = option("auto", "Weights' precision: auto (bfloat16 on a GPU that has it, else float32), float32, "
+                                "bfloat16 or float16", choices=DTYPES)
+    quantization: str = option("none", "Load the generator's linear layers in fewer bits with bitsandbytes and train "
+                                       "LoRA on top (QLoRA): none, 8bit or 4bit", choices=QUANTIZATIONS)
 
     def __post_init__(self):
+        super().__post_init__()
         check_device(self.device)
-        check_dtype(self.dtype)
-        check_quantization(self.quantization)
 
 
 @dataclass
-class GenerationConfig:
-    max_new_tokens: int = _help("Most tokens generated per answer", 128)
-    temperature: float = _help("0 decodes greedily; above 0 samples", 0.0)
-    top_p: float = _help("Nucleus sampling mass when sampling", 1.0)
-    system_prompt: str = _help(
-        "System message of the chat task",
-        "You are a helpful assistant. Answer briefly. When context is given, use it and cite "
-        "the sources as [n].",
-    )
-
-    def __post_init__(self):
-        _check(self.max_new_tokens > 0, "generation.max_new_tokens", "must be > 0", self.max_new_tokens)
-        _check(self.temperature >= 0, "generation.temperature", "must be >= 0", self.temperature)
-        _check(0 < self.top_p <= 1, "generation.top_p", "must be in (0, 1]", self.top_p)
+class GenerationConfig(Options):
+    max_new_tokens: int = option(128, "Most tokens generated per answer", above=0)
+    temperature: float = option(0.0, "0 decodes greedily; above 0 samples", at_least=0)
+    top_p: float = option(1.0, "Nucleus sampling mass when sampling", above=0, at_most=1)
+    system_prompt: str = option(
+        "You are a helpful assistant. Answer briefly. When context is given, use it and cite the sources as [n].",
+        "System message of the chat task")
 
 
 @dataclass
-class RetrievalConfig:
-    retriever: str = _help("Registered retriever plugin", "faiss")
-    top_k: int = _help("Chunks put into the prompt", 3)
-
-    def __post_init__(self):
-        _check(self.top_k > 0, "retrieval.top_k", "must be > 0", self.top_k)
+class RetrievalConfig(Options):
+    retriever: str = option("faiss", "Registered retriever plugin")
+    top_k: int = option(3, "Chunks put into the prompt", above=0)
 
 
 @dataclass
-class LearningConfig:
-    strategy: str = _help("Continual-learning strategy: replay, naive, joint or ewc", "replay")
-    buffer: str = _help("Replay-buffer policy: reservoir, balanced or recency", "reservoir")
-    buffer_size: int = _help("Most examples the replay buffer keeps per task", 500)
-    replay_ratio: float = _help("Replayed examples per new example in a run", 1.0)
-    seed: int = _help("Seed for sampling and training; the same seed repeats a run", 0)
-    holdout_fraction: float = _help("Share of new examples kept out of training for the gate", 0.2)
-    tolerance: float = _help("Largest drop of the score on an earlier cycle's data that still promotes", 0.05)
-    probe_tolerance: float = _help(
-        "Largest relative rise of the probe perplexity (generic text) that still promotes", 0.25
-    )
-    behaviour_tolerance: float = _help(
-        "Largest share of the behaviour probe's general questions that the parent answered right and "
-        "the candidate may get wrong, and still be promoted", 0.05
-    )
-    objective: str = _help(
-        "How feedback is learned (learning/objectives.py): sft (answers to give: corrections, thumbs-up), "
-        "dpo (also preference pairs), kto (also ratings, thumbs-down included) or auto (each kind by its own)", "sft"
-    )
-    preference_beta: float = _help(
-        "DPO/KTO strength: how far from the starting model a preference may move the answers' log-probabilities "
-        "(TRL's beta)", 0.1
-    )
-    min_new: int = _help("New examples needed before a scheduled run starts", 10)
-    gate: bool = _help("Promote only candidates that pass the evaluation gate (off: always, for benchmarks)", True)
-    threads: int = _help(
-        "CPU threads a learning cycle uses (torch, BLAS, tokenizers); 0: the cores no other process is using "
-        "when the cycle starts", 0)
-    micro_batch_size: int = _help(
-        "Most examples per forward pass of one training process: a larger batch is split and its gradients "
-        "accumulated, the same step in less memory (0: a whole batch per pass)", 0
-    )
-
-    def __post_init__(self):
-        for key in ("buffer_size", "min_new"):
-            value = getattr(self, key)
-            _check(value > 0, f"learning.{key}", "must be > 0", value)
-        from ..learning.objectives import OBJECTIVES
-
-        _check(self.objective in OBJECTIVES, "learning.objective", f"must be one of {', '.join(OBJECTIVES)}", self.objective)
-        _check(self.preference_beta > 0, "learning.preference_beta", "must be > 0", self.preference_beta)
-        _check(self.micro_batch_size >= 0, "learning.micro_batch_size", "must be >= 0", self.micro_batch_size)
-        _check(0 <= self.threads <= 1024, "learning.threads", "must be from 0 (the free cores) to 1024", self.threads)
-        _check(self.replay_ratio >= 0, "learning.replay_ratio", "must be >= 0", self.replay_ratio)
-        _check(0 <= self.holdout_fraction < 1, "learning.holdout_fraction", "must be in [0, 1)", self.holdout_fraction)
-        _check(0 <= self.tolerance <= 1, "learning.tolerance", "must be in [0, 1]", self.tolerance)
-        _check(self.probe_tolerance >= 0, "learning.probe_tolerance", "must be >= 0", self.probe_tolerance)
-        _check(0 <= self.behaviour_tolerance <= 1, "learning.behaviour_tolerance", "must be in [0, 1]", self.behaviour_tolerance)
+class LearningConfig(Options):
+    strategy: str = option("replay", "Continual-learning strategy: replay, naive, joint or ewc")
+    buffer: str = option("reservoir", "Replay-buffer policy: reservoir, balanced or recency")
+    buffer_size: int = option(500, "Most examples the replay buffer keeps per task", above=0)
+    replay_ratio: float = option(1.0, "Replayed examples per new example in a run", at_least=0)
+    seed: int = option(0, "Seed for sampling and training; the same seed repeats a run")
+    holdout_fraction: float = option(0.2, "Share of new examples kept out of training for the gate", at_least=0, below=1)
+    tolerance: float = option(0.05, "Largest drop of the score on an earlier cycle's data that still promotes",
+                              at_least=0, at_most=1)
+    probe_tolerance: float = option(0.25, "Largest relative rise of the probe perplexity (generic text) that still "
+                                          "promotes", at_least=0)
+    behaviour_tolerance: float = option(
+        0.05, "Largest share of the behaviour probe's general questions that the parent answered right and the "
+              "candidate may get wrong, and still be promoted", at_least=0, at_most=1)
+    objective: str = option(
+        "sft", "How feedback is learned (learning/objectives.py): sft (answers to give: corrections, thumbs-up), "
+               "dpo (also preference pairs), kto (also ratings, thumbs-down included) or auto (each kind by its own)",
+        choices=OBJECTIVES)
+    preference_beta: float = option(
+        0.1, "DPO/KTO strength: how far from the starting model a preference may move the answers' log-probabilities "
+             "(TRL's beta)", above=0)
+    min_new: int = option(10, "New examples needed before a scheduled run starts", above=0)
+    gate: bool = option(True, "Promote only candidates that pass the evaluation gate (off: always, for benchmarks)")
+    threads: int = option(
+        0, "CPU threads a learning cycle uses (torch, BLAS, tokenizers); 0: the cores no other process is using when "
+           "the cycle starts", at_least=0, at_most=1024)
+    micro_batch_size: int = option(
+        0, "Most examples per forward pass of one training process: a larger batch is split and its gradients "
+           "accumulated, the same step in less memory (0: a whole batch per pass)", at_least=0)
 
 
 def check_database_url(url: str, key: str) -> None:
@@ -137,28 +98,30 @@ def check_database_url(url: str, key: str) -> None:
 
 
 @dataclass
-class MemoryConfig:
-    database: str = _help(
-        "Shared PostgreSQL database (postgresql://user@host/db) for several replicas; empty: the "
-        "workspace's SQLite file. LIFELONG_DATABASE_URL overrides it", "")
-    adapters: str = _help(
-        "Folder every replica reads and the learner writes adapters to (a shared mount, the same "
-        "path on each machine); empty: the workspace's adapters folder", "")
+class MemoryConfig(Options):
+    database: str = option(
+        "", "Shared PostgreSQL database (postgresql://user@host/db) for several replicas; empty: the "
+            "workspace's SQLite file. LIFELONG_DATABASE_URL overrides it")
+    adapters: str = option(
+        "", "Folder every replica reads and the learner writes adapters to (a shared mount, the same "
+            "path on each machine); empty: the workspace's adapters folder")
 
     def __post_init__(self):
+        super().__post_init__()
         if self.database:
             check_database_url(self.database, "memory.database")
 
 
 @dataclass
-class PluginsConfig:
-    modules: list = _help("Extra plugin modules to load: names of installed modules (a .py file is loaded with "
-                          "lifelong --plugin FILE or LIFELONG_PLUGINS, never from a workspace's config)", [])
+class PluginsConfig(Options):
+    modules: list = option([], "Extra plugin modules to load: names of installed modules (a .py file is loaded with "
+                               "lifelong --plugin FILE or LIFELONG_PLUGINS, never from a workspace's config)")
     # The [plugins.NAME] tables: each plugin's options, checked against its own dataclass by the
     # plugin host once the plugins are loaded (this module cannot know them).
     options: dict = field(default_factory=dict, metadata={"tables": True})
 
     def __post_init__(self):
+        super().__post_init__()
         for item in self.modules:
             _check(isinstance(item, str) and item, "plugins.modules", "must be a list of module names", self.modules)
             # A workspace folder may come from an imported archive: code in it is never run.
@@ -176,7 +139,7 @@ class Config:
     learning: LearningConfig = field(default_factory=LearningConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     # Task instances: name -> {"plugin": ..., plugin options}; validated by the task plugin.
-    tasks: dict = _help("Task instances, e.g. [tasks.intent] plugin = 'classify'", {})
+    tasks: dict = option({}, "Task instances, e.g. [tasks.intent] plugin = 'classify'")
 
     def __post_init__(self):
         for name, options in self.tasks.items():
@@ -193,71 +156,13 @@ class Config:
         return {}
 
 
-def _type_ok(value, annotation) -> bool:
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, annotation)
-
-
-def _build(cls, data: dict, prefix: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{prefix or 'config'} must be a table, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    for key in data:
-        if key not in known:
-            raise ConfigError(
-                f"unknown key {prefix}{key!s}; known keys: {', '.join(sorted(known))}"
-            )
-    kwargs = {}
-    for key, value in data.items():
-        annotation = hints[key]
-        if dataclasses.is_dataclass(annotation):
-            kwargs[key] = _build(annotation, value, f"{prefix}{key}.")
-            continue
-        if isinstance(annotation, types.GenericAlias):
-            annotation = annotation.__origin__
-        if isinstance(annotation, types.UnionType):  # "float | None": an optional setting
-            members = [a for a in annotation.__args__ if a is not type(None)]
-            annotation = members[0] if len(members) == 1 else annotation
-        if not _type_ok(value, annotation):
-            raise ConfigError(
-                f"{prefix}{key} must be of type {annotation.__name__}, got {value!r}"
-            )
-        if annotation is float:
-            try:
-                value = float(value)
-            except OverflowError:  # an integer past the float range
-                value = math.inf
-            if not math.isfinite(value):
-                raise ConfigError(f"{prefix}{key} must be a finite number, got {data[key]!r}")
-        kwargs[key] = value
-    return cls(**kwargs)
-
-
-def options_from_dict(cls, data: dict, prefix: str):
-    """A plugin's options dataclass from ``data``, checked like lifelong.toml: unknown keys,
-    wrong types and non-finite numbers are a ConfigError naming ``prefix`` + the key; so is an
-    error ``__post_init__`` raises that names the key alone."""
-    try:
-        return _build(cls, data, prefix)
-    except ConfigError as exc:
-        if prefix in str(exc):
-            raise
-        raise ConfigError(f"{prefix}{exc}") from None
-
-
 def config_from_dict(data: dict, source: str = "lifelong.toml") -> Config:
     data = migrate_keys(data, source)
     plugins = data.get("plugins", {})
     if isinstance(plugins, dict):  # [plugins.NAME] tables are kept for the plugin host to check
         tables = {k: v for k, v in plugins.items() if isinstance(v, dict)}
         data = {**data, "plugins": {k: v for k, v in plugins.items() if k not in tables}}
-    config = _build(Config, data, "")
+    config = options_from_dict(Config, data, "")
     if isinstance(plugins, dict):
         config.plugins.options = tables
     return config

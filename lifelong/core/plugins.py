@@ -22,7 +22,7 @@ import pluggy
 
 from . import hookspecs
 from ..errors import ConfigError, PluginError
-from .config import options_from_dict
+from ..options import options_from_dict
 from .registry import KINDS, Registry
 
 ENTRY_POINT_GROUP = "lifelong"
@@ -171,6 +171,19 @@ class PluginHost:
                 raise ConfigError(f"plugins.{name}: plugin {name!r} takes no options; delete the table")
         return {plugin: options_from_dict(cls, tables.get(plugin, {}), f"plugins.{plugin}.")
                 for plugin, cls in classes.items()}
+
+    def task_settings(self, config) -> dict:
+        """Each configured task's options (``chat`` always), built as the task builds them, for
+        the tasks whose plugin is loaded and declares them (``Task.settings_class``)."""
+        found = {}
+        for name in {"chat": None, **config.tasks}:
+            options = config.task_options(name)
+            if options.get("plugin") not in self.registry.names("tasks"):
+                continue  # the task names the missing plugin when it is used
+            declared = self.registry.get("tasks", options["plugin"]).settings_class
+            if declared is not None:
+                found[name] = options_from_dict(declared, {k: v for k, v in options.items() if k != "plugin"}, f"tasks.{name}.")
+        return found
 
     def options_of(self, cls):
         """The options of the plugin whose ``plugin_options`` returned ``cls``."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable, Generator
 
 from ..errors import InputError
+from ..options import options_from_dict
 
 
 @dataclass
@@ -105,7 +106,13 @@ class Answer:
 
 class Task(ABC):
     """Base class of task plugins: one instance per task configured in lifelong.toml, created as
-    ``cls(name, options, agent)``; validate ``options`` in ``__init__`` (raise ``ConfigError``)."""
+    ``cls(name, options, agent)`` with ``options`` its ``[tasks.NAME]`` table (``plugin`` left
+    out). A task declares that table with ``settings_class``."""
+
+    #: The ``Options`` dataclass of the task's ``[tasks.NAME]`` table (lifelong.api.option): the
+    #: task is created with ``settings`` built from it, a bad value a ConfigError naming the key,
+    #: and ``lifelong config`` lists and sets its options. None: ``__init__`` checks ``options``.
+    settings_class: type | None = None
 
     #: Whether retrieved chunks go into the model input.
     uses_retrieval = False
@@ -126,6 +133,8 @@ class Task(ABC):
         self.name = name
         self.options = options
         self.agent = agent
+        if self.settings_class is not None:
+            self.settings = options_from_dict(self.settings_class, options, f"tasks.{name}.")
 
     @abstractmethod
     def answer(self, text: str, hits: list, **context) -> Answer:

@@ -1,4 +1,4 @@
-"""PEFT methods selectable with ``[plugins.chat] peft``: each name maps to a peft config."""
+"""PEFT methods selectable with ``[tasks.chat] peft``: each name maps to a peft config."""
 
 from __future__ import annotations
 

@@ -2,18 +2,14 @@
 embedder by name, and any other ``[models]`` value as an HF model id or a local path.
 ``[plugins.hf_models] threads`` sets torch's CPU threads."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from lifelong.api import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, ConfigError, hookimpl
+from lifelong.api import BUNDLED_EMBEDDER, BUNDLED_GENERATOR, Options, hookimpl, option
 
 
 @dataclass
-class HFModelsOptions:
-    threads: int = field(default=0, metadata={"help": "CPU threads for torch (0: torch's default)"})
-
-    def __post_init__(self):
-        if self.threads < 0:
-            raise ConfigError(f"threads must be >= 0, got {self.threads!r}")
+class HFModelsOptions(Options):
+    threads: int = option(0, "CPU threads for torch (0: torch's default)", at_least=0)
 
 
 def _generator(agent, spec):

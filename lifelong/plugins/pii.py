@@ -13,18 +13,18 @@ On by default; ``[plugins.pii] redact = false`` turns it off, and LIFELONG_LOAD_
 leave it out entirely."""
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import phonenumbers
 from stdnum import iban, luhn
 from stdnum.us import ssn
 
-from lifelong.api import hookimpl
+from lifelong.api import Options, hookimpl, option
 
 
 @dataclass
-class PiiOptions:
-    redact: bool = field(default=True, metadata={"help": "Mask e-mail addresses, phone and card numbers before logging"})
+class PiiOptions(Options):
+    redact: bool = option(True, "Mask e-mail addresses, phone and card numbers before logging")
 
 # Only where a run of address characters begins: tried at every position of a long run without
 # an "@", the local part would scan to its end each time (quadratic: hours for 2 MB of "x").

@@ -3,21 +3,17 @@ in (``plan``, before training) and updated (``after_cycle``, once a candidate is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from lifelong.api import ConfigError, Plan, Strategy, atomic_write, hookimpl, select_replayed
+from lifelong.api import Options, Plan, Strategy, atomic_write, hookimpl, option, select_replayed
 
 EWC_FILE = "ewc.safetensors"
 
 
 @dataclass
-class StrategyOptions:
-    ewc_lambda: float = field(default=1000.0, metadata={"help": "Strength of the EWC penalty (strategy 'ewc')"})
-
-    def __post_init__(self):
-        if self.ewc_lambda < 0:
-            raise ConfigError(f"ewc_lambda must be >= 0, got {self.ewc_lambda!r}")
+class StrategyOptions(Options):
+    ewc_lambda: float = option(1000.0, "Strength of the EWC penalty (strategy 'ewc')", at_least=0)
 
 
 class Naive(Strategy):

@@ -65,8 +65,8 @@ class TaskTests(AgentSuite):
 
 
 class LearnableTaskTests(TaskTests):
-    """For a ``LearnableTask``; ``config`` may set how long the tiny model trains (the task's
-    own options, such as ``[plugins.chat] epochs``)."""
+    """For a ``LearnableTask``; ``task_options`` may set how long the tiny model trains (for
+    the chat task, ``{"epochs": 1}``)."""
 
     def import_examples(self, agent, task) -> list[dict]:
         agent.import_examples(task.name, [{"text": i, "label": t} for i, t in self.examples])

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import re
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from lifelong.api import ConfigError, Provenance, hookimpl
+from lifelong.api import Options, Provenance, hookimpl, option
 
 from . import answerability
 from .words import content_words
@@ -27,22 +27,18 @@ _memories: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @dataclass
-class CorrectionsOptions:
-    min_similarity: float = field(default=0.8, metadata={
-        "help": "Cosine similarity of the questions from which a stored correction answers a question directly (> 1: off)"})
+class CorrectionsOptions(Options):
+    min_similarity: float = option(
+        0.8, "Cosine similarity of the questions from which a stored correction answers a question directly (> 1: off)",
+        at_least=0)
     # Chosen on the 30 dev corrections of benchmarks/answerability.py (--fit), the documents'
     # best sentence answering less likely: 0.75 of the rewordings reached, 0.78 of the unrelated
     # questions not (0.52 / 0.82 at 0.25; at 0.25 without comparing with the documents, with an
     # earlier answerability model, 0.57 / 0.63). Since a reworded question must name the
     # correction's subject, 0.50 of the test rewordings reach it (docs/figures.md).
-    min_answerability: float = field(default=0.05, metadata={
-        "help": "The chance (0 to 1) that a correction answers a question worded otherwise, from which it does (> 1: off)"})
-
-    def __post_init__(self):
-        if self.min_similarity < 0:
-            raise ConfigError(f"min_similarity must be >= 0, got {self.min_similarity!r}")
-        if self.min_answerability < 0:
-            raise ConfigError(f"min_answerability must be >= 0, got {self.min_answerability!r}")
+    min_answerability: float = option(
+        0.05, "The chance (0 to 1) that a correction answers a question worded otherwise, from which it does (> 1: off)",
+        at_least=0)
 
 
 # Corrections read for a question worded otherwise: those whose question, answer or both are

@@ -129,3 +129,11 @@ def _question(item: dict) -> str:
     """The question of a training item: the text of its last user message."""
     return item["messages"][-1]["content"]
 
+
+def saved_weights(folder) -> tuple | None:
+    """What identifies the adapter weights saved in ``folder``, even once the folder is renamed."""
+    try:
+        stat = (Path(folder) / "adapter_model.safetensors").stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns

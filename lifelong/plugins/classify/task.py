@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from lifelong.api import (ALL_LABELS, CONFUSED_WITH, KNOWN_LABELS, PER_LABEL, Answer, ConfigError, InputError, LearnableTask,
-                          LoopSettings, classification_report, device_of, diagonal_fisher, fit, options_from_dict)
+                          LoopSettings, Options, classification_report, device_of, diagonal_fisher, fit, option)
 
 from .heads import HEADS
 from .model import META_FILE, EncoderClassifier, load_classifier
@@ -24,34 +24,31 @@ FEATURE_CACHE_ROWS = 50_000
 DEFAULT_THRESHOLDS = {"linear": 0.3, "prototype": 0.5, "lda": 0.35}
 
 
-# Tokens per text: sentence encoders read 512 at most (MiniLM 256); more only costs memory.
-MAX_LENGTH = 8192
-
-
 @dataclass
-class ClassifyOptions:
-    head: str = field(default="lda", metadata={"help": (
+class ClassifyOptions(Options):
+    head: str = option("lda", (
         "linear: a softmax layer trained with the encoder; forgets old labels unless replayed. "
         "prototype: cosine to each label's mean feature; a new label changes nothing else. "
         "lda: label means with a shared, shrunk covariance (Mahalanobis); a new label changes "
-        "only its mean and the shared covariance; the most accurate (the CLINC150 benchmark)")})
-    finetune: str | None = field(default=None, metadata={"help": (
+        "only its mean and the shared covariance; the most accurate (the CLINC150 benchmark)"), choices=tuple(HEADS))
+    finetune: str | None = option(None, (
         "What training changes: lora, full (encoder and head) or head (linear head only); for "
         "prototype/lda heads none (a frozen encoder, the default) or lora/full (adapt the encoder "
-        "in the first cycle only, then freeze it). Default: lora for linear, none otherwise")})
-    threshold: float | None = field(default=None, metadata={"help": (
+        "in the first cycle only, then freeze it). Default: lora for linear, none otherwise"))
+    threshold: float | None = option(None, (
         "Below this confidence the answer is the out-of-scope label. Confidence: linear, the top "
         "probability; prototype, the cosine to the nearest mean; lda, 1/(1 + d²/dim) for the "
-        "Mahalanobis distance d. Default per head: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_THRESHOLDS.items()))})
-    out_of_scope_label: str = field(default="oos", metadata={"help": "Label returned below the threshold"})
-    epochs: int = field(default=4, metadata={"help": "Passes over a run's examples (linear head, or a first-cycle adaptation)"})
-    learning_rate: float = field(default=2e-3, metadata={"help": "Optimizer step size (use ~5e-5 with full)"})
-    batch_size: int = field(default=32, metadata={"help": "Examples per optimizer step"})
-    max_length: int = field(default=64, metadata={"help": "Tokens kept per text"})
+        "Mahalanobis distance d. Default per head: " + ", ".join(f"{k} {v}" for k, v in DEFAULT_THRESHOLDS.items())),
+        at_least=0, below=1)
+    out_of_scope_label: str = option("oos", "Label returned below the threshold")
+    epochs: int = option(4, "Passes over a run's examples (linear head, or a first-cycle adaptation)", above=0)
+    learning_rate: float = option(2e-3, "Optimizer step size (use ~5e-5 with full)", above=0)
+    batch_size: int = option(32, "Examples per optimizer step", above=0)
+    # Sentence encoders read 512 tokens at most (MiniLM 256); more only costs memory.
+    max_length: int = option(64, "Tokens kept per text", above=0, at_most=8192)
 
     def __post_init__(self):
-        if self.head not in HEADS:
-            raise ConfigError(f"head must be linear, prototype or lda, got {self.head!r}")
+        super().__post_init__()
         allowed = ("lora", "full", "head") if self.head == "linear" else ("none", "lora", "full")
         if self.finetune is None:
             self.finetune = "lora" if self.head == "linear" else "none"
@@ -59,28 +56,15 @@ class ClassifyOptions:
             raise ConfigError(f"finetune must be {', '.join(allowed)} with head {self.head!r}, got {self.finetune!r}")
         if self.threshold is None:
             self.threshold = DEFAULT_THRESHOLDS[self.head]
-        if not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold < 1:
-            raise ConfigError(f"threshold must be in [0, 1), got {self.threshold!r}")
-        for key in ("epochs", "batch_size", "max_length"):
-            if not isinstance(getattr(self, key), int) or getattr(self, key) <= 0:
-                raise ConfigError(f"{key} must be an integer > 0, got {getattr(self, key)!r}")
-        if self.max_length > MAX_LENGTH:
-            raise ConfigError(f"max_length must be at most {MAX_LENGTH} tokens (no sentence encoder reads more), "
-                              f"got {self.max_length!r}")
-        if not isinstance(self.out_of_scope_label, str) or not self.out_of_scope_label.strip():
+        if not self.out_of_scope_label.strip():
             raise ConfigError(f"out_of_scope_label must be a non-empty label, got {self.out_of_scope_label!r}")
-        if not isinstance(self.learning_rate, (int, float)) or self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate!r}")
 
 
 class ClassifyTask(LearnableTask):
+    settings_class = ClassifyOptions
+
     def __init__(self, name, options, agent):
         super().__init__(name, options, agent)
-        try:
-            self.settings = options_from_dict(ClassifyOptions, options, f"tasks.{name}.")
-        except ConfigError as exc:
-            # Type and key errors name the option in full; __post_init__ names it alone.
-            raise ConfigError(str(exc) if str(exc).startswith("tasks.") else f"tasks.{name}.{exc}") from None
         self._served: dict[str, object] = {}
         self._base_features: dict[str, torch.Tensor] = {}
 

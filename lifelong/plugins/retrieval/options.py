@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from lifelong.api import ConfigError
-
-
-def _help(text, default):
-    return field(default=default, metadata={"help": text})
+from lifelong.api import ConfigError, Options, option
 
 
 @dataclass
-class RetrievalOptions:
-    chunk_size: int = _help("Chunk size in tokens of the embedder's tokenizer", 200)
-    chunk_overlap: int = _help("Tokens shared by consecutive chunks", 30)
-    mode: str = _help("Default search mode: dense, keyword or hybrid", "hybrid")
-    approximate_above: int = _help("Use an approximate index above this many vectors (exact below)", 200_000)
-    json_text_field: str = _help("Field holding the text in .json/.jsonl files", "text")
-    csv_column: str = _help("Column holding the text in .csv files", "text")
-    max_file_mb: float = _help("Files larger than this are skipped", 50.0)
+class RetrievalOptions(Options):
+    chunk_size: int = option(200, "Chunk size in tokens of the embedder's tokenizer", at_least=16)
+    chunk_overlap: int = option(30, "Tokens shared by consecutive chunks (below chunk_size)", at_least=0)
+    mode: str = option("hybrid", "Default search mode: dense, keyword or hybrid", choices=("dense", "keyword", "hybrid"))
+    approximate_above: int = option(200_000, "Use an approximate index above this many vectors (exact below)", above=0)
+    json_text_field: str = option("text", "Field holding the text in .json/.jsonl files")
+    csv_column: str = option("text", "Column holding the text in .csv files")
+    max_file_mb: float = option(50.0, "Files larger than this are skipped", above=0)
 
     def __post_init__(self):
-        for ok, key, rule in (
-            (self.chunk_size >= 16, "chunk_size", "must be >= 16"),
-            (0 <= self.chunk_overlap < self.chunk_size, "chunk_overlap", "must be >= 0 and below chunk_size"),
-            (self.mode in ("dense", "keyword", "hybrid"), "mode", "must be dense, keyword or hybrid"),
-            (self.approximate_above > 0, "approximate_above", "must be > 0"),
-            (self.max_file_mb > 0, "max_file_mb", "must be > 0"),
-        ):
-            if not ok:
-                raise ConfigError(f"{key} {rule}, got {getattr(self, key)!r}")
+        super().__post_init__()
+        if self.chunk_overlap >= self.chunk_size:
+            raise ConfigError(f"chunk_overlap must be below chunk_size ({self.chunk_size}), got {self.chunk_overlap!r}")
