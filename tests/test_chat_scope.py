@@ -59,6 +59,15 @@ def test_the_adapter_answers_its_scope_and_the_base_model_the_rest(tiny_workspac
         assert len(scope.load(agent.active_version("chat")["adapter_path"])) == len(FACTS) + len(MORE)
 
 
+def test_the_scope_is_kept_by_the_task_not_set_on_the_torch_model(tiny_workspace, tmp_path):
+    with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
+        task = agent.task("chat")
+        model = task.train([{"input": q, "target": a} for q, a in FACTS], None)
+        assert [k for k in vars(model) if k.startswith("lifelong")] == []
+        task.save_adapter(model, tmp_path)
+        assert len(scope.load(tmp_path)) == len(FACTS)
+
+
 def test_a_scope_of_0_lets_the_adapter_answer_everything(tiny_workspace):
     with Agent.open(workspace_with_scope(tiny_workspace, 0)) as agent:
         teach(agent, FACTS)
@@ -107,14 +116,14 @@ def test_corrections_and_imports_keep_the_adapter_to_its_scope(tiny_workspace):
 def test_a_rated_adapter_that_loses_general_questions_keeps_its_scope(tiny_workspace, monkeypatch):
     """The probe is replaced by two questions the parent answers right (taught facts); ratings
     that teach other answers to those very questions lose them."""
-    from lifelong.plugins import chat
+    from lifelong.plugins.chat import assessing, teaching
 
     with Agent.open(workspace_with_scope(tiny_workspace, 0.9999)) as agent:
         teach(agent, FACTS)
         assert agent.learn().promoted
-        monkeypatch.setattr(chat, "probe_questions",
-                            lambda: [{"question": "Who is the CEO?", "answers": ["Mira"]},
-                                     {"question": "Where is HQ?", "answers": ["Oslo"]}])
+        probe = [{"question": "Who is the CEO?", "answers": ["Mira"]}, {"question": "Where is HQ?", "answers": ["Oslo"]}]
+        for module in (assessing, teaching):
+            monkeypatch.setattr(module, "probe_questions", lambda: probe)
         rate(agent, [("Who is the CEO?", "In short: Juno.", 1), ("Where is HQ?", "In short: Bergen.", 1)])
         learned = CliRunner().invoke(build_app(), ["--workspace", str(tiny_workspace), "learn"])
         assert learned.exit_code == 0, learned.output

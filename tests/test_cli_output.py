@@ -130,14 +130,12 @@ def test_line_progress_writes_a_line_per_task_start_and_end_and_at_most_one_per_
 TINY_CLI_CONFIG = textwrap.dedent("""
     [plugins]
     modules = ["lifelong.testing.tiny_models"]
-    [tasks.chat]
-    plugin = "chat"
-    epochs = 2
     [models]
     generator = "tiny-llm"
     embedder = "tiny-embedder"
     [tasks.chat]
     plugin = "chat"
+    epochs = 2
     paraphrases = 0
     self_distillation = 0.0
 """)
