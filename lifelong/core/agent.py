@@ -303,6 +303,8 @@ class Agent:
         return task_obj, hits, None
 
     def _finish(self, task, text, answer: Answer, started, conversation, user) -> Reply:
+        if answer.prompt_tokens is None and self.task(task).generates:
+            answer.prompt_tokens, answer.completion_tokens = self._usage(text, answer.text)
         latency = (time.perf_counter() - started) * 1000
         interaction_id = self._log.log_interaction(
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
@@ -314,6 +316,14 @@ class Agent:
                       answer.answered_by, conversation, answer.finish_reason)
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
+
+    def _usage(self, question: str, said: str) -> tuple[int, int]:
+        """Tokens of an answer that no model generated (a correction, a quoted sentence, another
+        plugin's answer), counted as the generator would have: the question as its prompt and the
+        answer as its completion, so that usage is never 0 for an answer given."""
+        count = self.generator.count_tokens
+        empty = count([{"role": "assistant", "content": ""}])
+        return count([{"role": "user", "content": question}]), count([{"role": "assistant", "content": said}]) - empty
 
     def _provenance(self, task: str, answer: Answer) -> list[tuple[str, str]]:
         """The rows of ``answer_provenance`` for ``answer``: the plugin that answered, or the

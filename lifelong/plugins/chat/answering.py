@@ -7,6 +7,7 @@ from __future__ import annotations
 from lifelong.api import Answer, GenerationOptions
 
 from . import grounding, scope
+from .checked import CheckedRelease
 from .grounding import Grounding
 from .prompting import Decoding, search_query
 
@@ -34,9 +35,9 @@ class Answering:
         return (yield from self._answer(text, hits, history, True, Decoding.of(self.agent.config.generation, generation)))
 
     def _answer(self, text, hits, history, stream, decoding: Decoding):
-        """Yields the answer's pieces, then returns the Answer. Only answers that need no check
-        stream token by token: a checked answer is shown once it has passed. ``decoding`` bounds
-        what the model generates; a quoted source sentence is not cut."""
+        """Yields the answer's pieces, then returns the Answer. A checked answer streams a sentence
+        at a time, as far as it passes the check (chat/checked.py); a quoted sentence comes
+        whole. ``decoding`` bounds what the model generates; a quoted source sentence is not cut."""
         adapter, version = self.agent.adapter_for(self.name)
         if adapter is not None and not self.in_scope(adapter[1], [search_query(text, list(history))], bool(hits))[0]:
             adapter, version = None, "base"
@@ -70,26 +71,42 @@ class Answering:
                 yield cited[len(answer.text):]
             answer.text, answer.sources, answer.answered_by = cited, sources, "generate"
             return answer
-        generated = yield from self._generate(messages, adapter, version, False, decoding, emit=False)
-        check = grounding.check_answer(generated.text, text, found)
-        if check.ok:
-            generated.text = grounding.cite(generated.text, text, found)
-            generated.sources, generated.answered_by = sources, "generate"
-            yield generated.text
+        release = CheckedRelease(text, found)
+        generated = yield from self._generate(messages, adapter, version, stream, decoding, shown=release.feed)
+        rest = release.finish()
+        if release.answer:
+            cited = grounding.cite(release.answer, text, found)
+            if rest + cited[len(release.answer):]:
+                yield rest + cited[len(release.answer):]
+            generated.text, generated.sources, generated.answered_by = cited, sources, "generate"
+            generated.grounding = f"cut where the rest failed the check: {release.failure}" if release.cut else None
             return generated
         text_out = grounding.extractive_answer(found)
         yield text_out
         return Answer(text_out, version, generated.prompt_tokens, generated.completion_tokens, sources=sources,
-                      answered_by="extract", grounding=check.reason)
+                      answered_by="extract", grounding=release.failure)
 
-    def _generate(self, messages, adapter, version, stream, decoding: Decoding, emit=True):
+    def _generate(self, messages, adapter, version, stream, decoding: Decoding, shown=lambda piece: piece):
+        """Yields what ``shown`` makes of the generated pieces (one piece, the whole text, when
+        not ``stream``) unless it is empty, then returns the Answer."""
         d, generator = decoding, self.agent.generator
         if stream:
-            out = yield from generator.stream(messages, d.max_new_tokens, d.temperature, d.top_p, adapter=adapter, stop=d.stop)
+            pieces = generator.stream(messages, d.max_new_tokens, d.temperature, d.top_p, adapter=adapter, stop=d.stop)
+            try:
+                while True:
+                    try:
+                        piece = next(pieces)
+                    except StopIteration as done:
+                        out = done.value
+                        break
+                    if visible := shown(piece):
+                        yield visible
+            finally:
+                pieces.close()  # a reader that leaves stops the generation
         else:
             out = generator.generate(messages, d.max_new_tokens, d.temperature, d.top_p, adapter=adapter, stop=d.stop)
-            if emit:
-                yield out.text
+            if visible := shown(out.text):
+                yield visible
         return Answer(out.text, version, out.prompt_tokens, out.completion_tokens, finish_reason=out.finish_reason)
 
     def in_scope(self, adapter_path: str, questions: list[str], with_sources: bool = False):

@@ -44,6 +44,11 @@ def paragraphs(text: str) -> list[list[str]]:
     return found
 
 
+def sentence_ends(text: str) -> list[int]:
+    """Where each sentence of ``text`` but the last ends (the index after its full stop)."""
+    return [m.start() for m in _SENTENCE_END.finditer(text)]
+
+
 def sentences(text: str) -> list[str]:
     return [s for paragraph in paragraphs(text) for s in paragraph]
 
