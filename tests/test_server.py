@@ -271,3 +271,23 @@ def test_a_lost_database_is_a_503_naming_it_until_it_is_back(postgres_server, po
         assert client.post("/v1/feedback", json={"interaction_id": back.json()["lifelong"]["interaction_id"], "rating": 1}).status_code == 200
         log = client.app.state.agent._log
         assert [log.get(r.json()["lifelong"]["interaction_id"])["input"] for r in (first, back)] == ["Before the outage?", "After the outage?"]
+
+
+def test_a_corrected_answer_streams_with_its_usage(client):
+    """A correction is answered by no model; its stream still reports the tokens of question and
+    answer, counted with the generator's tokenizer."""
+    first = ask(client, "Who is the CEO?").json()
+    client.post("/v1/feedback", json={"interaction_id": first["lifelong"]["interaction_id"],
+                                      "correction": "The CEO is Mira Okafor."}).raise_for_status()
+    body = {"messages": [{"role": "user", "content": "Who is the CEO?"}], "stream": True, "retrieval": False,
+            "stream_options": {"include_usage": True}}
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+    said = "".join(e["choices"][0]["delta"].get("content", "") for e in events if e["choices"])
+    assert said == "The CEO is Mira Okafor." and events[-2]["lifelong"]["answered_by"] == "correction"
+    generator = client.app.state.agent.generator
+    assert events[-1]["usage"] == {
+        "prompt_tokens": generator.count_tokens([{"role": "user", "content": "Who is the CEO?"}]),
+        "completion_tokens": len(generator.tokenizer(said, add_special_tokens=False)["input_ids"]),
+        "total_tokens": events[-1]["usage"]["prompt_tokens"] + events[-1]["usage"]["completion_tokens"]}
+    assert events[-1]["usage"]["completion_tokens"] > 0
