@@ -321,9 +321,11 @@ class Agent:
         """Tokens of an answer that no model generated (a correction, a quoted sentence, another
         plugin's answer), counted as the generator would have: the question as its prompt and the
         answer as its completion, so that usage is never 0 for an answer given."""
-        count = self.generator.count_tokens
-        empty = count([{"role": "assistant", "content": ""}])
-        return count([{"role": "user", "content": question}]), count([{"role": "assistant", "content": said}]) - empty
+        count, asked = self.generator.count_tokens, {"role": "user", "content": question}
+        # As a turn after the question: many chat templates refuse a conversation that does not
+        # open with the user.
+        answered = count([asked, {"role": "assistant", "content": said}]) - count([asked, {"role": "assistant", "content": ""}])
+        return count([asked]), answered
 
     def _provenance(self, task: str, answer: Answer) -> list[tuple[str, str]]:
         """The rows of ``answer_provenance`` for ``answer``: the plugin that answered, or the
