@@ -174,12 +174,12 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
         with serving:
             reply = agent.ask(text, task=body.model, retrieval=body.retrieval, history=history, conversation=conversation,
                               generation=generation, user=body.user)
-            row = agent.interaction(reply.id)
+            usage = _usage(agent, agent.interaction(reply.id))
         return {
             "id": f"chatcmpl-{reply.id}", "object": "chat.completion", "created": int(time.time()), "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.answer},
                          "finish_reason": reply.finish_reason}],
-            "usage": _usage(row),
+            "usage": usage,
             "lifelong": _extra(reply),
         }
 
@@ -209,7 +209,7 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
                 yield chunk({}, reply.finish_reason, _extra(reply))
                 if usage:
                     last = {"id": cid, "object": "chat.completion.chunk", "created": created,
-                            "model": body.model, "choices": [], "usage": _usage(agent.interaction(reply.id))}
+                            "model": body.model, "choices": [], "usage": _usage(agent, agent.interaction(reply.id))}
                     yield f"data: {json.dumps(last)}\n\n"
             except LifelongError as exc:
                 yield f"data: {json.dumps({'error': {'message': str(exc), 'type': type(exc).__name__, 'param': None, 'code': None}})}\n\n"
@@ -264,8 +264,12 @@ def create_app(workspace, token: str | None = None, allowed_hosts=(), max_body_b
     return app
 
 
-def _usage(row: dict) -> dict:
-    prompt, completion = row["prompt_tokens"] or 0, row["completion_tokens"] or 0
+def _usage(agent, row: dict) -> dict:
+    prompt, completion = row["prompt_tokens"], row["completion_tokens"]
+    if prompt is None and row["output"] is not None and agent.task(row["task"]).generates:
+        # answered by no model before any was loaded (core/agent.py): counted now
+        prompt, completion = agent.count_usage(row["input"], row["output"])
+    prompt, completion = prompt or 0, completion or 0
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 

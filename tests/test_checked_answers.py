@@ -6,9 +6,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from fastapi.testclient import TestClient
+
 from lifelong import Agent
 from lifelong.core.plugins import DEFAULT_PLUGINS
 from lifelong.plugins.chat.checked import CheckedRelease
+from lifelong.server import create_app
 
 from test_grounding import QUESTION, RETURNS, grounded
 
@@ -47,9 +50,9 @@ def test_an_answer_with_no_sentence_that_passes_shows_nothing():
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.sampled_from([SUPPORTED, ALSO_SUPPORTED, INVENTED, "45 days.", "Within 60 days."]), max_size=4),
-       st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=40))
-def test_the_answer_is_the_same_however_the_text_arrives(sentences, sizes):
-    text = " ".join(sentences)
+       st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=40), st.sampled_from(["", " ", "\n"]))
+def test_the_answer_is_the_same_however_the_text_arrives(sentences, sizes, opening):
+    text = opening + " ".join(sentences)
     pieces, at = [], 0
     for size in sizes * (len(text) // len(sizes) + 1):
         if at >= len(text):
@@ -59,11 +62,11 @@ def test_the_answer_is_the_same_however_the_text_arrives(sentences, sizes):
     whole, shown_whole = release(text)
     streamed, shown_streamed = release(text, pieces)
     assert streamed.answer == whole.answer and "".join(shown_streamed) == "".join(shown_whole)
-    assert "".join(shown_streamed).strip() == streamed.answer
+    assert "".join(shown_streamed) == streamed.answer  # what is shown is the answer, to the character
 
 
 @pytest.fixture
-def scripted(tmp_path, monkeypatch):
+def scripted_workspace(tmp_path, monkeypatch):
     """A workspace whose generator writes ``agent.generator.script``, over the returns document."""
     ws = tmp_path / "ws"
     (ws / "docs").mkdir(parents=True)
@@ -76,6 +79,12 @@ def scripted(tmp_path, monkeypatch):
     monkeypatch.setenv("LIFELONG_LOAD_PLUGINS", f"{','.join(DEFAULT_PLUGINS)},{files}")
     with Agent.open(ws) as agent:
         agent.ingest([ws / "docs"])
+    return ws
+
+
+@pytest.fixture
+def scripted(scripted_workspace):
+    with Agent.open(scripted_workspace) as agent:
         yield agent
 
 
@@ -110,3 +119,18 @@ def test_an_answer_no_model_wrote_still_counts_its_tokens(scripted):
     scripted.generator.script = INVENTED
     quoted = scripted.interaction(scripted.ask(QUESTION).id)
     assert quoted["answered_by"] == "extract" and quoted["completion_tokens"] == len(INVENTED.split())
+
+
+def test_a_correction_waits_for_no_model_and_the_api_still_reports_its_usage(scripted_workspace):
+    with Agent.open(scripted_workspace) as agent:
+        first = agent.ask("Who is the CEO?", retrieval=False)
+        agent.feedback(first.id, correction="The CEO is Mira Okafor.")
+    with Agent.open(scripted_workspace) as agent:
+        again = agent.ask("Who is the CEO?", retrieval=False)
+        assert again.answered_by == "correction" and "generator" not in vars(agent)
+        assert agent.interaction(again.id)["prompt_tokens"] is None  # not counted: nothing loaded to count with
+    with TestClient(create_app(scripted_workspace), base_url="http://localhost") as client:
+        body = client.post("/v1/chat/completions", json={
+            "model": "chat", "messages": [{"role": "user", "content": "Who is the CEO?"}], "retrieval": False}).json()
+    assert body["lifelong"]["answered_by"] == "correction"
+    assert body["usage"] == {"prompt_tokens": 3 + 4, "completion_tokens": 5, "total_tokens": 12}

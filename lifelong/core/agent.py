@@ -303,8 +303,10 @@ class Agent:
         return task_obj, hits, None
 
     def _finish(self, task, text, answer: Answer, started, conversation, user) -> Reply:
-        if answer.prompt_tokens is None and self.task(task).generates:
-            answer.prompt_tokens, answer.completion_tokens = self._usage(text, answer.text)
+        # Counted here only when the generator is loaded: a correction must not wait for a model
+        # to load just to count (the HTTP API counts what is left when it reports usage).
+        if answer.prompt_tokens is None and "generator" in vars(self) and self.task(task).generates:
+            answer.prompt_tokens, answer.completion_tokens = self.count_usage(text, answer.text)
         latency = (time.perf_counter() - started) * 1000
         interaction_id = self._log.log_interaction(
             task=task, input=text, output=answer.text, sources=answer.sources, model_version=answer.model_version,
@@ -317,10 +319,10 @@ class Agent:
         self.plugins.hook.after_ask(agent=self, task=task, reply=reply)
         return reply
 
-    def _usage(self, question: str, said: str) -> tuple[int, int]:
-        """Tokens of an answer that no model generated (a correction, a quoted sentence, another
-        plugin's answer), counted as the generator would have: the question as its prompt and the
-        answer as its completion, so that usage is never 0 for an answer given."""
+    def count_usage(self, question: str, said: str) -> tuple[int, int]:
+        """(prompt, completion) tokens of an answer that no model generated (a correction, a
+        quoted sentence, another plugin's answer), counted as the generator would have: the
+        question as its prompt and the answer as its completion."""
         count, asked = self.generator.count_tokens, {"role": "user", "content": question}
         # As a turn after the question: many chat templates refuse a conversation that does not
         # open with the user.

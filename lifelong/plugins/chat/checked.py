@@ -40,6 +40,7 @@ class CheckedRelease:
         return bool(self.answer) and self.answer != self.text.strip()
 
     def _show(self, ends: list[int]) -> str:
+        opening = not self.shown  # what is shown first drops the whitespace a model may open with
         out = ""
         for end in ends:
             self.checked = end
@@ -48,4 +49,4 @@ class CheckedRelease:
                 out, self.shown = out + self.text[self.shown : end], end
             else:
                 self.failure = check.reason
-        return out
+        return out.lstrip() if opening else out
