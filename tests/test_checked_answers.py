@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from lifelong import Agent
 from lifelong.core.plugins import DEFAULT_PLUGINS
 from lifelong.plugins.chat.checked import CheckedRelease
+from lifelong.plugins.chat.grounding import check_answer
 from lifelong.server import create_app
 
 from test_grounding import QUESTION, RETURNS, grounded
@@ -134,3 +135,12 @@ def test_a_correction_waits_for_no_model_and_the_api_still_reports_its_usage(scr
             "model": "chat", "messages": [{"role": "user", "content": "Who is the CEO?"}], "retrieval": False}).json()
     assert body["lifelong"]["answered_by"] == "correction"
     assert body["usage"] == {"prompt_tokens": 3 + 4, "completion_tokens": 5, "total_tokens": 12}
+
+
+def test_an_invented_sentence_ends_the_answer_though_the_whole_would_pass():
+    """The whole has enough supported words to pass the check; its second sentence alone has not."""
+    text = f"{SUPPORTED} We refund in gold bars. {ALSO_SUPPORTED}"
+    assert check_answer(text, QUESTION, grounded(QUESTION)).ok
+    checked, shown = release(text)
+    assert checked.answer == SUPPORTED and "".join(shown) == SUPPORTED
+    assert checked.failure.startswith("a sentence is not supported by the sources")

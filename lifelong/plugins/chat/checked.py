@@ -2,14 +2,15 @@
 grounding check (grounding.check_answer).
 
 Each time a sentence ends, the text up to there is checked; when it passes, what was not shown
-yet is shown. What follows the last sentence that passed is never shown: a model that starts
-right and then invents is cut, not replaced. The same text gives the same answer whether it
-arrives token by token or whole, because every sentence end is checked, in order.
+yet is shown. A sentence that says what the sources do not (grounding.unsupported: its own
+words, not only the answer's as a whole) ends what may be shown: a model that starts right and
+then invents is cut there, not replaced. The same text gives the same answer whether it arrives
+token by token or whole, because every sentence end is checked, in order.
 """
 
 from __future__ import annotations
 
-from .grounding import Grounding, check_answer, sentence_ends
+from .grounding import Grounding, check_answer, sentence_ends, unsupported
 
 
 class CheckedRelease:
@@ -17,7 +18,8 @@ class CheckedRelease:
         self.question, self.found = question, found
         self.text = ""  # what the generator has written so far
         self.shown = 0  # characters of it shown
-        self.checked = 0  # sentence ends before this were checked
+        self.checked = 0  # sentence ends up to here were checked
+        self.ended = False  # a sentence said what the sources do not: nothing more is shown
         self.failure: str | None = None  # why the last check that failed failed
 
     def feed(self, piece: str) -> str:
@@ -43,9 +45,14 @@ class CheckedRelease:
         opening = not self.shown  # what is shown first drops the whitespace a model may open with
         out = ""
         for end in ends:
-            self.checked = end
+            if self.ended:
+                break
+            sentence, self.checked = self.text[self.checked : end], end
+            own = unsupported(sentence, self.question, self.found)
             check = check_answer(self.text[:end], self.question, self.found)
-            if check.ok:
+            if own:
+                self.ended, self.failure = True, f"a sentence is {own}"
+            elif check.ok:
                 out, self.shown = out + self.text[self.shown : end], end
             else:
                 self.failure = check.reason

@@ -172,17 +172,28 @@ def check_answer(answer: str, question: str, grounding: Grounding, support: floa
     tokens = words(_CITATION.sub(" ", text))
     if repeats(tokens):
         return Check(False, "repeats itself")
+    own = unsupported(text, question, grounding, support)
+    if own:
+        return Check(False, own)
+    evidence = " ".join(e.text for e in grounding.evidence)
+    if not (content_words(_CITATION.sub(" ", text)) & content_words(evidence)) - content_words(question):
+        return Check(False, "adds nothing from the sources to the question")
+    return Check(True)
+
+
+def unsupported(text: str, question: str, grounding: Grounding, support: float = 0.75) -> str | None:
+    """Why ``text`` says what neither ``grounding``'s sentences nor the question say (fewer than
+    ``support`` of its words are theirs, or it has a number of its own); None when it does not."""
     evidence = " ".join(e.text for e in grounding.evidence)
     said = content_words(_CITATION.sub(" ", text))
     known = content_words(evidence) | content_words(question)
     if said and len(said & known) / len(said) < support:
-        return Check(False, f"not supported by the sources: {sorted(said - known)[:5]}")
-    invented = set(_NUMBER.findall(text)) - set(_NUMBER.findall(evidence)) - set(_NUMBER.findall(question)) - {str(n) for n in cited}
+        return f"not supported by the sources: {sorted(said - known)[:5]}"
+    cited = {n for n in _CITATION.findall(text)}
+    invented = set(_NUMBER.findall(text)) - set(_NUMBER.findall(evidence)) - set(_NUMBER.findall(question)) - cited
     if invented:
-        return Check(False, f"numbers not in the sources: {sorted(invented)}")
-    if not (said & content_words(evidence)) - content_words(question):
-        return Check(False, "adds nothing from the sources to the question")
-    return Check(True)
+        return f"numbers not in the sources: {sorted(invented)}"
+    return None
 
 
 def repeats(tokens: list[str], n: int = 3) -> bool:
