@@ -42,6 +42,8 @@ def test_defaults_round_trip(tmp_path):
         ("[retrieval]\nchunk_overlap = 500\n", "plugins.retrieval.chunk_overlap"),  # the old key: read as the new
         ("[tasks.intent]\nthreshold = 0.5\n", "tasks.intent.plugin"),
         ("models = 3\n", "models"),
+        ("tasks = 'chat'\n", "tasks"),
+        ("tasks = ['chat']\n", "tasks"),
         ("[memory]\ndatabase = 'mysql://root@localhost/lifelong'\n", "memory.database"),
         ("[memory]\ndatabase = 5\n", "memory.database"),
     ],

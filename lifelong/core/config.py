@@ -142,6 +142,7 @@ class Config:
     tasks: dict = option({}, "Task instances, e.g. [tasks.intent] plugin = 'classify'")
 
     def __post_init__(self):
+        _check(isinstance(self.tasks, dict), "tasks", "must be a table of tables ([tasks.NAME])", self.tasks)
         for name, options in self.tasks.items():
             _check(isinstance(options, dict), f"tasks.{name}", "must be a table", options)
             plugin = options.get("plugin")
