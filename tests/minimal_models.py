@@ -1,7 +1,8 @@
 """A generator and an embedder written from docs/plugins.md ("Models") alone, with no
 transformers model under them: the conformance kit's GeneratorTests and EmbedderTests pass them
 (tests/test_conformance.py), so the kit checks the documented contract and not the built-in
-classes."""
+classes. ScriptedGenerator writes what a test sets, for the chat task's handling of what a model
+writes (tests/test_checked_answers.py)."""
 
 from __future__ import annotations
 
@@ -53,6 +54,23 @@ class EchoGenerator:
         raise NotImplementedError("EchoGenerator only answers")
 
 
+class ScriptedGenerator(EchoGenerator):
+    """Writes ``script`` whatever it is asked, streamed a word at a time."""
+
+    script = ""
+    closed_early = 0  # streams whose reader left before the end
+
+    def _answer(self, messages, max_new_tokens, stop):
+        return self.script, len(self.script.split()), "stop"
+
+    def stream(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None, stop=()):
+        try:
+            return (yield from super().stream(messages, max_new_tokens, temperature, top_p, adapter, stop))
+        except GeneratorExit:
+            self.closed_early += 1
+            raise
+
+
 class WhitespaceTokenizer:
     def tokenize(self, text: str) -> list[str]:
         return text.split()
@@ -78,4 +96,5 @@ class HashingEmbedder:
 @hookimpl
 def register_models(register):
     register("echo-llm", lambda agent: EchoGenerator())
+    register("scripted-llm", lambda agent: ScriptedGenerator())
     register("hashing-embedder", lambda agent: HashingEmbedder())

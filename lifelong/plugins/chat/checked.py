@@ -49,10 +49,11 @@ class CheckedRelease:
                 break
             sentence, self.checked = self.text[self.checked : end], end
             own = unsupported(sentence, self.question, self.found)
-            check = check_answer(self.text[:end], self.question, self.found)
             if own:
                 self.ended, self.failure = True, f"a sentence is {own}"
-            elif check.ok:
+                break
+            check = check_answer(self.text[:end], self.question, self.found)
+            if check.ok:
                 out, self.shown = out + self.text[self.shown : end], end
             else:
                 self.failure = check.reason
