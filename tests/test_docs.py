@@ -1,8 +1,10 @@
 """The plugin docs cannot drift from the code: every hook is documented with its arguments,
 every method of the extension API with its real signature, and every worked example runs."""
 
+import atexit
 import inspect
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -66,6 +68,7 @@ def test_every_name_of_the_api_is_documented():
 
 EXAMPLES = dict(re.findall(r"<!-- file: (\w+\.py) -->\n```python\n(.*?)```", DOCS, re.S))
 _FOLDER = Path(tempfile.mkdtemp(prefix="lifelong-doc-examples-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 for _name, _code in EXAMPLES.items():
     (_FOLDER / _name).write_text(_code)
 

@@ -9,6 +9,8 @@ Workspaces opt in with ``[plugins] modules = ["lifelong.testing.tiny_models"]``,
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import string
 import tempfile
 from functools import lru_cache
@@ -21,6 +23,7 @@ CHAT_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 _ROOT = Path(tempfile.mkdtemp(prefix="lifelong-tiny-models-"))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)  # every test process builds its own
 
 
 @lru_cache
