@@ -13,7 +13,8 @@ one `Agent.learn()` per cycle. Each fact has 2 rewordings never trained on. Afte
 for the answers as served (``Agent.ask``, retrieval off: the correction lookup first, then the
 model) and for the model's own answers (no lookup: the adapter inside its scope, the base model
 outside). At T = 0 and after every cycle: the cycle's seconds, a short ``ask``'s median latency,
-the adapter chain's depth, the scope's size and the database's size: what grows with T.
+the adapter chain's depth, the scope's size, the database's size and the process's resident
+memory: what grows with T.
 
 Reference (LLaMA-2-7B, zsRE, T = 1000): WISE 0.77 / 0.72 / 1.00, GRACE 0.93 / 0.08 / 1.00.
 
@@ -31,6 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -112,7 +115,8 @@ def growth(agent, workdir: Path) -> dict:
     vectors = scope.load(active["adapter_path"]) if active else None
     return {"chain depth": depth, "scope vectors": 0 if vectors is None else len(vectors),
             # The write-ahead log holds recent writes until a checkpoint: counted with the file.
-            "database MB": round(sum(p.stat().st_size for p in workdir.glob("lifelong.db*")) / 1e6, 2)}
+            "database MB": round(sum(p.stat().st_size for p in workdir.glob("lifelong.db*")) / 1e6, 2),
+            "process MB": round(psutil.Process().memory_info().rss / 1e6)}
 
 
 def main():

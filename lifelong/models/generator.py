@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generator as PythonGenerator
@@ -16,6 +18,11 @@ import torch
 from ..devices import dtype_name, quantization_config, resolve_device, resolve_dtype
 from ..errors import ConfigError
 from ..files import atomic_write
+
+# Adapters kept loaded, the one in use included. An agent that learns in the background promotes
+# a version per cycle; keeping every one would hold ~12 MB per LoRA adapter of SmolLM2-135M for
+# as long as it runs. Two: the serving version and the one a gate or a rollback compares it with.
+LOADED_ADAPTERS = 2
 
 
 @dataclass
@@ -65,6 +72,10 @@ class Generator:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.peft_model = None  # wraps self.model once the first adapter is loaded
+        # Adapter folder -> its name in peft_model, least recently used first. Keyed by folder,
+        # not by the caller's name: two tasks each have a v1.
+        self._loaded: OrderedDict[str, str] = OrderedDict()
+        self._names = itertools.count(1)
         # Adapter switching mutates the model: one generation at a time.
         self.lock = threading.RLock()
 
@@ -132,7 +143,8 @@ class Generator:
     @contextlib.contextmanager
     def using(self, adapter: tuple[str, str] | None):
         """Hold the model with ``adapter`` ((name, path), loaded on first use) switched on, or
-        with every adapter off for None."""
+        with every adapter off for None. The least recently used adapter beyond LOADED_ADAPTERS
+        is unloaded."""
         with self.lock:
             if adapter is None:
                 if self.peft_model is None:
@@ -141,14 +153,21 @@ class Generator:
                     with self.peft_model.disable_adapter():
                         yield self.peft_model
                 return
-            name, path = adapter
-            if self.peft_model is None:
-                from peft import PeftModel
+            _, path = adapter
+            name = self._loaded.get(str(path))
+            if name is None:
+                name = f"adapter_{next(self._names)}"  # a caller's name may hold a "." (no module key can)
+                if self.peft_model is None:
+                    from peft import PeftModel
 
-                self.peft_model = PeftModel.from_pretrained(self.model, path, adapter_name=name).eval()
-            elif name not in self.peft_model.peft_config:
-                self.peft_model.load_adapter(path, adapter_name=name)
+                    self.peft_model = PeftModel.from_pretrained(self.model, path, adapter_name=name).eval()
+                else:
+                    self.peft_model.load_adapter(path, adapter_name=name)
+                self._loaded[str(path)] = name
+            self._loaded.move_to_end(str(path))
             self.peft_model.set_adapter(name)
+            while len(self._loaded) > LOADED_ADAPTERS:
+                self.peft_model.delete_adapter(self._loaded.popitem(last=False)[1])
             yield self.peft_model
 
     def generate(self, messages, max_new_tokens=128, temperature=0.0, top_p=1.0, adapter=None, stop=()) -> Generation:
