@@ -116,7 +116,9 @@ def growth(agent, workdir: Path) -> dict:
     return {"chain depth": depth, "scope vectors": 0 if vectors is None else len(vectors),
             # The write-ahead log holds recent writes until a checkpoint: counted with the file.
             "database MB": round(sum(p.stat().st_size for p in workdir.glob("lifelong.db*")) / 1e6, 2),
-            "process MB": round(psutil.Process().memory_info().rss / 1e6)}
+            "process MB": round(psutil.Process().memory_info().rss / 1e6),
+            # The machine's state as each line is printed, not only at the start.
+            "load": round(os.getloadavg()[0], 2)}
 
 
 def main():

@@ -2,6 +2,8 @@
 (plugins/chat/served.py), the threads it uses, the progress it reports, and runs whose process
 died. Tiny in-process models."""
 
+import gc
+
 import pytest
 import torch
 
@@ -123,6 +125,25 @@ def test_the_candidate_is_assessed_in_memory_without_loading_it_again(tmp_path, 
     # One copy trained, one for the starting model (its distilled answers, then its answers to the
     # cycle's own questions in the gate): the candidate is never loaded from disk.
     assert report.version == 1 and len(loads) == 2
+
+
+def _models() -> int:
+    from transformers import PreTrainedModel
+
+    gc.collect()
+    return sum(isinstance(o, PreTrainedModel) for o in gc.get_objects())
+
+
+def test_an_agent_between_cycles_holds_no_copy_a_cycle_loaded(tmp_path):
+    with Agent.open(workspace(tmp_path, "w")) as agent:
+        teach(agent, [("Who is the CEO?", "Mira Okafor.")])
+        agent.ask("Who is the CEO?", retrieval=False)
+        agent.embedder.encode(["the serving models are loaded"])
+        serving = _models()
+        for fact in [("Who is the CFO?", "Ana Lee."), ("Who is the CTO?", "Bo Chan.")]:
+            assert agent.learn().promoted is not None
+            teach(agent, [fact])
+            assert _models() == serving  # the trained copy and the starting model's are freed
 
 
 class Recorded:

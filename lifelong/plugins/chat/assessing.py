@@ -27,8 +27,8 @@ class Assessing:
         the perplexity is the adapter's own, so damage its scope would hide is still caught. The
         report shows whether the adapter answers every question, and what kept it from it."""
 
-        starting = self._starting
-        served = starting if starting is not None and starting.adapter_path == adapter_path else ServedModel(self, adapter_path)
+        starting = [s for s in self._started_from.values() if s.adapter_path == adapter_path]
+        served = starting[0] if starting else ServedModel(self, adapter_path)
         scores = {}
         for key, examples in sets.items():
             if examples:

@@ -20,8 +20,12 @@ class Teaching:
     """The chat task's learning (a part of ``ChatTask``)."""
 
     def __init__(self):
-        self._trained: dict = {}  # the adapter just trained, by its saved weights (save_adapter)
-        self._starting: ServedModel | None = None  # the model the last training started from
+        # What a cycle keeps in memory while the learner holds the model it trained, and no
+        # longer (a model is ~0.5 GB; an agent serving between cycles holds neither): that model,
+        # by its saved weights (save_adapter), for assess and load_trained; and the model its
+        # training started from, which assesses the parent without a second load.
+        self._trained: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        self._started_from: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         # What save_adapter writes beside a trained model's weights: its scope vectors and the
         # every-question check, by the model train returned (kept off the torch module).
         self._scopes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -33,14 +37,15 @@ class Teaching:
         gen, _ = self.agent.generator, self.agent.embedder
         if progress:
             progress.update(step, advance=1)
-        # Kept for assess: the parent is assessed by the same copy, loaded once if at all.
-        self._starting = start = ServedModel(self, parent_path)
+        start = ServedModel(self, parent_path)
         items = self.training_items(examples, parent_path, start, progress)
         model = causal_lm.train(
             gen.fresh_base(), gen.tokenizer, items, parent_path, self.settings,
             self.agent.config.learning.seed, self.system_prompt, penalty, progress, self.agent.config.learning.micro_batch_size,
             self.agent.config.learning.preference_beta,
         )
+        # Kept for assess: the parent is assessed by the same copy, loaded once if at all.
+        self._started_from[model] = start
         # Saved beside the weights by save_adapter: the questions this adapter answers.
         self._scopes[model] = (scope.build(self.agent.embedder, self.taught_questions(examples), parent_path),
                                self._answers_every_question(model, examples, start))
@@ -120,8 +125,8 @@ class Teaching:
     def save_adapter(self, model, path) -> None:
         model.save_pretrained(path, safe_serialization=True)
         # Moving the folder into place keeps the weights file's inode: assess finds the model
-        # in memory by it. One at a time: a model is ~0.5 GB.
-        self._trained = {saved_weights(path): model}
+        # in memory by it. One at a time.
+        self._trained = weakref.WeakValueDictionary({saved_weights(path): model})
         vectors, every_question = self._scopes.get(model, (None, None))
         if vectors is not None:
             scope.save(vectors, path, every_question)
