@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from lifelong import Agent, InputError, LifelongError, NotFoundError
 from lifelong.cli import build_app
 from lifelong.core.jobs import JobProgress, LearningCancelled
-from lifelong.core.learner import earlier_cycles_checked
+from lifelong.core.learner import Learner, earlier_cycles_checked
 from lifelong.learning.metrics import summarize
 from lifelong.web.charts import accuracy_heatmap
 
@@ -288,3 +288,40 @@ def test_background_learning_does_not_block_ask(learning_workspace, monkeypatch)
         finally:
             learning_gate.release.set()
             handle.stop(timeout=60)
+
+
+def test_a_run_learns_at_most_max_new_examples_the_oldest_first(learner):
+    learner.config.learning.max_new = 2
+    teach(learner, FACTS)
+    first = learner.learn()
+    assert first.new_examples == 2
+    assert [e["input"] for e in learner.pending_examples("chat")] == [FACTS[2][0]]  # waits for the next run
+    second = learner.learn()
+    assert second.new_examples == 1 and learner.pending_examples("chat") == []
+
+
+def test_a_run_after_a_refused_one_draws_its_replay_afresh(learner, monkeypatch):
+    # The same examples, the same parent and the same draw would train the same candidate, refused again.
+    draws, strategy = [], Learner.strategy
+
+    def recording(self, task_obj, name):
+        strat = strategy(self, task_obj, name)
+        plan = strat.plan
+        strat.plan = lambda new, parent, rng: (draws.append(rng.random()), plan(new, parent, rng))[1]
+        return strat
+
+    monkeypatch.setattr(Learner, "strategy", recording)
+    learner.task("chat").settings.epochs = 1
+    teach(learner, FACTS)
+    assert not learner.learn().promoted and not learner.learn().promoted
+    assert len(draws) == 2 and draws[0] != draws[1]
+
+
+def test_cli_learn_says_what_still_waits(learning_workspace, tmp_path):
+    runner, app, w = CliRunner(), build_app(), ["-w", str(learning_workspace)]
+    assert runner.invoke(app, [*w, "config", "set", "learning.max_new", "2"]).exit_code == 0
+    with Agent.open(learning_workspace) as agent:
+        teach(agent, FACTS)
+    learned = runner.invoke(app, [*w, "learn"])
+    assert learned.exit_code == 0 and "1 example(s) still wait to be learned" in learned.output
+    assert "still wait" not in runner.invoke(app, [*w, "learn"]).output

@@ -109,6 +109,10 @@ def learn(
         with _progress(not as_json) as progress:
             _print_report(agent.learn(task, strategy, progress=progress, processes=processes,
                                       accelerate_config=accelerate_config), as_json)
+        waiting = len(agent.pending_examples(task))
+        if waiting and not as_json:
+            console.print(f"{waiting} example(s) still wait to be learned (a refused run's, or more than "
+                          "learning.max_new): run lifelong learn again")
         return
     if processes != 1 or accelerate_config is not None:
         raise InputError("--processes and --accelerate-config apply to one run, not to --watch")

@@ -81,6 +81,9 @@ class LearningConfig(Options):
         0.1, "DPO/KTO strength: how far from the starting model a preference may move the answers' log-probabilities "
              "(TRL's beta)", above=0)
     min_new: int = option(10, "New examples needed before a scheduled run starts", above=0)
+    max_new: int = option(
+        40, "Most new examples one run learns, the oldest first; the others wait for the next run, so a run's cost "
+            "stays bounded when refused runs leave their examples pending (0: every pending example)", at_least=0)
     gate: bool = option(True, "Promote only candidates that pass the evaluation gate (off: always, for benchmarks)")
     threads: int = option(
         0, "CPU threads a learning cycle uses (torch, BLAS, tokenizers); 0: the cores no other process is using when "

@@ -70,6 +70,8 @@ class Learner:
         with learning_lock(self.agent, task):
             close_dead_runs(self.agent, task)
             new = self.agent._examples.pending(task)
+            # The oldest first: what a refused run left pending is learned before what came after.
+            new = new[:config.max_new] if config.max_new else new
             if not new:
                 raise InputError(
                     f"no new examples for task {task!r}: correct or rate answers, or import examples, first"
@@ -111,7 +113,10 @@ class Learner:
             raise InputError(f"all {len(new)} new examples of task {task!r} are held out; add more")
         active = self.agent._versions.serving(task)
         parent_path = active["adapter_path"] if active else None
-        plan = strat.plan(train_new, parent_path, random.Random(config.seed + cycle))
+        # A run after a refused one may learn the same examples: its replay draw differs, or it
+        # would train the same candidate and be refused again.
+        attempt = sum(run["cycle"] == cycle for run in self.agent._runs.list(task))
+        plan = strat.plan(train_new, parent_path, random.Random(f"{config.seed}:{cycle}:{attempt}"))
         # Replayed examples are routed like new ones: each run learns every example by the same rule.
         items = route(plan.examples, config.objective, task_obj.objectives)
         if not items:
