@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from lifelong import Agent, InputError, LifelongError, NotFoundError
 from lifelong.cli import build_app
 from lifelong.core.jobs import JobProgress, LearningCancelled
-from lifelong.core.learner import Learner, earlier_cycles_checked
+from lifelong.core.learner import REFUSED_ADAPTERS_KEPT, Learner, earlier_cycles_checked
 from lifelong.learning.metrics import summarize
 from lifelong.web.charts import accuracy_heatmap
 
@@ -325,3 +325,17 @@ def test_cli_learn_says_what_still_waits(learning_workspace, tmp_path):
     learned = runner.invoke(app, [*w, "learn"])
     assert learned.exit_code == 0 and "1 example(s) still wait to be learned" in learned.output
     assert "still wait" not in runner.invoke(app, [*w, "learn"]).output
+
+
+def test_only_the_latest_refused_adapters_are_kept(learner):
+    learner.task("chat").settings.epochs = 1  # learns nothing: refused
+    teach(learner, FACTS)
+    refused = [learner.learn() for _ in range(REFUSED_ADAPTERS_KEPT + 1)]
+    assert not any(r.promoted for r in refused)
+    oldest, *kept = [learner.version(r.version) for r in refused]
+    assert oldest["adapter_path"] is None and "adapter deleted" in oldest["reason"]
+    assert not (learner.adapters_dir / "chat" / f"v{refused[0].version}").exists()
+    assert all(Path(v["adapter_path"]).is_dir() for v in kept)
+    with pytest.raises(InputError, match="cannot be served: it has no adapter"):
+        learner.promote(refused[0].version)
+    assert learner.promote(refused[-1].version)["status"] == "active"  # a kept one can still be served by hand

@@ -26,6 +26,8 @@ from .launch import Launch, join_training, run_training, running_job
 from .runs import run_record
 from .task import LearnableTask
 
+REFUSED_ADAPTERS_KEPT = 3
+
 
 @dataclass
 class LearningReport:
@@ -171,6 +173,11 @@ class Learner:
             else:
                 self.agent._versions.reject(version_id, reason)
             seconds = self._finish(run_id, "promoted" if promoted else "rejected", version_id, metrics, reason, started)
+        if not promoted:
+            # Kept for 'lifelong promote' by hand; without a bound, every refusal would add an
+            # adapter (about 13 MB on SmolLM2) for good.
+            for folder in self.agent._versions.release_refused(task, REFUSED_ADAPTERS_KEPT):
+                shutil.rmtree(folder, ignore_errors=True)
         if promoted:
             strat.after_cycle(train_new, model or task_obj.load_trained(str(adapter_path)), adapter_path)
         report = LearningReport(

@@ -190,6 +190,18 @@ class ModelVersions:
         with write_transaction(self.db):
             self.db["model_versions"].update(version_id, {"status": "rejected", "reason": reason})
 
+    def release_refused(self, task: str, keep: int) -> list[str]:
+        """Forget the adapters of ``task``'s refused versions but the ``keep`` latest (the rows
+        stay, with why they were refused); returns their folders, for the caller to delete."""
+        refused = self._rows("v.task = ? and v.status = 'rejected' and v.adapter_path is not null", [task])
+        released = refused[:max(len(refused) - keep, 0)]
+        with write_transaction(self.db):
+            for row in released:
+                self.db["model_versions"].update(row["id"], {
+                    "adapter_path": None, "adapter_files": None,
+                    "reason": f"{row['reason']}; adapter deleted (the {keep} latest refused ones are kept)"})
+        return [row["adapter_path"] for row in released]
+
     def reject_candidates(self, task: str, reason: str) -> None:
         """Reject every candidate of ``task``: those a killed learning run left behind."""
         with write_transaction(self.db):
