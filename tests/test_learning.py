@@ -15,6 +15,7 @@ from lifelong.cli import build_app
 from lifelong.core.jobs import JobProgress, LearningCancelled
 from lifelong.core.learner import REFUSED_ADAPTERS_KEPT, Learner, earlier_cycles_checked
 from lifelong.learning.metrics import summarize
+from lifelong.memory.db import write_transaction
 from lifelong.web.charts import accuracy_heatmap
 
 FACTS = [("Who is the CEO?", "Mira."), ("What colour is the logo?", "Teal."), ("Where is HQ?", "Oslo.")]
@@ -301,20 +302,39 @@ def test_a_run_learns_at_most_max_new_examples_the_oldest_first(learner):
 
 
 def test_a_run_after_a_refused_one_draws_its_replay_afresh(learner, monkeypatch):
-    # The same examples, the same parent and the same draw would train the same candidate, refused again.
-    draws, strategy = [], Learner.strategy
+    # The same examples from the same parent with the same replay would train the same candidate, refused again.
+    replayed, strategy = [], Learner.strategy
 
     def recording(self, task_obj, name):
         strat = strategy(self, task_obj, name)
         plan = strat.plan
-        strat.plan = lambda new, parent, rng: (draws.append(rng.random()), plan(new, parent, rng))[1]
+
+        def recorded(new, parent, rng):
+            made = plan(new, parent, rng)
+            replayed.append({e["id"] for e in made.examples} - {e["id"] for e in new})
+            return made
+        strat.plan = recorded
         return strat
 
     monkeypatch.setattr(Learner, "strategy", recording)
-    learner.task("chat").settings.epochs = 1
-    teach(learner, FACTS)
+    teach(learner, FACTS + MORE)
+    assert learner.learn().promoted
+    learner.task("chat").settings.epochs = 1  # learns nothing: refused
+    teach(learner, [("What is the slogan?", "Forward.")])
     assert not learner.learn().promoted and not learner.learn().promoted
-    assert len(draws) == 2 and draws[0] != draws[1]
+    first, second = replayed[1:]
+    assert first and len(first) == len(second) < 5 and first != second  # each a draw from the 5 kept
+
+
+def test_examples_a_run_does_not_train_on_do_not_use_up_the_cap(learner):
+    learner.config.learning.max_new = 2
+    for question, answer in FACTS:  # thumbs-down ratings: the default objective (sft) trains nothing on them
+        with write_transaction(learner._db):
+            learner._examples.add("chat", question, answer, "rating", "train", None, None, -1)
+    teach(learner, MORE)
+    report = learner.learn()
+    assert report.new_examples == 5 and report.metrics["objectives"] == {"sft": 2}
+    assert learner.pending_examples("chat") == []
 
 
 def test_cli_learn_says_what_still_waits(learning_workspace, tmp_path):

@@ -141,7 +141,7 @@ def test_an_agent_between_cycles_holds_no_copy_a_cycle_loaded(tmp_path):
         agent.embedder.encode(["the serving models are loaded"])
         serving = _models()
         for fact in [("Who is the CFO?", "Ana Lee."), ("Who is the CTO?", "Bo Chan.")]:
-            assert agent.learn().promoted is not None
+            agent.learn()
             teach(agent, [fact])
             assert _models() == serving  # the trained copy and the starting model's are freed
 

@@ -127,13 +127,18 @@ def version_names(agent, version_ids: list[int]) -> list[dict]:
 
 
 def _retrain(agent, report: ErasureReport) -> None:
-    """One ordinary learning run per task that lost its active version, from the ancestor now
-    serving: on a rejection the ancestor keeps serving and the examples keep waiting."""
+    """Ordinary learning runs for each task that lost its active version, from the ancestor now
+    serving, until nothing waits (a run learns at most learning.max_new examples): on a
+    rejection the ancestor keeps serving and the examples keep waiting."""
     for plan in report.tasks:
         if not plan.relearn:
             report.not_retrained[plan.task] = "nothing left to learn again"
             continue
         try:
-            report.retrained.append(agent.learn(plan.task).to_dict())
+            while True:
+                run = agent.learn(plan.task)
+                report.retrained.append(run.to_dict())
+                if not run.promoted or not agent.pending_examples(plan.task):
+                    break
         except LifelongError as exc:
             report.not_retrained[plan.task] = f"{exc}; the examples wait for 'lifelong learn --task {plan.task}'"

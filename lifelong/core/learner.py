@@ -71,15 +71,27 @@ class Learner:
                              "it does not implement load_trained")
         with learning_lock(self.agent, task):
             close_dead_runs(self.agent, task)
-            new = self.agent._examples.pending(task)
-            # The oldest first: what a refused run left pending is learned before what came after.
-            new = new[:config.max_new] if config.max_new else new
+            new = self._oldest_learnable(task_obj, self.agent._examples.pending(task))
             if not new:
                 raise InputError(
                     f"no new examples for task {task!r}: correct or rate answers, or import examples, first"
                 )
             with cycle_threads(config.threads) as threads:
                 return self._cycle(task_obj, strategy, new, progress, threads)
+
+    def _oldest_learnable(self, task_obj, pending: list[dict]) -> list[dict]:
+        """The pending examples up to the ``max_new``-th one a run trains on, oldest first, so
+        what a refused run left pending is learned before what came after. Those in between that
+        it does not train on (held out, or a rating the objective leaves out) come along, as
+        they would in an uncapped run: a window of them alone would stop the queue for good."""
+        config, trained = self.agent.config.learning, 0
+        if not config.max_new:
+            return pending
+        for n, example in enumerate(pending, 1):
+            trained += example["split"] == "train" and bool(route([example], config.objective, task_obj.objectives))
+            if trained == config.max_new:
+                return pending[:n]
+        return pending
 
     def join(self, task: str, wait: float) -> int:
         """Train, on this machine, its share of the run of ``task`` that machine 0 is starting or
@@ -118,7 +130,8 @@ class Learner:
         # A run after a refused one may learn the same examples: its replay draw differs, or it
         # would train the same candidate and be refused again.
         attempt = sum(run["cycle"] == cycle for run in self.agent._runs.list(task))
-        plan = strat.plan(train_new, parent_path, random.Random(f"{config.seed}:{cycle}:{attempt}"))
+        plan_seed = f"{config.seed}:{cycle}:{attempt}"
+        plan = strat.plan(train_new, parent_path, random.Random(plan_seed))
         # Replayed examples are routed like new ones: each run learns every example by the same rule.
         items = route(plan.examples, config.objective, task_obj.objectives)
         if not items:
@@ -132,6 +145,7 @@ class Learner:
                                            active["id"] if active else None)
             Lineage(self.db).record_run(run_id, plan.examples, {e["id"] for e in train_new})
         self.agent.plugins.hook.before_learn(agent=self.agent, task=task, examples=plan.examples)
+        adapter_path = None
         try:
             if progress:
                 step = progress.add_task(f"cycle {cycle}: {len(train_new)} new + {plan.replayed} replayed examples, "
@@ -142,7 +156,7 @@ class Learner:
                 version_id = self.agent._versions.add(task, None, active["id"] if active else None)
                 adapter_path = self._save(task_obj, model, version_id)
             else:
-                job = {"workspace": str(self.agent.workspace.path), "task": task, "strategy": strategy, "cycle": cycle,
+                job = {"workspace": str(self.agent.workspace.path), "task": task, "strategy": strategy, "plan_seed": plan_seed,
                        "new": train_new, "examples": items, "parent_path": parent_path, "run_id": run_id}
                 model = None  # loaded from the saved adapter only if a strategy needs it
                 version_id, adapter_path = self._train_launched(task, job, run_id, active, progress)
@@ -157,6 +171,8 @@ class Learner:
             if progress:
                 progress.update(step, advance=1)
         except BaseException as exc:
+            if adapter_path is not None:  # no version will ever serve it
+                shutil.rmtree(adapter_path, ignore_errors=True)
             status = "cancelled" if isinstance(exc, LearningCancelled) else "failed"
             self._finish(run_id, status, None, {}, f"{type(exc).__name__}: {exc}", started)
             raise

@@ -1,6 +1,6 @@
 """One process of a multi-process learning cycle, started by ``accelerate launch`` (core/launch.py):
 ``python -m lifelong.core.training_worker JOB``. JOB (JSON) holds the workspace, the task, the
-strategy, the cycle, its new examples, the examples to train on, the parent adapter, the output
+strategy, the seed of its plan, its new examples, the examples to train on, the parent adapter, the output
 folder and the launching process's id.
 
 Every process opens the workspace, rebuilds the strategy's penalty (the same plan the learner
@@ -77,7 +77,7 @@ def train(job: dict) -> None:
         agent.config.models.device = f"cuda:{torch.cuda.current_device()}"
     task = agent.learnable_task(job["task"])
     strategy = Learner(agent).strategy(task, job["strategy"])
-    plan = strategy.plan(job["new"], job["parent_path"], random.Random(agent.config.learning.seed + job["cycle"]))
+    plan = strategy.plan(job["new"], job["parent_path"], random.Random(job["plan_seed"]))
     progress = ProgressLines() if state.is_main_process else None
     # The launch gave each process its share of the cores (core/launch.py), unless the workspace says.
     with cycle_threads(agent.config.learning.threads or torch.get_num_threads()):

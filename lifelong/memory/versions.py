@@ -193,9 +193,11 @@ class ModelVersions:
     def release_refused(self, task: str, keep: int) -> list[str]:
         """Forget the adapters of ``task``'s refused versions but the ``keep`` latest (the rows
         stay, with why they were refused); returns their folders, for the caller to delete."""
-        refused = self._rows("v.task = ? and v.status = 'rejected' and v.adapter_path is not null", [task])
-        released = refused[:max(len(refused) - keep, 0)]
         with write_transaction(self.db):
+            # Under the lock 'promote' takes: a refused version promoted by hand meanwhile keeps its adapter.
+            serialize(self.db, f"lifelong:versions:{task}")
+            refused = self._rows("v.task = ? and v.status = 'rejected' and v.adapter_path is not null", [task])
+            released = refused[:max(len(refused) - keep, 0)]
             for row in released:
                 self.db["model_versions"].update(row["id"], {
                     "adapter_path": None, "adapter_files": None,
