@@ -21,7 +21,8 @@ from ..files import atomic_write
 
 # Adapters kept loaded, the one in use included. An agent that learns in the background promotes
 # a version per cycle; keeping every one would hold ~12 MB per LoRA adapter of SmolLM2-135M for
-# as long as it runs. Two: the serving version and the one a gate or a rollback compares it with.
+# as long as it runs. Two: the version serving and the one it replaced (a promotion or a
+# rollback switches between them; a replica serving several tasks reloads on each switch).
 LOADED_ADAPTERS = 2
 
 
