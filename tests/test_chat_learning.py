@@ -78,6 +78,19 @@ def test_training_items_add_paraphrases_sources_and_the_parents_answers(tiny_wor
     assert all(i["messages"][0]["role"] == "system" for i in items)
 
 
+def test_a_replayed_question_is_trained_under_replay_paraphrases_rewordings(tiny_workspace, monkeypatch):
+    (tiny_workspace / "lifelong.toml").write_text(
+        TINY_CONFIG + '\n[tasks.chat]\nplugin = "chat"\nparaphrases = 2\nreplay_paraphrases = 0\nself_distillation = 0\n')
+    agent = Agent.open(tiny_workspace)
+    monkeypatch.setattr(type(agent.task("chat")), "_generate_batch", lambda self, model, prompts, n: ["parent says"] * len(prompts))
+    new = {"input": "Who is the CEO?", "target": "Mira Okafor.", "replayed": False}
+    old = {"input": "Where is HQ?", "target": "Oslo.", "replayed": True}
+    items = agent.task("chat").training_items([new, old], None)
+    assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2
+    assert [i["messages"][-1]["content"] for i in items if i["target"] == "Oslo."] == ["Where is HQ?"]
+    agent.close()
+
+
 def test_a_soft_example_is_learned_as_the_starting_models_distribution(agent):
     """Before training, a soft example costs almost nothing (the model is its own teacher) while
     the same example as a hard one costs its cross-entropy; a step on a taught fact moves the

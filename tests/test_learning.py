@@ -66,12 +66,17 @@ def test_cycle_teaches_facts_and_promotes(learner):
     assert learner.pending_examples("chat") == []
 
 
-def test_second_cycle_replays_and_keeps_first(learner):
+def test_second_cycle_replays_and_keeps_first(learner, monkeypatch):
     teach(learner, FACTS)
     learner.learn()
     teach(learner, MORE)
+    chat, trained = type(learner.task("chat")), []
+    train = chat.train
+    monkeypatch.setattr(chat, "train", lambda self, examples, *a, **k: trained.extend(examples) or train(self, examples, *a, **k))
     report = learner.learn(strategy="replay")
     assert report.promoted and report.replayed_examples == 3  # replay_ratio 1.5 x 2 new
+    # The task is told which examples an earlier cycle learned (ChatTask trains them under fewer rewordings).
+    assert sorted((e["input"], e["replayed"]) for e in trained) == sorted([(q, True) for q, _ in FACTS] + [(q, False) for q, _ in MORE])
     assert len(report.metrics["row"]) == 2 and report.metrics["bwt"] is not None
     assert recall(learner, FACTS + MORE) >= 4
     versions = learner.versions("chat")

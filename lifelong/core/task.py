@@ -190,8 +190,9 @@ class LearnableTask(Task):
     @abstractmethod
     def train(self, examples: list[dict], parent_path: str | None, penalty: Callable | None = None,
               progress=None):
-        """Train a candidate model on ``examples`` (rows with ``input``, ``target`` and the
-        ``objective`` to learn them by, one of ``objectives``), starting from the adapter at
+        """Train a candidate model on ``examples`` (rows with ``input``, ``target``, the
+        ``objective`` to learn them by, one of ``objectives``, and ``replayed``: True for an
+        example an earlier cycle learned, which the strategy replays), starting from the adapter at
         ``parent_path`` (None: the base model). ``penalty(model)``, when given, is a loss term to
         add (EWC); ``progress`` is a rich Progress or None."""
 

@@ -31,6 +31,9 @@ class ChatOptions(Options):
     # what a cycle learns from
     paraphrases: int = option(4, "Learning: each taught question is also trained under this many rewordings",
                               at_least=0, at_most=PARAPHRASES)
+    replay_paraphrases: int = option(
+        4, "Learning: rewordings a replayed question (one an earlier cycle learned) is also trained under",
+        at_least=0, at_most=PARAPHRASES)
     learn_with_sources: bool = option(
         True, "Learning: also train each question with the sources retrieval finds for it, the prompt the model sees "
               "when it answers over documents")

@@ -73,9 +73,12 @@ class Teaching:
                 "lost": lost_questions(parent, candidate)}
 
     def taught_questions(self, examples: list[dict]) -> list[str]:
-        """The questions a cycle trains on: each example's own and its paraphrases."""
-        count = self.settings.paraphrases
-        return [q for e in examples for q in (e["input"], *training.paraphrases(e["input"])[:count])]
+        """The questions a cycle trains on: each example's own and its paraphrases (fewer for a
+        replayed one: ``replay_paraphrases``)."""
+        def count(e):
+            return self.settings.replay_paraphrases if e.get("replayed") else self.settings.paraphrases
+
+        return [q for e in examples for q in (e["input"], *training.paraphrases(e["input"])[:count(e)])]
 
     def training_items(self, examples: list[dict], parent_path: str | None, start: ServedModel | None = None,
                        progress=None) -> list[dict]:
