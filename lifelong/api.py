@@ -22,7 +22,7 @@ from .learning.evaluation import classification_report
 from .learning.gate import ALL_LABELS, CONFUSED_WITH, KNOWN_LABELS, PAIRS, PER_LABEL
 from .learning.objectives import preference_pairs, to_give
 from .memory.db import dialect, serialize, utcnow, write_transaction
-from .memory.replay import ReplayBuffer, select_near_new, select_replayed
+from .memory.replay import ReplayBuffer, select_replayed
 from .models import load_embedder, load_generator
 from .models.bundled import BUNDLED_EMBEDDER, BUNDLED_GENERATOR
 
@@ -56,7 +56,7 @@ __all__ = [
     # retrieval
     "Retriever", "Hit", "IngestReport",
     # continual learning
-    "Strategy", "Plan", "ReplayBuffer", "select_replayed", "select_near_new", "ArtefactStore", "digest",
+    "Strategy", "Plan", "ReplayBuffer", "select_replayed", "ArtefactStore", "digest",
     # training and assessing (and, loaded on first use, not by `import *`: _ON_FIRST_USE)
     "preference_pairs", "to_give", "classification_report",
     "answered_right", "behaviour_verdict", "lost_questions", "probe_questions",

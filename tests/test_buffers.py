@@ -6,7 +6,7 @@ import pytest
 from lifelong.api import PluginError
 from lifelong.memory import open_database, write_transaction
 from lifelong.memory.examples import ExampleStore
-from lifelong.memory.replay import select_near_new, select_replayed
+from lifelong.memory.replay import select_replayed
 from lifelong.plugins.buffers import BalancedBuffer, RecencyBuffer, ReservoirBuffer
 
 
@@ -79,25 +79,6 @@ def test_select():
     items = list(range(10))
     assert sorted(select_replayed(items, 20, random.Random(0))) == items
     assert len(set(select_replayed(items, 3, random.Random(0)))) == 3
-
-
-def test_select_near_new_takes_half_nearest_and_half_at_random():
-    import numpy as np
-
-    topics = ["apple", "pear", "plum", "fig"]
-
-    def embed(texts):  # a unit vector per topic, the first word
-        return np.array([[float(t.split()[0] == topic) for topic in topics] for t in texts])
-
-    items = [{"id": i, "input": f"{topics[i % 4]} {i}"} for i in range(12)]  # 3 items per topic
-    new = [{"id": 99, "input": "apple pie"}]
-    draws = [select_near_new(items, 6, new, embed, random.Random(seed)) for seed in range(8)]
-    for picked in draws:
-        assert len({e["id"] for e in picked}) == 6
-        assert {0, 4, 8} <= {e["id"] for e in picked}  # every apple, then 3 others at random
-    assert len({tuple(e["id"] for e in picked) for picked in draws}) > 1
-    assert select_near_new(items, 12, new, embed, random.Random(0)) == items
-    assert select_near_new(items, 0, new, embed, random.Random(0)) == []
 
 
 def test_a_policy_keeping_too_much_is_refused_and_the_buffer_kept(db):

@@ -83,28 +83,6 @@ def test_second_cycle_replays_and_keeps_first(learner, monkeypatch):
     assert [v["status"] for v in versions] == ["retired", "active"] and versions[1]["parent_id"] == versions[0]["id"]
 
 
-def test_replay_choice_nearest_replays_what_resembles_the_new_examples(learner):
-    import random
-
-    teach(learner, FACTS)
-    kept = learner._examples.pending("chat")
-    learner.replay_buffer("chat").update(kept)
-    new = [{**kept[1], "id": 10_000}]  # asks what a kept example asks: the nearest, at cosine 1
-    strategy = Learner(learner).strategy(learner.learnable_task("chat"), "replay")
-
-    def replayed(seed):
-        plan = strategy.plan(new, None, random.Random(seed))
-        return [e["id"] for e in plan.examples[len(new):]]
-
-    uniform = [replayed(seed) for seed in range(10)]
-    learner.config.learning.replay_choice = "nearest"
-    nearest = [replayed(seed) for seed in range(10)]
-    assert all(len(ids) == 2 for ids in uniform + nearest)  # replay_ratio 1.5 x 1 new, of 3 kept
-    assert all(kept[1]["id"] in ids for ids in nearest)
-    assert not all(kept[1]["id"] in ids for ids in uniform)
-    assert len({tuple(ids) for ids in nearest}) > 1  # the other half is still drawn at random
-
-
 def test_gate_rejects_a_candidate_that_learned_nothing(learner):
     learner.task("chat").settings.epochs = 1
     teach(learner, FACTS)

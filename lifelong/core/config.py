@@ -63,11 +63,9 @@ class LearningConfig(Options):
     strategy: str = option("replay", "Continual-learning strategy: replay, naive, joint or ewc")
     buffer: str = option("reservoir", "Replay-buffer policy: reservoir, balanced or recency")
     buffer_size: int = option(500, "Most examples the replay buffer keeps per task", above=0)
-    replay_ratio: float = option(1.0, "Replayed examples per new example in a run", at_least=0)
-    replay_choice: str = option(
-        "uniform", "Which kept examples a run replays: uniform (a random sample) or nearest (half of them those whose "
-                   "input is nearest to a new example's, by the embedder; the rest at random)",
-        choices=("uniform", "nearest"))
+    replay_ratio: float = option(
+        5.0, "Replayed examples per new example in a run (the chat task trains a replayed question alone, a new one "
+             "under 4 rewordings too: 5 replayed cost about what 1 new does, and rehearse 5 earlier facts)", at_least=0)
     seed: int = option(0, "Seed for sampling and training; the same seed repeats a run")
     holdout_fraction: float = option(0.2, "Share of new examples kept out of training for the gate", at_least=0, below=1)
     tolerance: float = option(0.05, "Largest drop of the score on an earlier cycle's data that still promotes",

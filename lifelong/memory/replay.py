@@ -1,8 +1,7 @@
 """Replay buffers: *what is kept* of the example stream, persisted in SQLite with a bounded size.
 
 Following avalanche's split, a strategy decides *when* the buffer is updated and mixed in, a
-buffer decides *what is kept*, and ``select_replayed`` or ``select_near_new`` decides *which*
-kept items a run replays.
+buffer decides *what is kept*, and ``select_replayed`` decides *which* kept items a run replays.
 The policies themselves are plugins (``register_buffers``; the built-ins in
 ``lifelong/plugins/buffers.py``)."""
 
@@ -81,21 +80,3 @@ class ReplayBuffer(ABC):
 def select_replayed(items: list[dict], n: int, rng: random.Random) -> list[dict]:
     """Which kept items a run replays: a uniform sample of ``n`` (all when fewer)."""
     return list(items) if n >= len(items) else rng.sample(items, n)
-
-
-def select_near_new(items: list[dict], n: int, new: list[dict], embed, rng: random.Random) -> list[dict]:
-    """``n`` kept items (all when fewer): half of them those whose input is nearest to a new
-    example's (the largest cosine to any; ``embed``: texts -> unit vectors), the rest a uniform
-    sample of the others. What a run forgets is mostly what resembles what it learns, so those
-    are replayed first; the random half keeps every earlier item a chance to be rehearsed."""
-    if n >= len(items):
-        return list(items)
-    if not n or not new:
-        return select_replayed(items, n, rng)
-    kept = embed([str(e["input"]) for e in items])
-    nearness = (kept @ embed([str(e["input"]) for e in new]).T).max(axis=1)
-    # Ties (the same input kept twice) fall to the older item, so a run repeats.
-    order = sorted(range(len(items)), key=lambda i: (-float(nearness[i]), i))
-    near = order[: (n + 1) // 2]
-    rest = rng.sample(sorted(order[len(near):]), n - len(near))
-    return [items[i] for i in sorted([*near, *rest])]

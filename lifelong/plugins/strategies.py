@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lifelong.api import Options, Plan, Strategy, atomic_write, hookimpl, option, select_near_new, select_replayed
+from lifelong.api import Options, Plan, Strategy, atomic_write, hookimpl, option, select_replayed
 
 EWC_FILE = "ewc.safetensors"
 
@@ -21,16 +21,11 @@ class Naive(Strategy):
 
 
 class Replay(Strategy):
-    """Experience replay: new examples plus ``replay_ratio`` times as many from the buffer,
-    chosen as ``replay_choice`` says."""
+    """Experience replay: new examples plus ``replay_ratio`` times as many from the buffer."""
 
     def plan(self, new, parent_path, rng):
-        config = self.agent.config.learning
-        wanted = round(config.replay_ratio * len(new))
-        if config.replay_choice == "nearest":
-            replayed = select_near_new(self.buffer.items(), wanted, new, self.agent.embedder.encode, rng)
-        else:
-            replayed = select_replayed(self.buffer.items(), wanted, rng)
+        wanted = round(self.agent.config.learning.replay_ratio * len(new))
+        replayed = select_replayed(self.buffer.items(), wanted, rng)
         return Plan([*new, *replayed], replayed=len(replayed))
 
 

@@ -32,7 +32,8 @@ class ChatOptions(Options):
     paraphrases: int = option(4, "Learning: each taught question is also trained under this many rewordings",
                               at_least=0, at_most=PARAPHRASES)
     replay_paraphrases: int = option(
-        4, "Learning: rewordings a replayed question (one an earlier cycle learned) is also trained under",
+        0, "Learning: rewordings a replayed question (one an earlier cycle learned) is also trained under; its own "
+           "wording alone keeps the fact, and the run rehearses more earlier facts for the same cost",
         at_least=0, at_most=PARAPHRASES)
     learn_with_sources: bool = option(
         True, "Learning: also train each question with the sources retrieval finds for it, the prompt the model sees "

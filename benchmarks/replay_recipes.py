@@ -1,5 +1,5 @@
-"""Which replayed examples keep a run from forgetting: the gate's refusals of sequential_edits.py
-past T = 120 are for earlier facts lost, with 20 replayed out of a buffer of hundreds.
+"""How a run replays what earlier runs learned, and what it forgets: the gate's refusals of
+sequential_edits.py past T = 100 are for earlier facts lost by the model's own answers.
 
 From one saved state (T = cycles x 20 made-up facts of sequential_edits.py, taught as
 corrections, one default ``Agent.learn()`` per cycle, gate on; what refused runs left waiting
@@ -10,7 +10,7 @@ fact of the promoted runs, the candidate's against its parent's: the facts it lo
 gained; recall of the facts it learned; and the gate's verdict (which checks only some earlier
 cycles per run).
 
-Run: .venv/bin/python benchmarks/replay_choice.py [--before 6] [--arms uniform,nearest,wide]
+Run: .venv/bin/python benchmarks/replay_recipes.py [--before 6] [--arms uniform,wide]
      [--seeds 0,1] [--state DIR]   (DIR keeps the built state for the next call)
 """
 
@@ -39,16 +39,10 @@ PER_CYCLE = 20
 
 
 def uniform(agent):
-    """The recipe before: 1 replayed example per new one, a uniform sample, each under its
-    question and 4 rewordings as when it was new."""
-    agent.config.learning.replay_choice, agent.config.learning.replay_ratio = "uniform", 1.0
+    """The recipe before: 1 replayed example per new one, each under its question and 4
+    rewordings as when it was new."""
+    agent.config.learning.replay_ratio = 1.0
     agent.task("chat").settings.replay_paraphrases = 4
-
-
-def nearest(agent):
-    """The same, half of the replayed examples the nearest to the new ones."""
-    uniform(agent)
-    agent.config.learning.replay_choice = "nearest"
 
 
 def wide(agent):
@@ -59,7 +53,7 @@ def wide(agent):
     agent.task("chat").settings.replay_paraphrases = 0
 
 
-ARMS = {"uniform": uniform, "nearest": nearest, "wide": wide}
+ARMS = {"uniform": uniform, "wide": wide}
 
 
 def build(state: Path, facts: list[dict], cycles: int) -> None:
@@ -108,7 +102,7 @@ def run_arm(state: Path, arm: str, seed: int, earlier: list[dict], new: list[dic
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--before", type=int, default=6, help="learning runs of 20 facts in the starting state")
-    parser.add_argument("--arms", default="uniform,nearest")
+    parser.add_argument("--arms", default="uniform,wide")
     parser.add_argument("--seeds", default="0,1")
     parser.add_argument("--state", default="", help="keep the starting state here (reused when it matches)")
     parser.add_argument("--build-only", action="store_true")
