@@ -64,6 +64,7 @@ def build(state: Path, facts: list[dict], cycles: int) -> None:
         return
     shutil.rmtree(state, ignore_errors=True)
     with Agent.open(state / "ws") as agent:
+        uniform(agent)  # the state the figures come from was built with the recipe before
         for cycle in range(cycles):
             teach(agent, facts[cycle * PER_CYCLE : (cycle + 1) * PER_CYCLE])
             started = time.perf_counter()
@@ -116,7 +117,7 @@ def main():
         if args.build_only:
             return
         with Agent.open(state / "ws") as agent:
-            waiting = [e["input"] for e in agent._examples.pending("chat")][: agent.config.learning.max_new]
+            waiting = [e["input"] for e in agent._examples.pending("chat")][: agent.config.learning.max_new or None]
             new = [f for f in facts if f["question"] in waiting]
             earlier = [f for f in facts if f["question"] not in {e["input"] for e in agent._examples.pending("chat")}]
             parent = agent._versions.serving("chat")

@@ -88,6 +88,8 @@ def test_a_replayed_question_is_trained_under_replay_paraphrases_rewordings(tiny
     items = agent.task("chat").training_items([new, old], None)
     assert sum(i["target"] == "Mira Okafor." for i in items) == 1 + 2
     assert [i["messages"][-1]["content"] for i in items if i["target"] == "Oslo."] == ["Where is HQ?"]
+    # Its rewordings stay in the adapter's scope: it learned them when it was new.
+    assert len(agent.task("chat").taught_questions([old])) == 1 + 2
     agent.close()
 
 

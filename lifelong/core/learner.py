@@ -134,9 +134,10 @@ class Learner:
         plan = strat.plan(train_new, parent_path, random.Random(plan_seed))
         # Replayed examples are routed like new ones: each run learns every example by the same rule.
         # A task may train what it has learned before differently (Task.train: ``replayed``).
+        # New ones first: where a new example repeats a replayed one, route keeps the new.
         new_ids = {e["id"] for e in train_new}
-        items = route([{**e, "replayed": e["id"] not in new_ids} for e in plan.examples], config.objective,
-                      task_obj.objectives)
+        marked = sorted(({**e, "replayed": e["id"] not in new_ids} for e in plan.examples), key=lambda e: e["replayed"])
+        items = route(marked, config.objective, task_obj.objectives)
         if not items:
             raise InputError(f"the {len(train_new)} new examples of task {task!r} are thumbs-down ratings, which "
                              f"objective {config.objective!r} does not learn: set [learning] objective = \"kto\" or "

@@ -70,7 +70,8 @@ class LearnableTaskTests(TaskTests):
 
     def import_examples(self, agent, task) -> list[dict]:
         agent.import_examples(task.name, [{"text": i, "label": t} for i, t in self.examples])
-        return agent.pending_examples(task.name)
+        # As a learning run hands them to Task.train: new, not replayed.
+        return [{**row, "replayed": False} for row in agent.pending_examples(task.name)]
 
     def test_is_learnable(self, task):
         assert isinstance(task, LearnableTask)

@@ -73,12 +73,13 @@ class Teaching:
                 "lost": lost_questions(parent, candidate)}
 
     def taught_questions(self, examples: list[dict]) -> list[str]:
-        """The questions a cycle trains on: each example's own and its paraphrases (fewer for a
-        replayed one: ``replay_paraphrases``)."""
-        def count(e):
-            return self.settings.replay_paraphrases if e.get("replayed") else self.settings.paraphrases
+        """The questions an adapter taught ``examples`` answers (its scope): each example's own
+        and its paraphrases, a replayed one's too (trained under them when it was new)."""
+        return [q for e in examples for q in self._wordings(e, self.settings.paraphrases)]
 
-        return [q for e in examples for q in (e["input"], *training.paraphrases(e["input"])[:count(e)])]
+    @staticmethod
+    def _wordings(example: dict, paraphrases: int) -> list[str]:
+        return [example["input"], *training.paraphrases(example["input"])[:paraphrases]]
 
     def training_items(self, examples: list[dict], parent_path: str | None, start: ServedModel | None = None,
                        progress=None) -> list[dict]:
@@ -91,7 +92,8 @@ class Teaching:
         searchable = settings.learn_with_sources and not self.agent.retriever.is_empty()
         items = []
         for e in examples:
-            questions = self.taught_questions([e])
+            # A replayed question under fewer wordings: the run rehearses more earlier facts.
+            questions = self._wordings(e, settings.replay_paraphrases if e.get("replayed") else settings.paraphrases)
             objective = e.get("objective", "sft")
             if objective == "dpo":
                 items += [{"objective": "dpo", "messages": self.messages(q), "target": e["target"], "rejected": e["rejected"]}
