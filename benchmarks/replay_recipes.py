@@ -2,8 +2,8 @@
 sequential_edits.py past T = 100 are for earlier facts lost by the model's own answers.
 
 From one saved state (T = cycles x 20 made-up facts of sequential_edits.py, taught as
-corrections, one default ``Agent.learn()`` per cycle, gate on; what refused runs left waiting
-still pending), the next run is made once per arm and seed, each from a copy of that state, in
+corrections, one ``Agent.learn()`` per cycle with the replay recipe before, gate on; what
+refused runs left waiting still pending), the next run is made once per arm and seed, each from a copy of that state, in
 this one process: each arm a replay recipe (``ARMS``). After each run, the model's own
 answers (no correction lookup: the adapter inside its scope, the base model outside) on every
 fact of the promoted runs, the candidate's against its parent's: the facts it lost, the facts it
@@ -57,14 +57,15 @@ ARMS = {"uniform": uniform, "wide": wide}
 
 
 def build(state: Path, facts: list[dict], cycles: int) -> None:
-    """The starting state: ``cycles`` default learning runs of 20 facts each, in ``state``/ws.
-    What refused runs left waiting stays pending, as it would for a user."""
+    """The starting state: ``cycles`` learning runs of 20 facts each with the recipe before
+    (``uniform``), in ``state``/ws. What refused runs left waiting stays pending, as it would
+    for a user."""
     done = state / "built.json"
     if done.exists() and json.loads(done.read_text())["cycles"] == cycles:
         return
     shutil.rmtree(state, ignore_errors=True)
     with Agent.open(state / "ws") as agent:
-        uniform(agent)  # the state the figures come from was built with the recipe before
+        uniform(agent)
         for cycle in range(cycles):
             teach(agent, facts[cycle * PER_CYCLE : (cycle + 1) * PER_CYCLE])
             started = time.perf_counter()
@@ -117,9 +118,10 @@ def main():
         if args.build_only:
             return
         with Agent.open(state / "ws") as agent:
-            waiting = [e["input"] for e in agent._examples.pending("chat")][: agent.config.learning.max_new or None]
-            new = [f for f in facts if f["question"] in waiting]
-            earlier = [f for f in facts if f["question"] not in {e["input"] for e in agent._examples.pending("chat")}]
+            pending = [e["input"] for e in agent._examples.pending("chat")]
+            learned_next = pending[: agent.config.learning.max_new or None]  # oldest first, as the run takes them
+            new = [f for f in facts if f["question"] in learned_next]
+            earlier = [f for f in facts if f["question"] not in pending]
             parent = agent._versions.serving("chat")
             parent_right = recall_each(agent, parent["adapter_path"] if parent else None, earlier)
         print(f"T={len(facts)}: {len(earlier)} facts learned by promoted runs, of which the active model answers "
