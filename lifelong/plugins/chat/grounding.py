@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import answerability
+from . import answerability, passages
 from .words import content_words, words
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -23,8 +23,6 @@ _CITATION = re.compile(r"\[(\d+)\]")
 # A sentence ends at . ! ? followed by space and an upper-case letter, a digit or a quote;
 # "5.90" and "e.g. this" stay whole. Lines wrapped inside a paragraph are joined first.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_PARAGRAPH = re.compile(r"\n\s*\n")
-_HEADING = re.compile(r"^\s*#+\s*")
 # Text that only a prompt contains: an answer that carries it is echoing its input.
 _PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer", "the question", "this question", "[n]")
 
@@ -33,15 +31,8 @@ NOT_IN_SOURCES = "The documents do not say."
 
 
 def paragraphs(text: str) -> list[list[str]]:
-    """The sentences of a chunk, paragraph by paragraph, headings dropped (they name a topic,
-    they answer nothing)."""
-    found = []
-    for paragraph in _PARAGRAPH.split(text):
-        lines = [line.strip() for line in paragraph.splitlines() if line.strip() and not _HEADING.match(line)]
-        kept = [part.strip() for part in _SENTENCE_END.split(" ".join(lines)) if len(words(part)) >= 3]
-        if kept:
-            found.append(kept)
-    return found
+    """The sentences of a chunk, paragraph by paragraph (chat/passages.py)."""
+    return [p.sentences for p in passages.paragraphs(text)]
 
 
 def sentence_ends(text: str) -> list[int]:
@@ -89,6 +80,12 @@ def overlap(question: str, sentence: str) -> float:
     return len(wanted & content_words(sentence)) / len(wanted)
 
 
+def window(paragraph: list[str], i: int, title: str = "") -> str:
+    """Sentence ``i`` with its neighbours and its paragraph's title: what the sentence is read
+    in (a list item under "Opening hours", a FAQ answer under its question)."""
+    return " ".join([title, *paragraph[max(0, i - 1) : i + 2]]).strip()
+
+
 def with_neighbours(question: str, paragraph: list[str], i: int) -> str:
     """Sentence ``i`` of ``paragraph`` joined with the neighbours that bring words of the
     question it lacks ("open Monday to Saturday." + "Closed on Sundays." for "open on Sundays?")."""
@@ -111,15 +108,16 @@ def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: 
     ``min_answerability`` > 0, sentences are ranked by the chance that they answer the question
     (chat/answerability.py), each joined with the neighbours that complete it, and the documents
     answer only when the best reaches it; with 0, by score, and reaching ``floor`` answers."""
-    candidates = [(s, hit, p, i) for hit in hits for p in paragraphs(hit.text) for i, s in enumerate(p)]
+    candidates = [(s, hit, p.sentences, i, p.title) for hit in hits for p in passages.paragraphs(hit.text)
+                  for i, s in enumerate(p.sentences)]
     if not candidates:
         return Grounding([], [], False, touched=False)
-    windows = [" ".join(p[max(0, i - 1) : i + 2]) for _, _, p, i in candidates]
+    windows = [window(p, i, title) for _, _, p, i, title in candidates]
     texts = [s for s, *_ in candidates] + (windows if min_answerability > 0 else [])
     vectors = embedder.encode([question, *texts])
     cosines = vectors[1:] @ vectors[0]
     scored, places = [], {}
-    for n, (s, hit, paragraph, i) in enumerate(candidates):
+    for n, (s, hit, paragraph, i, _) in enumerate(candidates):
         c = float(cosines[n])
         e = Evidence(s, hit, c + 0.5 * overlap(question, s), c)
         if min_answerability > 0:

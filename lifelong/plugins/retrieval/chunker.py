@@ -10,7 +10,12 @@ is split on its own: the splitter's work per block is bounded, the total is line
 A block with none of the splitter's separators (one long word, lines ended by carriage returns
 alone, text joined by zero-width characters) would still be split character by character, each
 character measured: about 70 microseconds a character, minutes for a few megabytes. Such a block
-is tokenized once instead and cut every ``chunk_size`` tokens at the tokens' offsets."""
+is tokenized once instead and cut every ``chunk_size`` tokens at the tokens' offsets.
+
+Markdown is cut at its headings first, and small sections packed back together up to
+``chunk_size``. A chunk that starts inside a section opens with the headings above it: in a FAQ
+the heading is the question its answer answers ("### Do I need a referral?" over "No. You can
+book directly."), and a chunk without it matches neither the question nor the answer's topic."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ import re
 # per token of chunk_size holds several chunks, so few chunks end early at a block's edge.
 BLOCK_CHARS_PER_TOKEN = 16
 _BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"\s"))
+_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+\S.*$", re.MULTILINE)
 
 
 def blocks(text: str, size: int):
@@ -40,51 +46,97 @@ def blocks(text: str, size: int):
         yield text[start:]
 
 
+def sections(text: str):
+    """``text`` cut before each Markdown heading: (the headings in force over the section, its
+    own last, one a level, as lines; the section, its heading first)."""
+    trail: list[tuple[int, str]] = []  # (level, line)
+    start = 0
+    for match in _HEADING.finditer(text):
+        if match.start() > start:
+            yield "\n".join(line for _, line in trail), text[start : match.start()]
+        level = len(match.group(1))
+        trail = [(above, line) for above, line in trail if above < level] + [(level, match.group(0).strip())]
+        start = match.start()
+    if start < len(text):
+        yield "\n".join(line for _, line in trail), text[start:]
+
+
 # What the splitter cuts at before it falls back to single characters.
 SEPARATORS = ("\n\n", "\n", " ")
 
 
 class Chunker:
     def __init__(self, tokenizer, chunk_size: int, chunk_overlap: int):
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
-
         self.tokenizer = tokenizer
         self.chunk_size, self.chunk_overlap = chunk_size, chunk_overlap
-        self.block_size = chunk_size * BLOCK_CHARS_PER_TOKEN
         self.tokenized_chars = 0  # characters measured by the tokenizer: the splitter's work
-        self._splitter = RecursiveCharacterTextSplitter(
-            chunk_size=chunk_size, chunk_overlap=chunk_overlap, length_function=self._length,
-        )
+        self._splitters: dict[int, object] = {}
 
     def _length(self, text: str) -> int:
         self.tokenized_chars += len(text)
         return len(self.tokenizer.tokenize(text))
 
     def split(self, text: str) -> list[str]:
-        chunks = []
-        for block in blocks(text, self.block_size):
-            if any(s in block for s in SEPARATORS) or not getattr(self.tokenizer, "is_fast", False):
-                chunks.extend(self._splitter.split_text(block))
-            else:
-                chunks.extend(self._cut_by_tokens(block))
+        chunks: list[str] = []
+        sizes: list[int] = []
+        for trail, section in sections(text):
+            # A trail longer than a quarter of a chunk would crowd out the text it introduces.
+            heading = self._length(trail) + 1 if trail else 0
+            if heading > self.chunk_size // 4:
+                trail, heading = "", 0
+            pieces = self._split_plain(section, self.chunk_size - heading)
+            pieces[1:] = [f"{trail}\n\n{piece}" for piece in pieces[1:]]
+            if len(pieces) == 1 and chunks:
+                # A short section joins the chunk before it when both fit: tokens are counted
+                # apart (a word-piece tokenizer counts a join as the sum; one more for a BPE's
+                # seam), so the work stays linear.
+                size = self._length(pieces[0])
+                if sizes[-1] + size + 1 <= self.chunk_size:
+                    chunks[-1], sizes[-1] = f"{chunks[-1]}\n\n{pieces[0]}", sizes[-1] + size + 1
+                    continue
+                chunks.append(pieces[0])
+                sizes.append(size)
+                continue
+            chunks.extend(pieces)
+            # Only the last piece of a section can take the next one in.
+            sizes.extend([self.chunk_size] * (len(pieces) - 1) + [self._length(pieces[-1])] if pieces else [])
         return chunks
 
-    def _cut_by_tokens(self, block: str) -> list[str]:
-        """``block`` in pieces of ``chunk_size`` tokens (``chunk_overlap`` shared), one tokenizer call."""
+    def _split_plain(self, text: str, size: int) -> list[str]:
+        """``text`` (no heading inside but its first line) in pieces of at most ``size`` tokens."""
+        chunks = []
+        for block in blocks(text, size * BLOCK_CHARS_PER_TOKEN):
+            if any(s in block for s in SEPARATORS) or not getattr(self.tokenizer, "is_fast", False):
+                chunks.extend(self._splitter(size).split_text(block))
+            else:
+                chunks.extend(self._cut_by_tokens(block, size))
+        return chunks
+
+    def _splitter(self, size: int):
+        if size not in self._splitters:
+            from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+            self._splitters[size] = RecursiveCharacterTextSplitter(
+                chunk_size=size, chunk_overlap=min(self.chunk_overlap, size // 2), length_function=self._length,
+            )
+        return self._splitters[size]
+
+    def _cut_by_tokens(self, block: str, size: int) -> list[str]:
+        """``block`` in pieces of ``size`` tokens (``chunk_overlap`` shared), one tokenizer call."""
         self.tokenized_chars += len(block)
         offsets = self.tokenizer(block, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
         if not offsets:
             return [block] if block.strip() else []
-        step = max(1, self.chunk_size - self.chunk_overlap)
+        step = max(1, size - min(self.chunk_overlap, size // 2))
         # Each piece runs to where the token after it starts (the end of the block for the last),
         # so characters the tokenizer drops (control and zero-width ones) are kept.
         n, pieces = len(offsets), []
         for i in range(0, n, step):
-            last = i + self.chunk_size >= n
-            pieces.append(block[offsets[i][0] if i else 0 : len(block) if last else offsets[i + self.chunk_size][0]])
+            last = i + size >= n
+            pieces.append(block[offsets[i][0] if i else 0 : len(block) if last else offsets[i + size][0]])
             if last:
                 break
         # A piece cut inside a word may tokenize to a few more tokens on its own: measured once,
         # and split by the splitter in the rare case it is over (its size is one chunk's).
         return [c for p in pieces if p.strip()
-                for c in ([p] if self._length(p) <= self.chunk_size else self._splitter.split_text(p))]
+                for c in ([p] if self._length(p) <= size else self._splitter(size).split_text(p))]

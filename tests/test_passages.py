@@ -1,0 +1,94 @@
+"""Help-centre Markdown read as sentences (chat/passages.py) and cut into chunks that keep their
+headings (plugins/retrieval/chunker.py)."""
+
+import pytest
+
+from lifelong.api import Hit
+from lifelong.plugins.chat.grounding import extractive_answer, select_evidence
+from lifelong.plugins.chat.passages import paragraphs, plain
+from lifelong.plugins.retrieval.chunker import Chunker, sections
+
+from test_grounding import WordsEmbedder
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from lifelong.testing.tiny_models import tiny_embedder_path
+
+    return AutoTokenizer.from_pretrained(tiny_embedder_path())
+
+PAGE = """# Brightwater Physio
+
+## Opening hours
+
+We are open:
+
+- Monday to Friday: 8:00–20:00
+- **Saturday**: 9:00–13:00
+- Sunday: closed
+
+## Prices
+
+| Treatment | Length | Price |
+|---|:---:|---|
+| First assessment | 45 min | £60 |
+| Follow-up | 30 min | £45 |
+
+### Do I need a referral?
+
+No. You can book directly on [our booking page](https://example.org/book).
+Use code `WELCOME10` for 10% off.
+"""
+
+
+def test_list_items_are_sentences_under_their_heading_and_lead_in():
+    hours = paragraphs(PAGE)[0]
+    assert hours.title == "Opening hours"
+    assert hours.sentences == ["We are open:", "Monday to Friday: 8:00–20:00", "Saturday: 9:00–13:00", "Sunday: closed"]
+
+
+def test_a_table_row_names_its_columns():
+    prices = paragraphs(PAGE)[1]
+    assert prices.title == "Prices"
+    assert prices.sentences == ["Treatment: First assessment, Length: 45 min, Price: £60",
+                                "Treatment: Follow-up, Length: 30 min, Price: £45"]
+    assert paragraphs("| a | b |\n| c | d |")[0].sentences == ["a, b", "c, d"]  # no header row: cells alone
+
+
+def test_a_faq_answer_is_titled_by_its_question_and_keeps_a_short_reply():
+    faq = paragraphs(PAGE)[2]
+    assert faq.title == "Do I need a referral?"
+    assert faq.sentences == ["No. You can book directly on our booking page.", "Use code WELCOME10 for 10% off."]
+
+
+def test_inline_markup_is_dropped_and_loose_list_items_stay_together():
+    assert plain("**Bold**, *it*, `code` and [a link](http://x) ![img](y.png)") == "Bold, it, code and a link"
+    loose = paragraphs("Bring:\n\n- your ID\n\n- shorts\n\nAfterwards we talk about your plan together.")
+    assert [p.sentences for p in loose] == [["Bring: your ID", "shorts"], ["Afterwards we talk about your plan together."]]
+
+
+def test_an_answer_that_shares_no_word_with_the_question_is_found_by_its_heading():
+    page = Hit(1, "faq.md", 0, 0.03, "### Can I bring my dog to the clinic?\n\nOnly guide dogs, sorry.\n\n"
+                                     "### Where do I park?\n\nThe car park behind the building is free.")
+    found = select_evidence("Can I bring my dog?", [page], WordsEmbedder(), floor=0.1, min_answerability=0.01)
+    assert found.relevant and "guide dogs" in extractive_answer(found)
+
+
+def test_sections_carry_the_headings_above_them():
+    text = "intro\n# A\nx\n## B\ny\n### C\nz\n## D\nw"
+    assert [trail.splitlines() for trail, _ in sections(text)] == [[], ["# A"], ["# A", "## B"], ["# A", "## B", "### C"],
+                                                                    ["# A", "## D"]]
+    assert "".join(section for _, section in sections(text)) == text
+
+
+def test_a_chunk_that_starts_inside_a_section_opens_with_its_headings(tokenizer):
+    long_answer = " ".join(f"Sentence {n} of the long answer about cancelling." for n in range(40))
+    text = f"# Booking\n\n## Cancelling\n\n{long_answer}\n\n## Waiting list\n\nWe text you.\n\n## Parking\n\nFree."
+    chunker = Chunker(tokenizer, 200, 20)
+    chunks = chunker.split(text)
+    assert all(len(tokenizer.tokenize(c)) <= 200 for c in chunks)
+    inside = [c for c in chunks if "Sentence 20 " in c]
+    assert inside and inside[0].startswith("# Booking\n## Cancelling\n\n")
+    assert chunks[-1] == "## Waiting list\n\nWe text you.\n\n## Parking\n\nFree."  # short sections share a chunk
