@@ -78,8 +78,8 @@ def test_an_answer_that_shares_no_word_with_the_question_is_found_by_its_heading
 
 def test_sections_carry_the_headings_above_them():
     text = "intro\n# A\nx\n## B\ny\n### C\nz\n## D\nw"
-    assert [trail.splitlines() for trail, _ in sections(text)] == [[], ["# A"], ["# A", "## B"], ["# A", "## B", "### C"],
-                                                                    ["# A", "## D"]]
+    assert [list(trail) for trail, _ in sections(text)] == [[], ["# A"], ["# A", "## B"], ["# A", "## B", "### C"],
+                                                             ["# A", "## D"]]
     assert "".join(section for _, section in sections(text)) == text
 
 
@@ -92,3 +92,26 @@ def test_a_chunk_that_starts_inside_a_section_opens_with_its_headings(tokenizer)
     inside = [c for c in chunks if "Sentence 20 " in c]
     assert inside and inside[0].startswith("# Booking\n## Cancelling\n\n")
     assert chunks[-1] == "## Waiting list\n\nWe text you.\n\n## Parking\n\nFree."  # short sections share a chunk
+
+
+def test_a_heading_too_long_to_introduce_a_chunk_is_measured_once_and_left_out(tokenizer):
+    """A 20,000-character heading over 2,000 short sections: each chunk goes without it, and the
+    tokenizer reads it once, not once a section."""
+    text = "# " + "long heading " * 1_500 + "\n" + "".join(f"## part {n}\n\nsome words here\n\n" for n in range(2_000))
+    chunker = Chunker(tokenizer, 64, 8)
+    chunks = chunker.split(text)
+    assert all(len(tokenizer.tokenize(c)) <= 64 for c in chunks)
+    assert not any(c.startswith("# long") for c in chunks[1:])
+    assert chunker.tokenized_chars < 6 * len(text)
+
+
+def test_a_faq_answer_below_the_floor_on_its_own_words_is_reached_through_its_heading():
+    """The answer shares no word with the question, its heading does: the documents are about
+    the question (it is not sent to the model without sources), and the answer is quoted."""
+    page = Hit(1, "faq.md", 0, 0.03, "### I'm running late, will I still be seen?\n\n"
+                                     "Anything over 15 minutes and we may need to rebook you.")
+    question = "Running late, will you still see me?"
+    alone = select_evidence(question, [page], WordsEmbedder(), floor=0.35, min_answerability=0.0)
+    assert not alone.touched  # by its sentence alone
+    found = select_evidence(question, [page], WordsEmbedder(), floor=0.35, min_answerability=0.01)
+    assert found.touched and found.relevant and "15 minutes" in extractive_answer(found)

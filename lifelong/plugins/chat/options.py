@@ -15,10 +15,10 @@ class ChatOptions(Options):
     answer: str = option("auto", "Who answers over documents: auto, generate or extract",
                          choices=("auto", "generate", "extract"))
     relevance_floor: float = option(
-        0.35, "Below this relevance (cosine + half the word overlap) of the best sentence, the documents are not "
-              "about the question: see general", at_least=0, at_most=2)
+        0.35, "Below this relevance (cosine + half the word overlap) of the best sentence, alone or read with its "
+              "neighbours and heading, the documents are not about the question: see general", at_least=0, at_most=2)
     min_answerability: float = option(
-        0.45, "The chance (0 to 1) that its best sentence answers a question from which the documents answer it; "
+        0.40, "The chance (0 to 1) that its best sentence answers a question from which the documents answer it; "
               "below, the answer is that the documents do not say (0: every question the documents are about)",
         at_least=0, at_most=1)
     general: str = option("answer", "A question the documents are not about: answer (the model answers without "

@@ -47,18 +47,18 @@ def blocks(text: str, size: int):
 
 
 def sections(text: str):
-    """``text`` cut before each Markdown heading: (the headings in force over the section, its
-    own last, one a level, as lines; the section, its heading first)."""
-    trail: list[tuple[int, str]] = []  # (level, line)
+    """``text`` cut before each Markdown heading: (the heading lines in force over the section,
+    one a level, its own last; the section, its heading first)."""
+    trail: tuple[tuple[int, str], ...] = ()  # (level, line)
     start = 0
     for match in _HEADING.finditer(text):
         if match.start() > start:
-            yield "\n".join(line for _, line in trail), text[start : match.start()]
+            yield tuple(line for _, line in trail), text[start : match.start()]
         level = len(match.group(1))
-        trail = [(above, line) for above, line in trail if above < level] + [(level, match.group(0).strip())]
+        trail = (*(entry for entry in trail if entry[0] < level), (level, match.group(0).strip()))
         start = match.start()
     if start < len(text):
-        yield "\n".join(line for _, line in trail), text[start:]
+        yield tuple(line for _, line in trail), text[start:]
 
 
 # What the splitter cuts at before it falls back to single characters.
@@ -79,11 +79,16 @@ class Chunker:
     def split(self, text: str) -> list[str]:
         chunks: list[str] = []
         sizes: list[int] = []
-        for trail, section in sections(text):
-            # A trail longer than a quarter of a chunk would crowd out the text it introduces.
-            heading = self._length(trail) + 1 if trail else 0
-            if heading > self.chunk_size // 4:
-                trail, heading = "", 0
+        measured: dict[str, int] = {}  # tokens of each heading line, measured once
+        for lines, section in sections(text):
+            # A trail longer than a quarter of a chunk (in tokens or characters) would crowd out
+            # the text it introduces: the chunk goes without it.
+            for line in lines:
+                if line not in measured:
+                    measured[line] = self._length(line)
+            heading = sum(measured[line] + 1 for line in lines)
+            fits = heading <= self.chunk_size // 4 and sum(map(len, lines)) <= self.chunk_size * BLOCK_CHARS_PER_TOKEN // 4
+            trail, heading = ("\n".join(lines), heading) if lines and fits else ("", 0)
             pieces = self._split_plain(section, self.chunk_size - heading)
             pieces[1:] = [f"{trail}\n\n{piece}" for piece in pieces[1:]]
             if len(pieces) == 1 and chunks:
