@@ -1,7 +1,8 @@
 """Answers on questions other people wrote, with the real bundled models (SmolLM2-135M-Instruct
 and all-MiniLM-L6-v2): benchmarks/data/answerability/, written before any tuning by a writer who
-did not see the code. Three document sets (examples/customer_support/docs, a policy handbook, a
-product FAQ), one workspace each; per set, questions the documents answer (``in_docs``), on-topic
+did not see the code. Four document sets (examples/customer_support/docs, a policy handbook, a
+product FAQ, a clinic's pages in help-centre Markdown: FAQ headings, lists, tables), one
+workspace each; per set, questions the documents answer (``in_docs``), on-topic
 questions they do not (``not_in_docs``) and general-knowledge ones (``general``).
 
 Side by side in one process, on the "test" split:
