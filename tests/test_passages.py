@@ -91,7 +91,8 @@ def test_a_chunk_that_starts_inside_a_section_opens_with_its_headings(tokenizer)
     assert all(len(tokenizer.tokenize(c)) <= 200 for c in chunks)
     inside = [c for c in chunks if "Sentence 20 " in c]
     assert inside and inside[0].startswith("# Booking\n## Cancelling\n\n")
-    assert chunks[-1] == "## Waiting list\n\nWe text you.\n\n## Parking\n\nFree."  # short sections share a chunk
+    # Short sections share a chunk; one that starts a chunk names the headings above it.
+    assert chunks[-1] == "# Booking\n## Waiting list\n\nWe text you.\n\n## Parking\n\nFree."
 
 
 def test_a_heading_too_long_to_introduce_a_chunk_is_measured_once_and_left_out(tokenizer):
@@ -115,3 +116,35 @@ def test_a_faq_answer_below_the_floor_on_its_own_words_is_reached_through_its_he
     assert not alone.touched  # by its sentence alone
     found = select_evidence(question, [page], WordsEmbedder(), floor=0.35, min_answerability=0.01)
     assert found.touched and found.relevant and "15 minutes" in extractive_answer(found)
+
+
+def test_no_chunk_is_a_heading_alone_and_code_comments_are_no_headings(tokenizer):
+    long_answer = " ".join(f"Sentence {n} about massage." for n in range(60))
+    chunks = Chunker(tokenizer, 200, 20).split(f"# Massage\n\n{long_answer}")
+    assert all(c.strip() != "# Massage" for c in chunks) and all(c.startswith("# Massage\n\n") for c in chunks)
+    code = "## Usage\n\n```bash\n# install it first\npip install x\n```\n\n" + long_answer
+    assert [list(trail) for trail, _ in sections(code)] == [["## Usage"]]
+    assert paragraphs(code)[0].title == "Usage"
+    plain_chunks = Chunker(tokenizer, 200, 20).split(long_answer)
+    assert len(plain_chunks) > 1 and not any(c.startswith("\n") for c in plain_chunks)
+
+
+def test_hostile_lines_are_read():
+    """A line of dashes, a row of them and a heading padded with spaces: patterns with nested
+    repetition took hours on these (a chunk may hold such lines: spaces cost no tokens)."""
+    found = paragraphs("-" * 5_000 + " Original Message\n\n|" + "-" * 5_000 + "|x|\n\n# Opening hours" + " " * 20_000 + "x\nWe open at 9.")
+    assert found[0].sentences[0].endswith("Original Message") and found[-1].title == "Opening hours x"
+
+
+def test_rows_keep_cells_past_the_header_and_short_replies_survive():
+    assert paragraphs("| Treatment | Price |\n|---|---|\n| Massage | 45 min | £45 |")[0].sentences == [
+        "Treatment: Massage, Price: 45 min, £45"]
+    two = paragraphs("| A | B |\n|---|---|\n| 1 | 2 |\n| D | E |\n|---|---|\n| 4 | 5 |")[0].sentences
+    assert two == ["A: 1, B: 2", "D: 4, E: 5"]
+    replies = paragraphs("## Is parking free?\nYes!\n\n### Do I need a referral?\n\n**No.**\n\nYou can book online.")
+    assert [(p.title, p.sentences) for p in replies] == [("Is parking free?", ["Yes!"]), ("Do I need a referral?", ["No."]),
+                                                         ("Do I need a referral?", ["You can book online."])]
+    assert paragraphs("## Learn C# ##\n\nIt takes a while to learn.")[0].title == "Learn C#"
+    assert paragraphs("It takes <b>bold</b> words<br>and more.")[0].sentences == ["It takes bold words and more."]
+    wrapped = paragraphs("- first line\n  second line\n  third line\n- next item")[0].sentences
+    assert wrapped == ["first line second line third line", "next item"]

@@ -61,7 +61,7 @@ class Grounding:
     evidence: list[Evidence]
     sources: list  # hits, in citation order
     relevant: bool  # whether the documents answer the question (the best sentence does)
-    best_score: float = 0.0
+    best_score: float = 0.0  # the best relevance (with answerability, of a sentence or its window)
     touched: bool = True  # whether the documents are about the question at all (relevance floor)
     closest: Evidence | None = None  # the best sentence when it does not answer
 
@@ -122,7 +122,7 @@ def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: 
     # read with its neighbours and heading (a FAQ answer shares no word with the question its
     # heading asks; on the dev questions 3 of 66 answerable ones fell below the floor by their
     # sentences alone and went to the model, 1 by both, and no general question rose above it).
-    best = 0.0
+    best = float("-inf")
     for n, (s, hit, paragraph, i, _) in enumerate(candidates):
         c = float(cosines[n])
         e = Evidence(s, hit, c + 0.5 * overlap(question, s), c)

@@ -23,18 +23,20 @@ from .words import words
 # A sentence ends at . ! ? followed by space and an upper-case letter, a digit or a quote;
 # "5.90" and "e.g. this" stay whole.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
-_HEADING = re.compile(r"^\s*#{1,6}\s+(.*?)\s*#*\s*$")
-_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(.*)$")
-_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
-_RULE = re.compile(r"^\s*(?:\|?\s*:?-{2,}:?\s*)+\|?\s*$|^\s*([-*_=])(?:\s*\1){2,}\s*$")  # |---|---| or --- or ===
-_FENCE = re.compile(r"^\s*(```|~~~)")
+# Patterns without nested repetition: a line of a chunk may be thousands of characters.
+_HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(\S.*)")  # as the chunker reads them
+_ITEM = re.compile(r"\s*(?:[-*+]|\d{1,3}[.)])\s+(\S.*)")
+_ROW = re.compile(r"\s*\|(.*)\|\s*")
+_THEMATIC_BREAK = re.compile(r"\s*([-*_=])(?:\s*\1){2,}\s*")  # --- *** ===
+_FENCE = re.compile(r" {0,3}(```|~~~)")
+_QUOTE = re.compile(r"\s*>\s?")
 _INLINE = (
     (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # an image
     (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # a link: its text
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<!\w)(\*\*|__)(?=\S)(.+?)(?<=\S)\1(?!\w)"), r"\2"),  # not __init__.py
     (re.compile(r"(?<![\w*])\*(?!\s)([^*]+?)\*(?![\w*])"), r"\1"),
     (re.compile(r"`([^`]*)`"), r"\1"),
-    (re.compile(r"^\s*>\s?"), ""),  # a quoted line
+    (re.compile(r"</?[A-Za-z][^<>]*>"), " "),  # an HTML tag
 )
 # Prose pieces shorter than this do not stand alone; an item or a row does at any length.
 _MIN_PROSE_WORDS = 3
@@ -53,7 +55,26 @@ def plain(line: str) -> str:
 
 
 def _cells(line: str) -> list[str]:
-    return [plain(cell) for cell in _ROW.match(line).group(1).split("|")]
+    return [plain(cell) for cell in _ROW.fullmatch(line).group(1).split("|")]
+
+
+def _is_rule(line: str) -> bool:
+    """A table's header rule (``|---|:--:|``) or a thematic break (``---``, ``***``)."""
+    stripped = line.strip()
+    return bool(stripped) and ("-" in stripped and not set(stripped) - set("|:- \t")
+                               or bool(_THEMATIC_BREAK.fullmatch(stripped)))
+
+
+def _heading(line: str) -> str | None:
+    """The text of a heading line ("Learn C#" of "## Learn C# ##"), None for other lines."""
+    found = _HEADING.fullmatch(line.rstrip())
+    if not found:
+        return None
+    text = found.group(1)
+    closed = text.rstrip("#")
+    if closed != text and (not closed or closed[-1] in " \t"):
+        text = closed
+    return plain(text)
 
 
 def paragraphs(text: str) -> list[Paragraph]:
@@ -65,7 +86,12 @@ def paragraphs(text: str) -> list[Paragraph]:
     header: list[str] | None = None  # the column names of the table being read
     title = ""
     short = ""  # prose too short to stand alone opens the next sentence ("No. You can ...", "Bring: your ID")
-    lines = text.splitlines()
+    in_item = False  # the line before continues a list item
+    fenced = False  # inside a fenced block of code: its lines are text, its "# comment" no heading
+    lines = [line[quoted.end():] if (quoted := _QUOTE.match(line)) else line for line in text.splitlines()]
+    following = [""] * (len(lines) + 1)  # the next line that is not blank
+    for n in range(len(lines) - 1, -1, -1):
+        following[n] = lines[n] if lines[n].strip() else following[n + 1]
 
     def flush_prose():
         nonlocal short
@@ -90,48 +116,59 @@ def paragraphs(text: str) -> list[Paragraph]:
         flush_prose()
         if short and current.sentences:
             current.sentences[-1] += " " + short
+        elif short and words(short):  # a reply alone under its heading: "Yes!"
+            current.sentences.append(short)
         short = ""
         if current.sentences:
             found.append(current)
         current = Paragraph(title=title)
 
     for n, line in enumerate(lines):
-        if not line.strip():
-            following = next((later for later in lines[n + 1:] if later.strip()), "")
-            if not (_ITEM.match(following) and (current.sentences or prose)):
-                end_paragraph()
-            header = None
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            title = plain(heading.group(1))
-            end_paragraph()
-            continue
         if _FENCE.match(line):
+            fenced = not fenced
             continue
-        if _ROW.match(line) and not _RULE.match(line):
+        if fenced:
+            prose.append(plain(line))
+            continue
+        if not line.strip():
+            if not (_ITEM.fullmatch(following[n + 1]) and (current.sentences or prose)):
+                end_paragraph()
+            header, in_item = None, False
+            continue
+        heading = _heading(line)
+        if heading is not None:
+            title = heading
+            end_paragraph()
+            header, in_item = None, False
+            continue
+        if _ROW.fullmatch(line) and not _is_rule(line):
             flush_prose()
+            in_item = False
             cells = _cells(line)
-            upcoming = lines[n + 1] if n + 1 < len(lines) else ""
-            if header is None and _RULE.match(upcoming) and "-" in upcoming:
-                header = cells
+            if n + 1 < len(lines) and _is_rule(lines[n + 1]):
+                header = cells  # a header row, or the next table's
                 continue
-            named = [f"{name}: {cell}" if name else cell for name, cell in zip(header or [""] * len(cells), cells) if cell]
+            names = header or []
+            named = [f"{names[k]}: {cell}" if k < len(names) and names[k] else cell
+                     for k, cell in enumerate(cells) if cell]
             if named:
                 add(", ".join(named))
             continue
-        if _RULE.match(line):
+        if _is_rule(line):
+            in_item = False
             continue
-        item = _ITEM.match(line)
+        item = _ITEM.fullmatch(line)
         if item:
             flush_prose()
             text_of_item = plain(item.group(1))
             if words(text_of_item):
                 add(text_of_item)
+                in_item = True
             continue
-        if current.sentences and not prose and line[:1].isspace() and _ITEM.match(lines[n - 1] if n else ""):
+        if in_item and line[:1].isspace() and current.sentences:
             current.sentences[-1] += " " + plain(line)  # an item's wrapped line
             continue
+        in_item = False
         prose.append(plain(line))
     end_paragraph()
     return found

@@ -25,7 +25,8 @@ import re
 # per token of chunk_size holds several chunks, so few chunks end early at a block's edge.
 BLOCK_CHARS_PER_TOKEN = 16
 _BOUNDARIES = (re.compile(r"\n\s*\n"), re.compile(r"\n"), re.compile(r"\s"))
-_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+\S.*$", re.MULTILINE)
+# A heading line, or a fence that opens or closes a block of code ("# comment" in it is no heading).
+_HEADING_OR_FENCE = re.compile(r"^ {0,3}(?:(#{1,6})[ \t]+\S.*|```|~~~)", re.MULTILINE)
 
 
 def blocks(text: str, size: int):
@@ -47,11 +48,16 @@ def blocks(text: str, size: int):
 
 
 def sections(text: str):
-    """``text`` cut before each Markdown heading: (the heading lines in force over the section,
-    one a level, its own last; the section, its heading first)."""
+    """``text`` cut before each Markdown heading outside fenced code: (the heading lines in
+    force over the section, one a level, its own last; the section, its heading first)."""
     trail: tuple[tuple[int, str], ...] = ()  # (level, line)
-    start = 0
-    for match in _HEADING.finditer(text):
+    start, fenced = 0, False
+    for match in _HEADING_OR_FENCE.finditer(text):
+        if not match.group(1):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
         if match.start() > start:
             yield tuple(line for _, line in trail), text[start : match.start()]
         level = len(match.group(1))
@@ -81,31 +87,47 @@ class Chunker:
         sizes: list[int] = []
         measured: dict[str, int] = {}  # tokens of each heading line, measured once
         for lines, section in sections(text):
-            # A trail longer than a quarter of a chunk (in tokens or characters) would crowd out
-            # the text it introduces: the chunk goes without it.
             for line in lines:
                 if line not in measured:
                     measured[line] = self._length(line)
             heading = sum(measured[line] + 1 for line in lines)
-            fits = heading <= self.chunk_size // 4 and sum(map(len, lines)) <= self.chunk_size * BLOCK_CHARS_PER_TOKEN // 4
-            trail, heading = ("\n".join(lines), heading) if lines and fits else ("", 0)
-            pieces = self._split_plain(section, self.chunk_size - heading)
-            pieces[1:] = [f"{trail}\n\n{piece}" for piece in pieces[1:]]
-            if len(pieces) == 1 and chunks:
-                # A short section joins the chunk before it when both fit: tokens are counted
-                # apart (a word-piece tokenizer counts a join as the sum; one more for a BPE's
-                # seam), so the work stays linear.
-                size = self._length(pieces[0])
-                if sizes[-1] + size + 1 <= self.chunk_size:
-                    chunks[-1], sizes[-1] = f"{chunks[-1]}\n\n{pieces[0]}", sizes[-1] + size + 1
-                    continue
-                chunks.append(pieces[0])
-                sizes.append(size)
-                continue
-            chunks.extend(pieces)
-            # Only the last piece of a section can take the next one in.
-            sizes.extend([self.chunk_size] * (len(pieces) - 1) + [self._length(pieces[-1])] if pieces else [])
+            # A trail longer than a quarter of a chunk (in tokens or characters) would crowd out
+            # the text it introduces: the section's chunks go without it.
+            if lines and heading <= self.chunk_size // 4 and \
+                    sum(map(len, lines)) <= self.chunk_size * BLOCK_CHARS_PER_TOKEN // 4:
+                trail = "\n".join(lines)
+                pieces = self._split_plain(section, self.chunk_size - heading)
+                if len(pieces) > 1 and pieces[0].strip() == lines[-1]:
+                    pieces = pieces[1:]  # the heading alone: every piece opens with the trail
+                    pieces[0] = joined = alone = f"{trail}\n\n{pieces[0]}"
+                elif pieces:
+                    # The first piece opens with the section's own heading; as a chunk of its
+                    # own it also names the headings above.
+                    joined = pieces[0]
+                    alone = "\n".join([*lines[:-1], pieces[0]])
+                rest = [f"{trail}\n\n{piece}" for piece in pieces[1:]]
+            else:
+                pieces = self._split_plain(section, self.chunk_size)
+                joined = alone = pieces[0] if pieces else ""
+                rest = pieces[1:]
+            if pieces:
+                self._add(chunks, sizes, joined, alone, rest)
         return chunks
+
+    def _add(self, chunks: list[str], sizes: list[int], joined: str, alone: str, rest: list[str]) -> None:
+        """Append a section's chunks: its first is ``joined`` to the chunk before when the
+        section is that one piece and both fit, else ``alone``; then ``rest``. Tokens are
+        counted apart (a word-piece tokenizer counts a join as the sum; one more for a BPE's
+        seam), so the work stays linear."""
+        if not rest and chunks:
+            size = self._length(joined)
+            if sizes[-1] + size + 1 <= self.chunk_size:
+                chunks[-1], sizes[-1] = f"{chunks[-1]}\n\n{joined}", sizes[-1] + size + 1
+                return
+        chunks.append(alone)
+        chunks.extend(rest)
+        # Only a section's last chunk can take the next section in.
+        sizes.extend([self.chunk_size] * len(rest) + [self._length(chunks[-1])])
 
     def _split_plain(self, text: str, size: int) -> list[str]:
         """``text`` (no heading inside but its first line) in pieces of at most ``size`` tokens."""
