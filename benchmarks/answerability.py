@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lifelong import Agent  # noqa: E402
-from lifelong.plugins.chat import answerability, grounding, passages  # noqa: E402
+from lifelong.plugins.chat import answerability, grounding  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "answerability"
 DOCS = {"support": ROOT / "examples" / "customer_support" / "docs", "handbook": DATA / "handbook", "faq": DATA / "faq",
@@ -141,12 +141,11 @@ def fit(agents) -> None:
         hits = agent.search(query)
         found = grounding.select_evidence(query, hits, agent.embedder, 100, task.settings.relevance_floor, 0.0)
         best.setdefault(item["kind"], []).append(round(found.best_score, 2))
-        candidates = [(s, p.sentences, i, p.title) for hit in hits for p in passages.paragraphs(hit.text)
-                      for i, s in enumerate(p.sentences)]
-        windows = [grounding.window(p, i, title) for _, p, i, title in candidates]
+        candidates = grounding.candidates(hits)
+        windows = [grounding.window(p, i, title) for _, _, p, i, title in candidates]
         vectors = agent.embedder.encode([query, *(s for s, *_ in candidates), *windows])
         cosines = vectors[1:] @ vectors[0]
-        for c, (s, p, i, _) in enumerate(candidates):
+        for c, (s, _, p, i, _) in enumerate(candidates):
             values = answerability.features(query, s, windows[c], float(cosines[c]), float(cosines[len(candidates) + c]))
             rows.append([values[f] for f in answerability.FEATURES])
             lacks.append(values["lacks"])

@@ -5,7 +5,8 @@ import pytest
 
 from lifelong.api import Hit
 from lifelong.plugins.chat import answerability
-from lifelong.plugins.chat.grounding import NOT_IN_SOURCES, extractive_answer, paragraphs, select_evidence, with_neighbours
+from lifelong.plugins.chat.grounding import NOT_IN_SOURCES, extractive_answer, select_evidence, with_neighbours
+from lifelong.plugins.chat.passages import paragraphs
 
 from test_grounding import WordsEmbedder
 
@@ -50,7 +51,7 @@ def test_a_sentence_supplies_the_focus_or_lacks_it():
 
 
 def test_neighbours_that_bring_the_questions_missing_words_are_joined():
-    paragraph = paragraphs(HOURS.text)[0]
+    paragraph = paragraphs(HOURS.text)[0].sentences
     assert with_neighbours("Is the Harbour Street store open on Sundays?", paragraph, 0) == " ".join(paragraph)
     assert with_neighbours("Which street is the flagship store on?", paragraph, 0) == paragraph[0]
 

@@ -20,9 +20,6 @@ from .words import content_words, words
 
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _CITATION = re.compile(r"\[(\d+)\]")
-# A sentence ends at . ! ? followed by space and an upper-case letter, a digit or a quote;
-# "5.90" and "e.g. this" stay whole. Lines wrapped inside a paragraph are joined first.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # Text that only a prompt contains: an answer that carries it is echoing its input.
 _PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer", "the question", "this question", "[n]")
 
@@ -30,18 +27,20 @@ _PROMPT_MARKERS = ("question:", "sources:", "context:", "answer:", "the answer",
 NOT_IN_SOURCES = "The documents do not say."
 
 
-def paragraphs(text: str) -> list[list[str]]:
-    """The sentences of a chunk, paragraph by paragraph (chat/passages.py)."""
-    return [p.sentences for p in passages.paragraphs(text)]
-
-
 def sentence_ends(text: str) -> list[int]:
     """Where each sentence of ``text`` but the last ends (the index after its full stop)."""
-    return [m.start() for m in _SENTENCE_END.finditer(text)]
+    return [m.start() for m in passages.SENTENCE_END.finditer(text)]
 
 
 def sentences(text: str) -> list[str]:
-    return [s for paragraph in paragraphs(text) for s in paragraph]
+    return [s for paragraph in passages.paragraphs(text) for s in paragraph.sentences]
+
+
+def candidates(hits: list) -> list[tuple]:
+    """Each sentence of ``hits`` that may answer: (sentence, hit, its paragraph's sentences,
+    its place there, the paragraph's title)."""
+    return [(s, hit, p.sentences, i, p.title) for hit in hits for p in passages.paragraphs(hit.text)
+            for i, s in enumerate(p.sentences)]
 
 
 @dataclass
@@ -109,12 +108,11 @@ def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: 
     ``min_answerability`` > 0, sentences are ranked by the chance that they answer the question
     (chat/answerability.py), each joined with the neighbours that complete it, and the documents
     answer only when the best reaches it; with 0, by score, and reaching ``floor`` answers."""
-    candidates = [(s, hit, p.sentences, i, p.title) for hit in hits for p in passages.paragraphs(hit.text)
-                  for i, s in enumerate(p.sentences)]
-    if not candidates:
+    found = candidates(hits)
+    if not found:
         return Grounding([], [], False, touched=False)
-    windows = [window(p, i, title) for _, _, p, i, title in candidates]
-    texts = [s for s, *_ in candidates] + (windows if min_answerability > 0 else [])
+    windows = [window(p, i, title) for _, _, p, i, title in found]
+    texts = [s for s, *_ in found] + (windows if min_answerability > 0 else [])
     vectors = embedder.encode([question, *texts])
     cosines = vectors[1:] @ vectors[0]
     scored, places = [], {}
@@ -123,12 +121,12 @@ def select_evidence(question: str, hits: list, embedder, limit: int = 3, floor: 
     # heading asks; on the dev questions 3 of 66 answerable ones fell below the floor by their
     # sentences alone and went to the model, 1 by both, and no general question rose above it).
     best = float("-inf")
-    for n, (s, hit, paragraph, i, _) in enumerate(candidates):
+    for n, (s, hit, paragraph, i, _) in enumerate(found):
         c = float(cosines[n])
         e = Evidence(s, hit, c + 0.5 * overlap(question, s), c)
         best = max(best, e.score)
         if min_answerability > 0:
-            around = float(cosines[len(candidates) + n])
+            around = float(cosines[len(found) + n])
             values = answerability.features(question, s, windows[n], c, around)
             e.probability = answerability.probability(values)
             places[id(e)] = (paragraph, i)

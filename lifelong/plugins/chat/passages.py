@@ -22,7 +22,7 @@ from .words import words
 
 # A sentence ends at . ! ? followed by space and an upper-case letter, a digit or a quote;
 # "5.90" and "e.g. this" stay whole.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # Patterns without nested repetition: a line of a chunk may be thousands of characters.
 _HEADING = re.compile(r" {0,3}#{1,6}[ \t]+(\S.*)")  # as the chunker reads them
 _ITEM = re.compile(r"\s*(?:[-*+]|\d{1,3}[.)])\s+(\S.*)")
@@ -96,7 +96,7 @@ def paragraphs(text: str) -> list[Paragraph]:
     def flush_prose():
         nonlocal short
         kept = []
-        for part in _SENTENCE_END.split(" ".join(prose)):
+        for part in SENTENCE_END.split(" ".join(prose)):
             piece = f"{short} {part}".strip()
             if len(words(piece)) < _MIN_PROSE_WORDS:
                 short = piece

@@ -99,7 +99,7 @@ class Chunker:
                 pieces = self._split_plain(section, self.chunk_size - heading)
                 if len(pieces) > 1 and pieces[0].strip() == lines[-1]:
                     pieces = pieces[1:]  # the heading alone: every piece opens with the trail
-                    pieces[0] = joined = alone = f"{trail}\n\n{pieces[0]}"
+                    joined = alone = f"{trail}\n\n{pieces[0]}"
                 elif pieces:
                     # The first piece opens with the section's own heading; as a chunk of its
                     # own it also names the headings above.
