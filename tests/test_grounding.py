@@ -84,6 +84,27 @@ def test_check_refuses(answer, reason):
 
 
 @pytest.mark.parametrize("answer", [
+    # The days of one sentence beside the fee of another: each in the sources, never said together.
+    "Unworn items can be returned within 4.95 days.",
+    "Within 45 days, for a flat return shipping fee of 4.95 EUR.",
+])
+def test_check_refuses_a_sentence_stitched_from_two_source_sentences(answer):
+    check = check_answer(answer, QUESTION, two_sentences())
+    assert not check.ok and "joins several sources" in check.reason
+
+
+def two_sentences():
+    """Both RETURNS sentences a question about returns may draw on, as its evidence."""
+    texts = ("Unworn items can be returned within 45 days of delivery for a full refund.", "Return shipping costs a flat 4.95 EUR.")
+    return Grounding([Evidence(t, RETURNS, 0.5, 0.5, citation=1) for t in texts], [RETURNS], True)
+
+
+def test_check_accepts_each_sentence_resting_on_its_own_source_sentence():
+    answer = "Unworn items can be returned within 45 days of delivery. Return shipping costs a flat 4.95 EUR [1]."
+    assert check_answer(answer, QUESTION, two_sentences()).ok
+
+
+@pytest.mark.parametrize("answer", [
     "You can return unworn items within 45 days of delivery [1].",
     "Within 45 days of delivery, for a full refund.",
 ])

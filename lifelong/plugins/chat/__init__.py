@@ -3,8 +3,8 @@
 ``answer`` (a task option) says who writes an answer when documents were retrieved:
 
 - ``auto`` (default): the generator answers from the best few sentences; if what it wrote fails
-  the grounding check (unsupported words or numbers, a citation that does not exist, repetition,
-  an echo of the prompt) the best sentence itself answers, quoted and cited.
+  the grounding check (unsupported words or numbers, a sentence stitched from several source
+  sentences, a citation that does not exist, repetition, an echo of the prompt) the best sentence itself answers, quoted and cited.
 - ``generate``: always the generator's answer (with its citation), unchecked.
 - ``extract``: always the best sentence, quoted and cited.
 
