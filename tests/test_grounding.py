@@ -90,7 +90,7 @@ def test_check_refuses(answer, reason):
 ])
 def test_check_refuses_a_sentence_stitched_from_two_source_sentences(answer):
     check = check_answer(answer, QUESTION, two_sentences())
-    assert not check.ok and "joins several sources" in check.reason
+    assert not check.ok and "stitched from several source sentences" in check.reason
 
 
 def two_sentences():
@@ -99,9 +99,19 @@ def two_sentences():
     return Grounding([Evidence(t, RETURNS, 0.5, 0.5, citation=1) for t in texts], [RETURNS], True)
 
 
-def test_check_accepts_each_sentence_resting_on_its_own_source_sentence():
-    answer = "Unworn items can be returned within 45 days of delivery. Return shipping costs a flat 4.95 EUR [1]."
+@pytest.mark.parametrize("answer", [
+    "Unworn items can be returned within 45 days of delivery. Return shipping costs a flat 4.95 EUR [1].",
+    "- Unworn items: returned within 45 days of delivery\n- Return shipping: a flat 4.95 EUR",  # a list, no full stops
+    "Yes, within 45 days.",  # a word of no source ("yes") is not a second source
+    "No. Unworn items can be returned within 45 days of delivery.",
+])
+def test_check_accepts_each_sentence_resting_on_its_own_source_sentence(answer):
     assert check_answer(answer, QUESTION, two_sentences()).ok
+
+
+def test_a_number_like_a_citation_is_still_a_number():
+    check = check_answer("Unworn items can be returned within 1 day [1].", QUESTION, two_sentences())
+    assert not check.ok and "numbers not in the sources: ['1']" in check.reason
 
 
 @pytest.mark.parametrize("answer", [

@@ -67,7 +67,11 @@ def _use_wal(db, lock_path: Path) -> None:
     in WAL mode is left as it is."""
     if db.journal_mode == "wal":
         return
-    with file_lock(lock_path):
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(lock_path))
+        except OSError:  # a read-only folder or file system: SQLite's own error then says which
+            pass
         db.enable_wal()  # checks the mode again: another process may have switched it meanwhile
 
 
