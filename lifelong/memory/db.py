@@ -52,9 +52,10 @@ def open_database(location: Path | str, plugins: dict[str, list[tuple]] | None =
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         conn.execute("PRAGMA foreign_keys = ON")
         db = sqlite_utils.Database(conn)
-        if str(path) != ":memory:":
-            _use_wal(db, Path(f"{path}.migrate.lock"))
-        migrate(db, Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None, [migrations, *more])
+        lock = Path(f"{path}.migrate.lock") if str(path) != ":memory:" else None
+        if lock:
+            _use_wal(db, lock)
+        migrate(db, lock, [migrations, *more])
         _check_tables(db, path)
     return db
 

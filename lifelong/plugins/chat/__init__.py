@@ -4,7 +4,8 @@
 
 - ``auto`` (default): the generator answers from the best few sentences; if what it wrote fails
   the grounding check (unsupported words or numbers, a sentence stitched from several source
-  sentences, a citation that does not exist, repetition, an echo of the prompt) the best sentence itself answers, quoted and cited.
+  sentences, a citation that does not exist, repetition, an echo of the prompt) the best
+  sentence itself answers, quoted and cited.
 - ``generate``: always the generator's answer (with its citation), unchecked.
 - ``extract``: always the best sentence, quoted and cited.
 

@@ -217,11 +217,11 @@ def answer_sentences(text: str) -> list[str]:
 def rests_on_one(sentence: str, question: str, evidence: list[Evidence], support: float = 0.75) -> bool:
     """Whether one source sentence (with the neighbours joined to it) has every number of
     ``sentence`` and ``support`` of the source words it adds to the question (words of no source
-    are for ``unsupported`` to count). A small model stitches sources: "open on Saturday
-    mornings until 1 January" from a sentence of opening hours and one of holiday closures, each
-    word found somewhere (benchmarks/answerability.py: of the 27 generated answers to its dev and
-    test questions, one was stitched, "the 10 working days in advance must be taken before 31
-    December"; quoted instead, the answer is right; no right one is refused by this)."""
+    are for ``unsupported`` to count). A small model stitches sources: "the 10 working days in
+    advance must be taken before 31 December" from a sentence on leave requests and one on
+    carried-over days, each word found somewhere (benchmarks/answerability.py: the one stitched
+    answer of the 27 generated for its dev and test questions; quoted instead, the answer is
+    right; no right one is refused by this)."""
     terms = [_terms(e.text) for e in evidence]
     asked_words, asked_numbers = _terms(question)
     words_, numbers_ = _terms(sentence)
